@@ -1,0 +1,73 @@
+// Package cli binds the tool's commands and flags to the libraries that do
+// the work. It is the only package that knows about flags or exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	ExitOK       = 0
+	ExitFindings = 1
+	ExitError    = 2
+)
+
+// exitError carries an exit code with the error reported for it.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// failed is returned by a command that already reported its problems.
+type failed struct{ code int }
+
+func (f failed) Error() string { return fmt.Sprintf("exit %d", f.code) }
+
+// Run executes the command line args and returns the process exit code.
+func Run(ctx context.Context, version string, args []string, stdout, stderr io.Writer) int {
+	// Helm and kustomize log through slog; the tool reports for itself.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	root := newRootCmd(version, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var f failed
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &f):
+		return f.code
+	case errors.As(err, &ee):
+		fmt.Fprintf(stderr, "error: %v\n", ee.err)
+		return ee.code
+	default:
+		// cobra's own usage errors (unknown flag, bad arguments).
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return ExitError
+	}
+}
+
+func newRootCmd(version string, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tools",
+		Short:         "Render, check and diff a Flux GitOps repository offline",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("tools {{.Version}}\n")
+	root.AddCommand(newRenderCmd(stdout, stderr))
+	return root
+}

@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/helm"
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/report"
+)
+
+// renderFlags are the flags shared by every command that renders.
+type renderFlags struct {
+	repo        string
+	charts      string
+	cacheDir    string
+	offline     bool
+	kubeVersion string
+	selfSource  string
+	sources     []string
+	showSecrets bool
+	strict      bool
+	concurrency int
+}
+
+func (f *renderFlags) bind(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.repo, "repo", "", "repository root (default: the git top level of the current directory)")
+	fs.StringVar(&f.charts, "charts", "", "directory of local chart copies (directories or .tgz), used before any network")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "chart cache directory (default: $XDG_CACHE_HOME/aks-gitops)")
+	fs.BoolVar(&f.offline, "offline", false, "never touch the network")
+	fs.StringVar(&f.kubeVersion, "kube-version", "1.36", "target Kubernetes version")
+	fs.StringVar(&f.selfSource, "self-source", "", "NAMESPACE/NAME of the GitRepository that is this checkout (default: the one the entry uses)")
+	fs.StringArrayVar(&f.sources, "source", nil, "KIND/NAMESPACE/NAME=DIR: render a source from a local directory (repeatable)")
+	fs.BoolVar(&f.strict, "strict-substitution", true, "fail on a postBuild variable with no value and no default (false: render it empty, with a warning)")
+	fs.IntVar(&f.concurrency, "concurrency", runtime.GOMAXPROCS(0), "parallel renders")
+}
+
+// options turns flags into render options; it touches only the filesystem
+// to find the repository root and the cache directory.
+func (f *renderFlags) options() (render.Options, error) {
+	root := f.repo
+	if root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return render.Options{}, err
+		}
+		root = gitTopLevel(wd)
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return render.Options{}, err
+	}
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return render.Options{}, fmt.Errorf("--repo: %w", err)
+	}
+	opts := render.Options{
+		RepoRoot:           root,
+		KubeVersion:        f.kubeVersion,
+		ShowSecrets:        f.showSecrets,
+		StrictSubstitution: f.strict,
+		Concurrency:        f.concurrency,
+		Sources:            map[flux.Ref]string{},
+	}
+	if f.selfSource != "" {
+		ref, err := flux.ParseRef(f.selfSource, flux.GitRepositoryKind)
+		if err != nil {
+			return render.Options{}, fmt.Errorf("--self-source: %w", err)
+		}
+		opts.SelfSource = ref
+	}
+	for _, s := range f.sources {
+		spec, dir, ok := strings.Cut(s, "=")
+		if !ok || dir == "" {
+			return render.Options{}, fmt.Errorf("--source %q: want KIND/NAMESPACE/NAME=DIR", s)
+		}
+		ref, err := flux.ParseRef(spec, "")
+		if err != nil {
+			return render.Options{}, fmt.Errorf("--source: %w", err)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return render.Options{}, err
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return render.Options{}, fmt.Errorf("--source %s: %s is not a directory", spec, dir)
+		}
+		opts.Sources[ref] = abs
+	}
+	if f.charts != "" {
+		if fi, err := os.Stat(f.charts); err != nil || !fi.IsDir() {
+			return render.Options{}, fmt.Errorf("--charts %s: not a directory", f.charts)
+		}
+	}
+	cacheDir := f.cacheDir
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return render.Options{}, fmt.Errorf("no cache directory: set --cache-dir: %w", err)
+		}
+		cacheDir = filepath.Join(base, "aks-gitops")
+	}
+	opts.Charts = helm.NewCharts(helm.ChartOptions{Dir: f.charts, CacheDir: cacheDir, Offline: f.offline})
+	return opts, nil
+}
+
+// gitTopLevel returns the nearest directory holding .git, or dir itself.
+func gitTopLevel(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// clusterPaths returns the PATH arguments, or every directory under clusters/.
+func clusterPaths(root string, args []string) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
+	}
+	entries, err := os.ReadDir(filepath.Join(root, "clusters"))
+	if err != nil {
+		return nil, fmt.Errorf("no PATH given and no clusters/ directory in %s", root)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, filepath.Join(root, "clusters", e.Name()))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no PATH given and no cluster directory under %s", filepath.Join(root, "clusters"))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func newRenderCmd(stdout, stderr io.Writer) *cobra.Command {
+	var flags renderFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "render [PATH...]",
+		Short: "Render Flux cluster entries exactly as Flux would apply them",
+		Long: `Render builds each cluster entry (default: every directory under clusters/)
+as Flux's sync Kustomization would, then every Flux Kustomization and
+HelmRelease found in it, recursively, and writes the objects sorted by
+namespace, kind and name.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := flags.options()
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			paths, err := clusterPaths(opts.RepoRoot, args)
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			start := time.Now()
+			r := render.New(opts)
+			var clusters []*render.Cluster
+			for _, p := range paths {
+				c, err := r.Render(cmd.Context(), p)
+				if err != nil {
+					return &exitError{ExitError, err}
+				}
+				clusters = append(clusters, c)
+			}
+			if out == "-" {
+				err = report.WriteStream(stdout, clusters, flags.showSecrets)
+			} else {
+				err = report.WriteDir(out, clusters, flags.showSecrets)
+			}
+			if err != nil {
+				return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
+			}
+			report.Problems(stderr, clusters)
+			report.RenderSummary(stderr, clusters, opts.Charts.Stats(), time.Since(start))
+			for _, c := range clusters {
+				if len(c.Errors) > 0 {
+					return failed{ExitError}
+				}
+			}
+			return nil
+		},
+	}
+	flags.bind(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory, or - for a YAML stream on stdout")
+	cmd.Flags().BoolVar(&flags.showSecrets, "show-secrets", false, "print secret values (never done otherwise)")
+	return cmd
+}

@@ -1,0 +1,198 @@
+// Package flux decodes Flux custom resources strictly into the Flux API types
+// and names the objects the renderer works with.
+//
+// Supported API versions are the GA ones served by Flux 2.7:
+// kustomize.toolkit.fluxcd.io/v1, helm.toolkit.fluxcd.io/v2 and
+// source.toolkit.fluxcd.io/v1. Older versions are reported as errors that name
+// the version to migrate to, rather than being decoded loosely.
+package flux
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// Kinds the renderer acts on.
+const (
+	KustomizationKind  = kustomizev1.KustomizationKind
+	HelmReleaseKind    = helmv2.HelmReleaseKind
+	GitRepositoryKind  = sourcev1.GitRepositoryKind
+	HelmRepositoryKind = sourcev1.HelmRepositoryKind
+	OCIRepositoryKind  = sourcev1.OCIRepositoryKind
+	HelmChartKind      = sourcev1.HelmChartKind
+	BucketKind         = sourcev1.BucketKind
+)
+
+// SupportedVersions maps each Flux API group to the only version the renderer
+// decodes. It is also what the README documents.
+var SupportedVersions = map[string]string{
+	kustomizev1.GroupVersion.Group: kustomizev1.GroupVersion.Version,
+	helmv2.GroupVersion.Group:      helmv2.GroupVersion.Version,
+	sourcev1.GroupVersion.Group:    sourcev1.GroupVersion.Version,
+}
+
+// Ref names one Kubernetes object by kind, namespace and name.
+type Ref struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// String renders the reference as Kind/namespace/name (Kind/name when cluster scoped).
+func (r Ref) String() string {
+	if r.Namespace == "" {
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// ParseRef parses KIND/NAMESPACE/NAME (or NAMESPACE/NAME with defaultKind).
+func ParseRef(s, defaultKind string) (Ref, error) {
+	parts := strings.Split(s, "/")
+	switch {
+	case len(parts) == 2 && defaultKind != "" && parts[0] != "" && parts[1] != "":
+		return Ref{Kind: defaultKind, Namespace: parts[0], Name: parts[1]}, nil
+	case len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "":
+		return Ref{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+	}
+	if defaultKind != "" {
+		return Ref{}, fmt.Errorf("invalid reference %q: want NAMESPACE/NAME or KIND/NAMESPACE/NAME", s)
+	}
+	return Ref{}, fmt.Errorf("invalid reference %q: want KIND/NAMESPACE/NAME", s)
+}
+
+// RefOf returns the reference of an object.
+func RefOf(u *unstructured.Unstructured) Ref {
+	return Ref{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// IsFlux reports whether the object belongs to one of the Flux API groups.
+func IsFlux(u *unstructured.Unstructured) bool {
+	_, ok := SupportedVersions[u.GroupVersionKind().Group]
+	return ok
+}
+
+// ErrUnsupportedVersion is returned for a Flux object in an API version the
+// renderer does not decode.
+var ErrUnsupportedVersion = errors.New("unsupported Flux API version")
+
+// checkVersion rejects Flux objects in anything but the supported version.
+func checkVersion(u *unstructured.Unstructured, want schema.GroupVersion) error {
+	gv := u.GroupVersionKind().GroupVersion()
+	if gv != want {
+		return fmt.Errorf("%w %s for %s (use %s)", ErrUnsupportedVersion, gv, u.GetKind(), want)
+	}
+	return nil
+}
+
+// decodeStrict converts an unstructured object into a typed one, failing on
+// fields the Flux API does not define (a typo Flux itself would reject).
+func decodeStrict(u *unstructured.Unstructured, into any) error {
+	data, err := json.Marshal(u.Object)
+	if err != nil {
+		return err
+	}
+	strict, err := sigsjson.UnmarshalStrict(data, into, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	if len(strict) > 0 {
+		msgs := make([]string, len(strict))
+		for i, e := range strict {
+			msgs[i] = e.Error()
+		}
+		return fmt.Errorf("strict decoding: %s", strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// DecodeKustomization decodes a kustomize.toolkit.fluxcd.io Kustomization strictly.
+func DecodeKustomization(u *unstructured.Unstructured) (*kustomizev1.Kustomization, error) {
+	if err := checkVersion(u, kustomizev1.GroupVersion); err != nil {
+		return nil, err
+	}
+	ks := &kustomizev1.Kustomization{}
+	if err := decodeStrict(u, ks); err != nil {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// DecodeHelmRelease decodes a helm.toolkit.fluxcd.io HelmRelease strictly.
+func DecodeHelmRelease(u *unstructured.Unstructured) (*helmv2.HelmRelease, error) {
+	if err := checkVersion(u, helmv2.GroupVersion); err != nil {
+		return nil, err
+	}
+	hr := &helmv2.HelmRelease{}
+	if err := decodeStrict(u, hr); err != nil {
+		return nil, err
+	}
+	return hr, nil
+}
+
+// DecodeHelmRepository decodes a source.toolkit.fluxcd.io HelmRepository strictly.
+func DecodeHelmRepository(u *unstructured.Unstructured) (*sourcev1.HelmRepository, error) {
+	if err := checkVersion(u, sourcev1.GroupVersion); err != nil {
+		return nil, err
+	}
+	repo := &sourcev1.HelmRepository{}
+	if err := decodeStrict(u, repo); err != nil {
+		return nil, err
+	}
+	return repo, nil
+}
+
+// DecodeGitRepository decodes a source.toolkit.fluxcd.io GitRepository strictly.
+func DecodeGitRepository(u *unstructured.Unstructured) (*sourcev1.GitRepository, error) {
+	if err := checkVersion(u, sourcev1.GroupVersion); err != nil {
+		return nil, err
+	}
+	repo := &sourcev1.GitRepository{}
+	if err := decodeStrict(u, repo); err != nil {
+		return nil, err
+	}
+	return repo, nil
+}
+
+// Validate decodes any Flux object strictly and discards the result, so that
+// a typo in a source or a kind the renderer does not act on is still caught.
+func Validate(u *unstructured.Unstructured) error {
+	gvk := u.GroupVersionKind()
+	want, ok := SupportedVersions[gvk.Group]
+	if !ok {
+		return nil
+	}
+	gv := schema.GroupVersion{Group: gvk.Group, Version: want}
+	if err := checkVersion(u, gv); err != nil {
+		return err
+	}
+	var into any
+	switch gvk.Kind {
+	case KustomizationKind:
+		into = &kustomizev1.Kustomization{}
+	case HelmReleaseKind:
+		into = &helmv2.HelmRelease{}
+	case GitRepositoryKind:
+		into = &sourcev1.GitRepository{}
+	case HelmRepositoryKind:
+		into = &sourcev1.HelmRepository{}
+	case OCIRepositoryKind:
+		into = &sourcev1.OCIRepository{}
+	case HelmChartKind:
+		into = &sourcev1.HelmChart{}
+	case BucketKind:
+		into = &sourcev1.Bucket{}
+	default:
+		return nil
+	}
+	return decodeStrict(u, into)
+}

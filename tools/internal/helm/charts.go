@@ -1,0 +1,473 @@
+// Package helm renders HelmReleases as helm-controller does, with the Helm v4
+// SDK: charts resolved from local copies, an on-disk cache or HTTP Helm
+// repositories, values merged with fluxcd/pkg/chartutil, templates rendered
+// by a client-only install, and Flux's post-renderers applied.
+package helm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/Masterminds/semver/v3"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	repo "helm.sh/helm/v4/pkg/repo/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// ChartOptions says where charts come from.
+type ChartOptions struct {
+	// Dir holds local chart copies (directories or .tgz), looked up by the
+	// name and version in their Chart.yaml before any network.
+	Dir string
+	// CacheDir keeps downloaded charts and repository indexes.
+	CacheDir string
+	// Offline forbids any network access.
+	Offline bool
+	// Client is the HTTP client for chart repositories.
+	Client *http.Client
+}
+
+// ErrOffline is returned when a chart is needed from the network in offline mode.
+var ErrOffline = errors.New("not available offline")
+
+// Chart is a resolved chart. Chart must not be modified: use Copy.
+type Chart struct {
+	Chart   *chart.Chart
+	Name    string
+	Version string
+	// From says where it was found: a local path, "cache" or a URL.
+	From string
+}
+
+// Copy returns a chart safe to hand to one Helm install, which mutates the
+// chart while processing dependencies.
+func (c *Chart) Copy() *chart.Chart { return copyChart(c.Chart) }
+
+// Stats counts chart resolutions in one run.
+type Stats struct {
+	Local, Cached, Fetched, Reused int64
+}
+
+// Charts resolves and loads charts, each at most once per run.
+type Charts struct {
+	opts ChartOptions
+
+	localOnce sync.Once
+	local     []localChart
+	localErr  error
+
+	mu      sync.Mutex
+	charts  map[string]*once[*Chart]
+	indexes map[string]*once[*repo.IndexFile]
+
+	localHits, cached, fetched, reused atomic.Int64
+}
+
+// once holds the result of one resolution shared by concurrent callers.
+type once[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+}
+
+// do returns the shared result for key, running fn only for the first caller.
+func do[T any](mu *sync.Mutex, m map[string]*once[T], key string, fn func() (T, error)) (T, bool, error) {
+	mu.Lock()
+	o, ok := m[key]
+	if !ok {
+		o = &once[T]{done: make(chan struct{})}
+		m[key] = o
+	}
+	mu.Unlock()
+	if ok {
+		<-o.done
+		return o.val, true, o.err
+	}
+	o.val, o.err = fn()
+	close(o.done)
+	return o.val, false, o.err
+}
+
+// NewCharts returns a chart resolver.
+func NewCharts(opts ChartOptions) *Charts {
+	if opts.Client == nil {
+		opts.Client = http.DefaultClient
+	}
+	return &Charts{opts: opts, charts: map[string]*once[*Chart]{}, indexes: map[string]*once[*repo.IndexFile]{}}
+}
+
+// Stats returns the resolution counters.
+func (c *Charts) Stats() Stats {
+	return Stats{Local: c.localHits.Load(), Cached: c.cached.Load(), Fetched: c.fetched.Load(), Reused: c.reused.Load()}
+}
+
+// FromRepository resolves chart name at version (a semver constraint, "" or
+// "*" for the latest) from the HTTP Helm repository at repoURL.
+func (c *Charts) FromRepository(ctx context.Context, repoURL, name, version string) (*Chart, error) {
+	if version == "" {
+		version = "*"
+	}
+	ch, reused, err := do(&c.mu, c.charts, repoURL+"\x00"+name+"\x00"+version, func() (*Chart, error) {
+		return c.fromRepository(ctx, repoURL, name, version)
+	})
+	if reused && err == nil {
+		c.reused.Add(1)
+	}
+	return ch, err
+}
+
+// FromDir loads the chart in directory dir (a chart in a Git source).
+func (c *Charts) FromDir(dir string) (*Chart, error) {
+	ch, reused, err := do(&c.mu, c.charts, "dir\x00"+dir, func() (*Chart, error) {
+		c.localHits.Add(1)
+		return c.load(dir, filepath.Base(dir), "", dir)
+	})
+	if reused && err == nil {
+		c.reused.Add(1)
+	}
+	return ch, err
+}
+
+func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version string) (*Chart, error) {
+	constraint, err := semver.NewConstraint(version)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: invalid version %q: %w", name, version, err)
+	}
+	if lc, err := c.findLocal(name, constraint); err != nil {
+		return nil, err
+	} else if lc != nil {
+		c.localHits.Add(1)
+		return c.load(lc.path, name, lc.version.Original(), lc.path)
+	}
+	if strings.HasPrefix(repoURL, "oci://") {
+		return nil, fmt.Errorf("chart %s %s from %s: OCI repositories are not supported yet: put a copy in --charts", name, version, repoURL)
+	}
+	cacheDir := c.repoCacheDir(repoURL)
+	if exact, err := semver.StrictNewVersion(version); err == nil {
+		p := filepath.Join(cacheDir, fmt.Sprintf("%s-%s.tgz", name, exact.Original()))
+		if _, err := os.Stat(p); err == nil {
+			c.cached.Add(1)
+			return c.load(p, name, exact.Original(), "cache")
+		}
+	}
+	idx, err := c.index(ctx, repoURL)
+	if err != nil {
+		return nil, err
+	}
+	cv, err := idx.Get(name, version)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s version %q not found in %s: %w", name, version, repoURL, err)
+	}
+	p := filepath.Join(cacheDir, fmt.Sprintf("%s-%s.tgz", name, cv.Version))
+	if _, err := os.Stat(p); err == nil {
+		c.cached.Add(1)
+		return c.load(p, name, cv.Version, "cache")
+	}
+	if c.opts.Offline {
+		return nil, fmt.Errorf("chart %s-%s from %s: %w (not in --charts or the cache)", name, cv.Version, repoURL, ErrOffline)
+	}
+	if len(cv.URLs) == 0 {
+		return nil, fmt.Errorf("chart %s-%s in %s has no download URL", name, cv.Version, repoURL)
+	}
+	u, err := repo.ResolveReferenceURL(repoURL, cv.URLs[0])
+	if err != nil {
+		return nil, fmt.Errorf("chart %s-%s: %w", name, cv.Version, err)
+	}
+	data, err := c.get(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if cv.Digest != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != cv.Digest {
+			return nil, fmt.Errorf("chart %s: digest %s does not match the index (%s)", u, got, cv.Digest)
+		}
+	}
+	if err := writeAtomic(p, data); err != nil {
+		return nil, fmt.Errorf("cache chart: %w", err)
+	}
+	c.fetched.Add(1)
+	return c.load(p, name, cv.Version, u)
+}
+
+// index returns the repository index, fetched once per run (or read from
+// the cache when offline).
+func (c *Charts) index(ctx context.Context, repoURL string) (*repo.IndexFile, error) {
+	idx, _, err := do(&c.mu, c.indexes, repoURL, func() (*repo.IndexFile, error) {
+		p := filepath.Join(c.repoCacheDir(repoURL), "index.yaml")
+		if c.opts.Offline {
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("index of %s: %w (not in the cache)", repoURL, ErrOffline)
+			}
+			return loadIndex(p, repoURL)
+		}
+		u, err := url.JoinPath(repoURL, "index.yaml")
+		if err != nil {
+			return nil, fmt.Errorf("repository URL %q: %w", repoURL, err)
+		}
+		data, err := c.get(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeAtomic(p, data); err != nil {
+			return nil, fmt.Errorf("cache index: %w", err)
+		}
+		return loadIndex(p, repoURL)
+	})
+	return idx, err
+}
+
+func loadIndex(p, repoURL string) (*repo.IndexFile, error) {
+	idx, err := repo.LoadIndexFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("index of %s: %w", repoURL, err)
+	}
+	idx.SortEntries()
+	return idx, nil
+}
+
+func (c *Charts) get(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	return data, nil
+}
+
+func (c *Charts) repoCacheDir(repoURL string) string {
+	sum := sha256.Sum256([]byte(strings.TrimSuffix(repoURL, "/")))
+	return filepath.Join(c.opts.CacheDir, "charts", hex.EncodeToString(sum[:8]))
+}
+
+// load loads a chart (directory or archive) and resolves dependencies that
+// it does not vendor from the local chart directory.
+func (c *Charts) load(p, name, version, from string) (*Chart, error) {
+	ch, err := loader.Load(p)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %s-%s from %s: %w", name, version, from, err)
+	}
+	if err := c.resolveDependencies(ch); err != nil {
+		return nil, fmt.Errorf("chart %s-%s: %w", name, version, err)
+	}
+	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from}, nil
+}
+
+// resolveDependencies adds each dependency named in Chart.yaml that the
+// chart's charts/ folder lacks, from the local chart directory.
+func (c *Charts) resolveDependencies(ch *chart.Chart) error {
+	have := map[string]bool{}
+	for _, d := range ch.Dependencies() {
+		have[d.Name()] = true
+		if err := c.resolveDependencies(d); err != nil {
+			return err
+		}
+	}
+	for _, dep := range ch.Metadata.Dependencies {
+		if have[dep.Name] {
+			continue
+		}
+		constraint, err := semver.NewConstraint(orStar(dep.Version))
+		if err != nil {
+			return fmt.Errorf("dependency %s: invalid version %q: %w", dep.Name, dep.Version, err)
+		}
+		lc, err := c.findLocal(dep.Name, constraint)
+		if err != nil {
+			return err
+		}
+		if lc == nil {
+			where := "its charts/ folder"
+			if c.opts.Dir != "" {
+				where += " or " + c.opts.Dir
+			}
+			return fmt.Errorf("dependency %s %s not found in %s", dep.Name, orStar(dep.Version), where)
+		}
+		sub, err := loader.Load(lc.path)
+		if err != nil {
+			return fmt.Errorf("load dependency %s: %w", lc.path, err)
+		}
+		if err := c.resolveDependencies(sub); err != nil {
+			return err
+		}
+		ch.AddDependency(sub)
+		have[dep.Name] = true
+	}
+	return nil
+}
+
+func orStar(v string) string {
+	if v == "" {
+		return "*"
+	}
+	return v
+}
+
+type localChart struct {
+	name    string
+	version *semver.Version
+	path    string
+}
+
+// findLocal returns the highest version of name in the local chart directory
+// that satisfies constraint.
+func (c *Charts) findLocal(name string, constraint *semver.Constraints) (*localChart, error) {
+	if c.opts.Dir == "" {
+		return nil, nil
+	}
+	c.localOnce.Do(func() { c.local, c.localErr = scanLocal(c.opts.Dir) })
+	if c.localErr != nil {
+		return nil, c.localErr
+	}
+	for i := range c.local {
+		lc := &c.local[i]
+		if lc.name == name && constraint.Check(lc.version) {
+			return lc, nil
+		}
+	}
+	return nil, nil
+}
+
+// scanLocal lists the charts in dir: every directory holding a Chart.yaml (at
+// any depth) and every .tgz, sorted by name then version descending.
+func scanLocal(dir string) ([]localChart, error) {
+	var out []localChart
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			data, err := os.ReadFile(filepath.Join(p, "Chart.yaml"))
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			var md chart.Metadata
+			if err := yaml.Unmarshal(data, &md); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Join(p, "Chart.yaml"), err)
+			}
+			if err := addLocal(&out, md.Name, md.Version, p); err != nil {
+				return err
+			}
+			return filepath.SkipDir
+		case strings.HasSuffix(p, ".tgz"):
+			ch, err := loader.LoadFile(p)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			return addLocal(&out, ch.Metadata.Name, ch.Metadata.Version, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan --charts %s: %w", dir, err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].name != out[j].name {
+			return out[i].name < out[j].name
+		}
+		if !out[i].version.Equal(out[j].version) {
+			return out[i].version.GreaterThan(out[j].version)
+		}
+		return out[i].path < out[j].path
+	})
+	return out, nil
+}
+
+func addLocal(out *[]localChart, name, version, p string) error {
+	v, err := semver.NewVersion(version)
+	if err != nil {
+		return fmt.Errorf("%s: chart version %q: %w", p, version, err)
+	}
+	*out = append(*out, localChart{name: name, version: v, path: p})
+	return nil
+}
+
+func writeAtomic(p string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// copyChart copies the parts of a chart that an install mutates (metadata,
+// dependency list, values) and shares the immutable files.
+func copyChart(in *chart.Chart) *chart.Chart {
+	out := *in
+	if in.Metadata != nil {
+		md := *in.Metadata
+		md.Dependencies = make([]*chart.Dependency, len(in.Metadata.Dependencies))
+		for i, d := range in.Metadata.Dependencies {
+			dc := *d
+			md.Dependencies[i] = &dc
+		}
+		out.Metadata = &md
+	}
+	if in.Values != nil {
+		out.Values = copyValue(in.Values).(map[string]any)
+	}
+	deps := make([]*chart.Chart, 0, len(in.Dependencies()))
+	for _, d := range in.Dependencies() {
+		deps = append(deps, copyChart(d))
+	}
+	out.SetDependencies(deps...)
+	return &out
+}
+
+func copyValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = copyValue(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = copyValue(e)
+		}
+		return s
+	default:
+		return v
+	}
+}

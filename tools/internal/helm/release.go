@@ -1,0 +1,101 @@
+package helm
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/chartutil"
+	"github.com/go-logr/logr"
+	"helm.sh/helm/v4/pkg/action"
+
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+// ReleaseOptions are the run-wide inputs to rendering a HelmRelease.
+type ReleaseOptions struct {
+	KubeVersion string
+	APIVersions []string
+	// Store serves valuesFrom ConfigMaps and Secrets.
+	Store *secrets.Store
+}
+
+// Rendered is a rendered HelmRelease.
+type Rendered struct {
+	Docs     []Doc
+	Warnings []string
+}
+
+// RenderRelease renders hr with chart ch as helm-controller would install it.
+func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts ReleaseOptions) (*Rendered, error) {
+	values, warnings, err := Values(ctx, hr, opts.Store)
+	if err != nil {
+		return nil, err
+	}
+	install := hr.GetInstall()
+	crdPolicy := install.CRDs
+	if crdPolicy == "" {
+		crdPolicy = helmv2.Create
+	}
+	rel := Release{
+		Name:                 ShortenName(hr.GetReleaseName()),
+		Namespace:            hr.GetReleaseNamespace(),
+		Values:               values,
+		KubeVersion:          opts.KubeVersion,
+		APIVersions:          opts.APIVersions,
+		IncludeCRDs:          crdPolicy != helmv2.Skip,
+		CRDLabels:            OriginLabels(hr),
+		DisableHooks:         install.DisableHooks,
+		IncludeTests:         hr.GetTest().Enable,
+		SkipSchemaValidation: install.DisableSchemaValidation,
+		PostRenderer:         PostRenderers(hr),
+		PostRenderStrategy:   action.PostRenderStrategy(hr.GetPostRenderStrategy()),
+	}
+	docs, err := Template(ctx, ch.Copy(), rel)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name, ch.Version, err)
+	}
+	return &Rendered{Docs: docs, Warnings: warnings}, nil
+}
+
+// Values merges a HelmRelease's valuesFrom and values in helm-controller's
+// order with fluxcd/pkg/chartutil. Required Secrets that are missing from the
+// render or SOPS-encrypted are stood in for with placeholders, reported as
+// warnings.
+func Values(ctx context.Context, hr *helmv2.HelmRelease, store *secrets.Store) (map[string]any, []string, error) {
+	required := map[string]secrets.Request{}
+	for _, ref := range hr.Spec.ValuesFrom {
+		if ref.Kind != "Secret" || ref.Optional {
+			continue
+		}
+		req, ok := required[ref.Name]
+		if !ok {
+			req = secrets.Request{Keys: map[string]string{}}
+			required[ref.Name] = req
+		}
+		content := "{}"
+		if ref.TargetPath != "" {
+			content = secrets.Placeholder(hr.Namespace, ref.Name, ref.GetValuesKey())
+		}
+		req.Keys[ref.GetValuesKey()] = content
+	}
+	view := store.View(hr.Namespace, required)
+	values, err := chartutil.ChartValuesFromReferences(ctx, logr.Discard(), view, hr.Namespace, hr.GetValues(), hr.Spec.ValuesFrom...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("values: %w", err)
+	}
+	return values, view.Warnings(), nil
+}
+
+// ShortenName shortens a release name longer than Helm's 53 characters the
+// way helm-controller does: a 40-character prefix, a hyphen and the first 12
+// hex digits of the name's SHA-256.
+func ShortenName(name string) string {
+	const maxLength, hashLength = 53, 12
+	if len(name) <= maxLength {
+		return name
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte(name)))
+	return name[:maxLength-hashLength-1] + "-" + sum[:hashLength]
+}

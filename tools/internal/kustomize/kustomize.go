@@ -1,0 +1,300 @@
+// Package kustomize builds one Flux Kustomization the way kustomize-controller
+// does: fluxcd/pkg/kustomize's generator and krusty over the source, post-build
+// variable substitution, commonMetadata and the owner labels. The source tree
+// is never written to: the generated kustomization.yaml lives in memory.
+package kustomize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/envsubst"
+	fluxkustomize "github.com/fluxcd/pkg/kustomize"
+	securefs "github.com/fluxcd/pkg/kustomize/filesys"
+	"github.com/fluxcd/pkg/ssa"
+	ssautil "github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+const (
+	originAnnotations = "originAnnotations"
+	originAnnotation  = "config.kubernetes.io/origin"
+	// SubstituteKey opts an object out of post-build substitution.
+	SubstituteKey = "kustomize.toolkit.fluxcd.io/substitute"
+)
+
+// varNameRE is the variable name rule kustomize-controller enforces.
+var varNameRE = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
+
+// Owner is the Flux object whose owner labels are set on what it applies.
+var Owner = ssa.Owner{Field: "kustomize-controller", Group: kustomizev1.GroupVersion.Group}
+
+// Object is one built object and the file it came from, relative to the
+// source root.
+type Object struct {
+	Object *unstructured.Unstructured
+	File   string
+}
+
+// Options tunes a build.
+type Options struct {
+	// Store serves substituteFrom ConfigMaps and Secrets.
+	Store *secrets.Store
+	// Strict fails on a variable with neither value nor default. When false
+	// it is rendered empty, as kustomize-controller does without the
+	// StrictPostBuildSubstitutions feature gate, and reported as a warning.
+	Strict bool
+}
+
+// Result is what one build produced.
+type Result struct {
+	Objects  []Object
+	Warnings []string
+}
+
+// Build builds ks from the directory dir (relative to the source root root).
+func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir string, opts Options) (*Result, error) {
+	dirAbs := filepath.Join(root, filepath.FromSlash(dir))
+	if rel, err := filepath.Rel(root, dirAbs); err != nil || strings.HasPrefix(rel, "..") {
+		return nil, fmt.Errorf("path %q leaves the source root", dir)
+	}
+	if fi, err := os.Stat(dirAbs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("path %q not found in the source", dir)
+	}
+	u, err := toUnstructured(ks)
+	if err != nil {
+		return nil, err
+	}
+	manifest, kfile, _, err := fluxkustomize.NewGenerator(root, *u).GenerateManifest(dirAbs)
+	if err != nil {
+		return nil, fmt.Errorf("generate kustomization.yaml: %w", err)
+	}
+	// Ask kustomize for origin annotations to learn each object's file; they
+	// are removed again unless the Kustomization asked for them itself.
+	var kus kustypes.Kustomization
+	if err := yaml.Unmarshal(manifest, &kus); err != nil {
+		return nil, fmt.Errorf("generated kustomization.yaml: %w", err)
+	}
+	keepOrigin := slices.Contains(kus.BuildMetadata, originAnnotations)
+	if !keepOrigin {
+		kus.BuildMetadata = append(kus.BuildMetadata, originAnnotations)
+		if manifest, err = yaml.Marshal(kus); err != nil {
+			return nil, err
+		}
+	}
+	disk, err := securefs.MakeFsOnDiskSecure(root)
+	if err != nil {
+		return nil, err
+	}
+	fs := securefs.MakeFsInMemory(disk)
+	if err := fs.WriteFile(kfile, manifest); err != nil {
+		return nil, err
+	}
+	resMap, err := fluxkustomize.Build(fs, dirAbs)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build: %w", trimBuildError(err, root))
+	}
+
+	res := &Result{}
+	sub, err := newSubstituter(ctx, ks, u, opts)
+	if err != nil {
+		return nil, err
+	}
+	objects := make([]*unstructured.Unstructured, 0, resMap.Size())
+	for _, r := range resMap.Resources() {
+		if r.GetName() == "" || r.GetKind() == "" || r.GetApiVersion() == "" {
+			return nil, fmt.Errorf("object without apiVersion, kind or name: %s", strings.TrimSpace(r.MustYaml()))
+		}
+		file := originFile(r, root, dirAbs)
+		if !keepOrigin {
+			if err := dropAnnotation(r, originAnnotation); err != nil {
+				return nil, err
+			}
+		}
+		if sub != nil {
+			if err := sub.apply(r); err != nil {
+				return nil, fmt.Errorf("post build of %s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
+			}
+		}
+		m, err := r.Map()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
+		}
+		obj := &unstructured.Unstructured{Object: m}
+		objects = append(objects, obj)
+		res.Objects = append(res.Objects, Object{Object: obj, File: file})
+	}
+	if cm := ks.Spec.CommonMetadata; cm != nil {
+		ssautil.SetCommonMetadata(objects, cm.Labels, cm.Annotations)
+	}
+	SetOwnerLabels(objects, ks.Name, ks.Namespace)
+	if sub != nil {
+		res.Warnings = append(res.Warnings, sub.warnings()...)
+	}
+	return res, nil
+}
+
+// SetOwnerLabels sets the labels kustomize-controller marks applied objects
+// with (kustomize.toolkit.fluxcd.io/name and /namespace).
+func SetOwnerLabels(objects []*unstructured.Unstructured, name, namespace string) {
+	// The resource manager only labels here; it needs no cluster for that.
+	ssa.NewResourceManager(nil, nil, Owner).SetOwnerLabels(objects, name, namespace)
+}
+
+// trimBuildError makes kustomize's absolute paths relative to the source root.
+func trimBuildError(err error, root string) error {
+	msg := strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")
+	return errors.New(msg)
+}
+
+func toUnstructured(ks *kustomizev1.Kustomization) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ks)
+	if err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// originFile returns the repository file an object was read or generated from,
+// relative to root.
+func originFile(r *resource.Resource, root, dirAbs string) string {
+	origin, err := r.GetOrigin()
+	if err != nil || origin == nil {
+		return ""
+	}
+	p := origin.Path
+	if p == "" {
+		p = origin.ConfiguredIn
+	}
+	if p == "" || origin.Repo != "" {
+		return p
+	}
+	rel, err := filepath.Rel(root, filepath.Join(dirAbs, p))
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
+}
+
+func dropAnnotation(r *resource.Resource, key string) error {
+	ann := r.GetAnnotations()
+	if _, ok := ann[key]; !ok {
+		return nil
+	}
+	delete(ann, key)
+	return r.SetAnnotations(ann)
+}
+
+// substituter runs postBuild substitution with the variables Flux would load,
+// reporting every variable it could not resolve instead of rendering it empty.
+type substituter struct {
+	vars    map[string]string
+	store   *secrets.Store
+	strict  bool
+	always  bool
+	ns      string
+	missing map[string]bool
+	stood   map[string]bool
+}
+
+func newSubstituter(ctx context.Context, ks *kustomizev1.Kustomization, u *unstructured.Unstructured, opts Options) (*substituter, error) {
+	pb := ks.Spec.PostBuild
+	if pb == nil {
+		return nil, nil
+	}
+	required := map[string]secrets.Request{}
+	for _, ref := range pb.SubstituteFrom {
+		if ref.Kind == "Secret" && !ref.Optional {
+			required[ref.Name] = secrets.Request{}
+		}
+	}
+	view := opts.Store.View(ks.Namespace, required)
+	vars, err := fluxkustomize.LoadVariables(ctx, view, *u)
+	if err != nil {
+		return nil, fmt.Errorf("substituteFrom: %w", err)
+	}
+	for k, v := range pb.Substitute {
+		vars[k] = strings.ReplaceAll(v, "\n", "")
+	}
+	for name := range vars {
+		if !varNameRE.MatchString(name) {
+			return nil, fmt.Errorf("variable name %q is invalid, must match %s", name, varNameRE)
+		}
+	}
+	return &substituter{
+		vars: vars, store: view, strict: opts.Strict, ns: ks.Namespace,
+		always:  ks.GetSubstituteStrategy() == kustomizev1.SubstituteStrategyAlways,
+		missing: map[string]bool{}, stood: map[string]bool{},
+	}, nil
+}
+
+func (s *substituter) apply(r *resource.Resource) error {
+	if r.GetLabels()[SubstituteKey] == fluxkustomize.DisabledValue || r.GetAnnotations()[SubstituteKey] == fluxkustomize.DisabledValue {
+		return nil
+	}
+	if len(s.vars) == 0 && !s.always {
+		return nil
+	}
+	data, err := r.AsYAML()
+	if err != nil {
+		return err
+	}
+	out, err := envsubst.Eval(string(data), s.lookup)
+	if err != nil {
+		return err
+	}
+	js, err := yaml.YAMLToJSON([]byte(out))
+	if err != nil {
+		return fmt.Errorf("after substitution: %w", err)
+	}
+	return r.UnmarshalJSON(js)
+}
+
+func (s *substituter) lookup(name string) (string, bool) {
+	if v, ok := s.vars[name]; ok {
+		return v, true
+	}
+	if s.store.StoodIn() {
+		// A required Secret is missing or encrypted: it may define this.
+		s.stood[name] = true
+		return secrets.Placeholder(s.ns, "substituteFrom", name), true
+	}
+	if s.strict {
+		return "", false
+	}
+	s.missing[name] = true
+	return "", true
+}
+
+func (s *substituter) warnings() []string {
+	out := s.store.Warnings()
+	for _, name := range sortedKeys(s.stood) {
+		out = append(out, fmt.Sprintf("variable %s has no value; a placeholder stands in for the unavailable Secret", name))
+	}
+	for _, name := range sortedKeys(s.missing) {
+		out = append(out, fmt.Sprintf("variable %s has no value and no default: rendered empty (non-strict substitution)", name))
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

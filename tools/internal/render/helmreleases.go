@@ -1,0 +1,195 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/helm"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+// helmReleases renders every discovered HelmRelease in parallel. Charts are
+// resolved first, so that the CRDs every chart ships count as API versions
+// for all of them; when templates add CRDs of their own, the releases are
+// rendered once more with those too.
+func (run *run) helmReleases(ctx context.Context) {
+	refs := sortedRefs(run.hrs)
+	nodes := make([]*hrNode, 0, len(refs))
+	for _, ref := range refs {
+		node := run.hrs[ref]
+		run.cluster.Units = append(run.cluster.Units, node.unit)
+		if node.obj.Spec.Suspend {
+			node.unit.Skipped = "suspended"
+			continue
+		}
+		nodes = append(nodes, node)
+	}
+	store := secrets.NewStore(run.inventory, run.r.opts.ShowSecrets)
+
+	charts := make([]*helm.Chart, len(nodes))
+	errs := make([]error, len(nodes))
+	run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
+		charts[i], errs[i] = run.chart(ctx, nodes[i], store)
+	})
+
+	apiVersions := crdAPIVersions(run.inventory)
+	for _, ch := range charts {
+		if ch != nil {
+			addCRDVersions(apiVersions, ch)
+		}
+	}
+	rendered := make([]*helm.Rendered, len(nodes))
+	renderAll := func(versions map[string]bool) {
+		list := sortedKeys(versions)
+		run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
+			if charts[i] == nil {
+				return
+			}
+			rendered[i], errs[i] = helm.RenderRelease(ctx, nodes[i].obj, charts[i], helm.ReleaseOptions{
+				KubeVersion: run.r.opts.KubeVersion, APIVersions: list, Store: store,
+			})
+		})
+	}
+	renderAll(apiVersions)
+	var produced []*unstructured.Unstructured
+	for _, r := range rendered {
+		if r != nil {
+			for _, d := range r.Docs {
+				produced = append(produced, d.Object)
+			}
+		}
+	}
+	grew := false
+	for v := range crdAPIVersions(produced) {
+		if !apiVersions[v] {
+			apiVersions[v], grew = true, true
+		}
+	}
+	if grew {
+		renderAll(apiVersions)
+	}
+
+	scopes := newScopes(run.inventory, produced)
+	for i, node := range nodes {
+		if errs[i] != nil {
+			run.fail(node.unit, node.file, errs[i])
+			continue
+		}
+		node.unit.Chart = charts[i].Name + "-" + charts[i].Version
+		run.warn(node.unit, rendered[i].Warnings...)
+		ns := node.obj.GetReleaseNamespace()
+		for _, d := range rendered[i].Docs {
+			if d.Object.GetNamespace() == "" && !scopes.clusterScoped(d.Object) {
+				// helm-controller installs namespaced objects without a
+				// namespace into the release namespace.
+				d.Object.SetNamespace(ns)
+			}
+			node.unit.Objects = append(node.unit.Objects, Object{Object: d.Object, Origin: Origin{
+				Producer: node.unit.Ref, File: node.file, Chart: node.unit.Chart,
+				Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents,
+			}})
+		}
+	}
+}
+
+// parallel runs fn for 0..n-1 with the run's concurrency bound.
+func (run *run) parallel(ctx context.Context, n int, fn func(context.Context, int)) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(run.r.opts.Concurrency)
+	for i := range n {
+		g.Go(func() error {
+			fn(gctx, i)
+			return nil
+		})
+	}
+	_ = g.Wait() // fn records its own errors
+}
+
+// chart resolves a HelmRelease's chart from its source.
+func (run *run) chart(ctx context.Context, node *hrNode, store *secrets.Store) (*helm.Chart, error) {
+	hr := node.obj
+	if ref := hr.Spec.ChartRef; ref != nil {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = hr.Namespace
+		}
+		src := flux.Ref{Kind: ref.Kind, Namespace: ns, Name: ref.Name}
+		dir, ok := run.r.opts.Sources[src]
+		if !ok {
+			return nil, fmt.Errorf("chartRef %s: not supported yet without a --source mapping to a chart directory", src)
+		}
+		return run.r.opts.Charts.FromDir(dir)
+	}
+	if hr.Spec.Chart == nil {
+		return nil, fmt.Errorf("neither spec.chart nor spec.chartRef is set")
+	}
+	spec := hr.Spec.Chart.Spec
+	ns := spec.SourceRef.Namespace
+	if ns == "" {
+		ns = hr.Namespace
+	}
+	src := flux.Ref{Kind: spec.SourceRef.Kind, Namespace: ns, Name: spec.SourceRef.Name}
+	switch src.Kind {
+	case flux.HelmRepositoryKind:
+		u := run.find(src)
+		if u == nil {
+			return nil, fmt.Errorf("source %s not found in the render", src)
+		}
+		repo, err := flux.DecodeHelmRepository(u)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src, err)
+		}
+		ch, err := run.r.opts.Charts.FromRepository(ctx, repo.Spec.URL, spec.Chart, spec.Version)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src, err)
+		}
+		return ch, nil
+	case flux.GitRepositoryKind, flux.BucketKind:
+		root, _, err := run.sourceRoot(src)
+		if err != nil {
+			return nil, err
+		}
+		return run.r.opts.Charts.FromDir(filepath.Join(root, filepath.FromSlash(spec.Chart)))
+	default:
+		return nil, fmt.Errorf("chart source kind %q is not supported", src.Kind)
+	}
+}
+
+// find returns the object with the given reference from the Kustomization output.
+func (run *run) find(ref flux.Ref) *unstructured.Unstructured {
+	for _, u := range run.inventory {
+		if flux.RefOf(u) == ref && flux.IsFlux(u) {
+			return u
+		}
+	}
+	return nil
+}
+
+func addCRDVersions(into map[string]bool, ch *helm.Chart) {
+	var objs []*unstructured.Unstructured
+	for _, crd := range ch.Chart.CRDObjects() {
+		docs, err := helm.DecodeDocs(string(crd.File.Data))
+		if err != nil {
+			continue // reported when the release renders its CRDs
+		}
+		objs = append(objs, docs...)
+	}
+	for v := range crdAPIVersions(objs) {
+		into[v] = true
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,262 @@
+// Package render renders a Flux cluster entry the way Flux's controllers
+// would apply it: the entry path as the sync Kustomization builds it, every
+// Flux Kustomization found recursively, and every HelmRelease. Each object
+// keeps where it came from. Failures are collected per Flux object; one
+// failing object does not stop the others.
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/helm"
+)
+
+// Options configures a Renderer.
+type Options struct {
+	// RepoRoot is the checkout the cluster entries live in.
+	RepoRoot string
+	// SelfSource names the GitRepository that is this checkout; zero means
+	// "the one the entry's Kustomizations reference".
+	SelfSource flux.Ref
+	// Sources maps other sources to local directories.
+	Sources map[flux.Ref]string
+	// KubeVersion is the target Kubernetes version for charts.
+	KubeVersion string
+	Charts      *helm.Charts
+	// ShowSecrets lets secret values flow into the render unmasked.
+	ShowSecrets bool
+	// StrictSubstitution fails on variables without value or default.
+	StrictSubstitution bool
+	// Concurrency bounds parallel work (at least 1).
+	Concurrency int
+}
+
+// Origin says where a rendered object came from.
+type Origin struct {
+	// Producer is the Flux Kustomization or HelmRelease that applies it.
+	Producer flux.Ref
+	// File is the repository file it was read from (Kustomization output)
+	// or that defines the HelmRelease (HelmRelease output).
+	File string
+	// Source names the source the file is in, when it is not this checkout.
+	Source string
+	// Chart and Template are set for HelmRelease output.
+	Chart    string
+	Template string
+	// Hook marks Helm hooks, with their events.
+	Hook       bool
+	HookEvents []string
+}
+
+// String renders the origin on one line.
+func (o Origin) String() string {
+	var b strings.Builder
+	b.WriteString(o.Producer.String())
+	if o.Chart != "" {
+		fmt.Fprintf(&b, " chart %s template %s", o.Chart, o.Template)
+		if o.Hook {
+			fmt.Fprintf(&b, " (hook: %s)", strings.Join(o.HookEvents, ","))
+		}
+		if o.File != "" {
+			fmt.Fprintf(&b, " defined in %s", o.File)
+		}
+		return b.String()
+	}
+	if o.File != "" {
+		b.WriteString(" from ")
+		if o.Source != "" {
+			b.WriteString(o.Source + ":")
+		}
+		b.WriteString(o.File)
+	}
+	return b.String()
+}
+
+// Object is a rendered object and its origin.
+type Object struct {
+	Object *unstructured.Unstructured
+	Origin Origin
+}
+
+// Unit is one Flux Kustomization or HelmRelease and what it renders to.
+type Unit struct {
+	Ref flux.Ref
+	// File defines the Flux object ("" for the entry itself).
+	File string
+	// Skipped says why it was not rendered (e.g. suspended).
+	Skipped string
+	// Chart is name-version for a HelmRelease.
+	Chart   string
+	Objects []Object
+	Failed  bool
+}
+
+// Cluster is the render of one cluster entry.
+type Cluster struct {
+	// Path is the entry path relative to the repository root.
+	Path       string
+	SelfSource flux.Ref
+	Units      []*Unit
+	Warnings   []string
+	Errors     []error
+	Duration   time.Duration
+}
+
+// Objects returns every rendered object sorted by namespace, kind, name
+// (then producer, for objects rendered by more than one unit).
+func (c *Cluster) Objects() []Object {
+	var out []Object
+	for _, u := range c.Units {
+		out = append(out, u.Objects...)
+	}
+	SortObjects(out)
+	return out
+}
+
+// SortObjects sorts by namespace, kind, name, then producer and template.
+func SortObjects(objs []Object) {
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := objs[i], objs[j]
+		ka := [...]string{a.Object.GetNamespace(), a.Object.GetKind(), a.Object.GetName(), a.Origin.Producer.String(), a.Origin.Template, a.Object.GetAPIVersion()}
+		kb := [...]string{b.Object.GetNamespace(), b.Object.GetKind(), b.Object.GetName(), b.Origin.Producer.String(), b.Origin.Template, b.Object.GetAPIVersion()}
+		for n := range ka {
+			if ka[n] != kb[n] {
+				return ka[n] < kb[n]
+			}
+		}
+		return false
+	})
+}
+
+// UnitError is a failure of one Flux object.
+type UnitError struct {
+	Ref  flux.Ref
+	File string
+	Err  error
+}
+
+func (e *UnitError) Error() string {
+	where := ""
+	if e.File != "" {
+		where = " (" + e.File + ")"
+	}
+	// One line per failure, whatever the library said.
+	msg := strings.Join(strings.Fields(e.Err.Error()), " ")
+	return fmt.Sprintf("%s%s: %s", e.Ref, where, msg)
+}
+
+func (e *UnitError) Unwrap() error { return e.Err }
+
+// Renderer renders cluster entries.
+type Renderer struct {
+	opts Options
+}
+
+// New returns a Renderer.
+func New(opts Options) *Renderer {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	if opts.Charts == nil {
+		opts.Charts = helm.NewCharts(helm.ChartOptions{Offline: true})
+	}
+	return &Renderer{opts: opts}
+}
+
+// Render renders the cluster entry at path (relative to the repository
+// root). The error is for an entry that cannot be rendered at all; failures
+// of single objects are in Cluster.Errors.
+func (r *Renderer) Render(ctx context.Context, path string) (*Cluster, error) {
+	start := time.Now()
+	rel, err := r.relative(path)
+	if err != nil {
+		return nil, err
+	}
+	run := newRun(r, rel)
+	if err := run.entry(ctx); err != nil {
+		return nil, fmt.Errorf("render %s: %w", rel, err)
+	}
+	run.kustomizations(ctx)
+	run.checkDependencies()
+	run.helmReleases(ctx)
+	c := run.cluster
+	sort.Slice(c.Units, func(i, j int) bool { return refLess(c.Units[i].Ref, c.Units[j].Ref) })
+	for _, u := range c.Units {
+		SortObjects(u.Objects)
+	}
+	sort.Strings(c.Warnings)
+	c.Warnings = dedup(c.Warnings)
+	sort.SliceStable(c.Errors, func(i, j int) bool { return c.Errors[i].Error() < c.Errors[j].Error() })
+	c.Duration = time.Since(start)
+	return c, nil
+}
+
+// relative resolves an entry path against the repository root.
+func (r *Renderer) relative(path string) (string, error) {
+	abs := path
+	if !filepath.IsAbs(abs) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		abs = filepath.Join(wd, path)
+	}
+	rel, err := filepath.Rel(r.opts.RepoRoot, abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("render %s: path is outside the repository %s", path, r.opts.RepoRoot)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("render %s: %w", path, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("render %s: not a directory", path)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+func refLess(a, b flux.Ref) bool {
+	if a.Kind != b.Kind {
+		// Kustomizations first: they apply the HelmReleases.
+		return a.Kind > b.Kind
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+func dedup(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ksNode is a discovered Flux Kustomization.
+type ksNode struct {
+	obj  *kustomizev1.Kustomization
+	file string
+	unit *Unit
+}
+
+// hrNode is a discovered HelmRelease.
+type hrNode struct {
+	obj  *helmv2.HelmRelease
+	file string
+	unit *Unit
+}

@@ -1,0 +1,411 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/kustomize"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+// run is the state of rendering one cluster entry. Its maps are only
+// touched between parallel phases, by the goroutine that drives the run.
+type run struct {
+	r         *Renderer
+	cluster   *Cluster
+	entryRef  flux.Ref
+	ks        map[flux.Ref]*ksNode
+	hrs       map[flux.Ref]*hrNode
+	pending   []flux.Ref
+	inventory []*unstructured.Unstructured
+}
+
+func newRun(r *Renderer, rel string) *run {
+	return &run{
+		r:       r,
+		cluster: &Cluster{Path: rel},
+		ks:      map[flux.Ref]*ksNode{},
+		hrs:     map[flux.Ref]*hrNode{},
+	}
+}
+
+func (run *run) fail(u *Unit, file string, err error) {
+	if u != nil {
+		u.Failed = true
+	}
+	ref := flux.Ref{}
+	if u != nil {
+		ref = u.Ref
+	}
+	run.cluster.Errors = append(run.cluster.Errors, &UnitError{Ref: ref, File: file, Err: err})
+}
+
+func (run *run) warn(u *Unit, msgs ...string) {
+	for _, m := range msgs {
+		run.cluster.Warnings = append(run.cluster.Warnings, fmt.Sprintf("%s: %s", u.Ref, m))
+	}
+}
+
+// entry builds the entry path as the sync Kustomization Flux creates for it
+// (no spec of its own) and decides which GitRepository is this checkout.
+func (run *run) entry(ctx context.Context) error {
+	pseudo := &kustomizev1.Kustomization{}
+	pseudo.Spec.Path = run.cluster.Path
+	res, err := kustomize.Build(ctx, run.r.opts.RepoRoot, pseudo, run.cluster.Path, kustomize.Options{})
+	if err != nil {
+		return err
+	}
+	self, err := run.selfSource(res.Objects)
+	if err != nil {
+		return err
+	}
+	run.cluster.SelfSource = self
+	run.entryRef = flux.Ref{Kind: flux.KustomizationKind, Namespace: self.Namespace, Name: self.Name}
+	objs := make([]*unstructured.Unstructured, len(res.Objects))
+	for i, o := range res.Objects {
+		objs[i] = o.Object
+	}
+	kustomize.SetOwnerLabels(objs, self.Name, self.Namespace)
+	unit := &Unit{Ref: run.entryRef, File: run.cluster.Path}
+	run.cluster.Units = append(run.cluster.Units, unit)
+	run.absorb(unit, res.Objects, "")
+	return nil
+}
+
+// selfSource returns --self-source, or the one GitRepository the entry's
+// Kustomizations use (flux-system/flux-system when they use none).
+func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
+	if run.r.opts.SelfSource.Name != "" {
+		return run.r.opts.SelfSource, nil
+	}
+	seen := map[flux.Ref]bool{}
+	for _, o := range objs {
+		u := o.Object
+		if u.GetKind() != flux.KustomizationKind || !flux.IsFlux(u) {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "kind")
+		name, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "name")
+		ns, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "namespace")
+		if kind != flux.GitRepositoryKind || name == "" {
+			continue
+		}
+		if ns == "" {
+			ns = u.GetNamespace()
+		}
+		seen[flux.Ref{Kind: kind, Namespace: ns, Name: name}] = true
+	}
+	refs := make([]string, 0, len(seen))
+	var only flux.Ref
+	for ref := range seen {
+		refs = append(refs, ref.String())
+		only = ref
+	}
+	switch len(refs) {
+	case 0:
+		return flux.Ref{Kind: flux.GitRepositoryKind, Namespace: "flux-system", Name: "flux-system"}, nil
+	case 1:
+		return only, nil
+	}
+	sort.Strings(refs)
+	return flux.Ref{}, fmt.Errorf("the entry's Kustomizations use several GitRepositories (%s): name this checkout with --self-source", strings.Join(refs, ", "))
+}
+
+// absorb records a unit's objects and discovers the Flux objects among them.
+func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
+	for _, o := range objs {
+		u := o.Object
+		unit.Objects = append(unit.Objects, Object{Object: u, Origin: Origin{Producer: unit.Ref, File: o.File, Source: source}})
+		run.inventory = append(run.inventory, u)
+		if !flux.IsFlux(u) {
+			continue
+		}
+		ref := flux.RefOf(u)
+		if err := flux.Validate(u); err != nil {
+			run.fail(&Unit{Ref: ref}, o.File, err)
+			unit.Failed = true
+			continue
+		}
+		switch ref.Kind {
+		case flux.KustomizationKind:
+			ks, err := flux.DecodeKustomization(u)
+			if err != nil {
+				run.fail(&Unit{Ref: ref}, o.File, err)
+				continue
+			}
+			if ref == run.entryRef {
+				// The sync Kustomization of the entry itself (flux bootstrap
+				// commits it): already rendered as the entry.
+				run.ks[ref] = &ksNode{obj: ks, file: o.File, unit: unit}
+				continue
+			}
+			if prev, ok := run.ks[ref]; ok {
+				run.fail(&Unit{Ref: ref}, o.File, fmt.Errorf("defined twice: also in %s", prev.file))
+				continue
+			}
+			run.ks[ref] = &ksNode{obj: ks, file: o.File, unit: &Unit{Ref: ref, File: o.File}}
+			run.pending = append(run.pending, ref)
+		case flux.HelmReleaseKind:
+			hr, err := flux.DecodeHelmRelease(u)
+			if err != nil {
+				run.fail(&Unit{Ref: ref}, o.File, err)
+				continue
+			}
+			if prev, ok := run.hrs[ref]; ok {
+				run.fail(&Unit{Ref: ref}, o.File, fmt.Errorf("defined twice: also in %s", prev.file))
+				continue
+			}
+			run.hrs[ref] = &hrNode{obj: hr, file: o.File, unit: &Unit{Ref: ref, File: o.File}}
+		}
+	}
+}
+
+// kustomizations renders discovered Kustomizations in waves until no new
+// ones appear. A Kustomization waits while a ConfigMap or Secret it
+// substitutes from is not yet in the render and another wave may add it.
+func (run *run) kustomizations(ctx context.Context) {
+	for len(run.pending) > 0 {
+		store := secrets.NewStore(run.inventory, run.r.opts.ShowSecrets)
+		batch, rest := run.ready(store)
+		run.pending = rest
+		type result struct {
+			res    *kustomize.Result
+			source string
+			err    error
+		}
+		results := make([]result, len(batch))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(run.r.opts.Concurrency)
+		for i, ref := range batch {
+			node := run.ks[ref]
+			g.Go(func() error {
+				results[i].res, results[i].source, results[i].err = run.buildKustomization(gctx, node, store)
+				return nil
+			})
+		}
+		_ = g.Wait() // workers record errors in results
+		for i, ref := range batch {
+			node := run.ks[ref]
+			run.cluster.Units = append(run.cluster.Units, node.unit)
+			res := results[i]
+			switch {
+			case res.err != nil:
+				run.fail(node.unit, node.file, res.err)
+			case res.res == nil:
+				node.unit.Skipped = "suspended"
+			default:
+				run.warn(node.unit, res.res.Warnings...)
+				run.absorb(node.unit, res.res.Objects, res.source)
+			}
+		}
+	}
+}
+
+// ready splits the pending Kustomizations into those that can be built now
+// and those waiting for substitution sources. When none is ready, all are.
+func (run *run) ready(store *secrets.Store) (batch, rest []flux.Ref) {
+	sort.Slice(run.pending, func(i, j int) bool { return refLess(run.pending[i], run.pending[j]) })
+	for _, ref := range run.pending {
+		ks := run.ks[ref].obj
+		waiting := false
+		if pb := ks.Spec.PostBuild; pb != nil && !ks.Spec.Suspend {
+			for _, s := range pb.SubstituteFrom {
+				if !store.Has(s.Kind, ks.Namespace, s.Name) {
+					waiting = true
+				}
+			}
+		}
+		if waiting {
+			rest = append(rest, ref)
+		} else {
+			batch = append(batch, ref)
+		}
+	}
+	if len(batch) == 0 {
+		return rest, nil
+	}
+	return batch, rest
+}
+
+func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *secrets.Store) (*kustomize.Result, string, error) {
+	ks := node.obj
+	if ks.Spec.Suspend {
+		return nil, "", nil
+	}
+	ns := ks.Spec.SourceRef.Namespace
+	if ns == "" {
+		ns = ks.Namespace
+	}
+	root, label, err := run.sourceRoot(flux.Ref{Kind: ks.Spec.SourceRef.Kind, Namespace: ns, Name: ks.Spec.SourceRef.Name})
+	if err != nil {
+		return nil, "", err
+	}
+	dir := path.Clean(strings.TrimPrefix(ks.Spec.Path, "/"))
+	res, err := kustomize.Build(ctx, root, ks, dir, kustomize.Options{Store: store, Strict: run.r.opts.StrictSubstitution})
+	return res, label, err
+}
+
+// sourceRoot returns the local directory of a source and, when it is not
+// this checkout, a label naming it.
+func (run *run) sourceRoot(ref flux.Ref) (string, string, error) {
+	if ref == run.cluster.SelfSource {
+		return run.r.opts.RepoRoot, "", nil
+	}
+	if dir, ok := run.r.opts.Sources[ref]; ok {
+		return dir, ref.String(), nil
+	}
+	return "", "", fmt.Errorf("source %s is not this repository (%s) and has no --source mapping", ref, run.cluster.SelfSource)
+}
+
+// checkDependencies reports dependsOn references to missing objects and
+// dependency cycles, for Kustomizations and HelmReleases.
+func (run *run) checkDependencies() {
+	ksDeps := map[flux.Ref][]flux.Ref{}
+	for ref, node := range run.ks {
+		for _, d := range node.obj.Spec.DependsOn {
+			ksDeps[ref] = append(ksDeps[ref], depRef(flux.KustomizationKind, d.Namespace, d.Name, ref.Namespace))
+		}
+	}
+	hrDeps := map[flux.Ref][]flux.Ref{}
+	for ref, node := range run.hrs {
+		for _, d := range node.obj.Spec.DependsOn {
+			hrDeps[ref] = append(hrDeps[ref], depRef(flux.HelmReleaseKind, d.Namespace, d.Name, ref.Namespace))
+		}
+	}
+	exists := func(ref flux.Ref) bool {
+		_, k := run.ks[ref]
+		_, h := run.hrs[ref]
+		return k || h
+	}
+	fileOf := func(ref flux.Ref) (*Unit, string) {
+		if n, ok := run.ks[ref]; ok {
+			return n.unit, n.file
+		}
+		n := run.hrs[ref]
+		return n.unit, n.file
+	}
+	for _, deps := range []map[flux.Ref][]flux.Ref{ksDeps, hrDeps} {
+		for _, ref := range sortedRefs(deps) {
+			for _, d := range deps[ref] {
+				if !exists(d) {
+					u, f := fileOf(ref)
+					run.fail(u, f, fmt.Errorf("dependsOn %s: not found in the render", d))
+				}
+			}
+		}
+		for _, cycle := range findCycles(deps) {
+			u, f := fileOf(cycle[0])
+			names := make([]string, len(cycle))
+			for i, c := range cycle {
+				names[i] = c.String()
+			}
+			run.fail(u, f, fmt.Errorf("dependsOn cycle: %s", strings.Join(names, " -> ")))
+		}
+	}
+}
+
+func depRef(kind, ns, name, defaultNS string) flux.Ref {
+	if ns == "" {
+		ns = defaultNS
+	}
+	return flux.Ref{Kind: kind, Namespace: ns, Name: name}
+}
+
+func sortedRefs[T any](m map[flux.Ref]T) []flux.Ref {
+	out := make([]flux.Ref, 0, len(m))
+	for r := range m {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return refLess(out[i], out[j]) })
+	return out
+}
+
+// findCycles returns each dependency cycle once, starting at its smallest
+// member and closed by repeating it.
+func findCycles(deps map[flux.Ref][]flux.Ref) [][]flux.Ref {
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := map[flux.Ref]int{}
+	var stack []flux.Ref
+	seen := map[string]bool{}
+	var cycles [][]flux.Ref
+	var visit func(flux.Ref)
+	visit = func(n flux.Ref) {
+		state[n] = active
+		stack = append(stack, n)
+		for _, d := range deps[n] {
+			switch state[d] {
+			case unvisited:
+				visit(d)
+			case active:
+				i := len(stack) - 1
+				for stack[i] != d {
+					i--
+				}
+				cycle := rotate(append([]flux.Ref(nil), stack[i:]...))
+				key := fmt.Sprint(cycle)
+				if !seen[key] {
+					seen[key] = true
+					cycles = append(cycles, append(cycle, cycle[0]))
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+	}
+	for _, n := range sortedRefs(deps) {
+		if state[n] == unvisited {
+			visit(n)
+		}
+	}
+	return cycles
+}
+
+// rotate starts a cycle at its smallest member so each is reported once.
+func rotate(c []flux.Ref) []flux.Ref {
+	m := 0
+	for i := range c {
+		if refLess(c[i], c[m]) {
+			m = i
+		}
+	}
+	return append(c[m:], c[:m]...)
+}
+
+// crdAPIVersions returns group/version and group/version/Kind for every
+// served version of the CustomResourceDefinitions among objs.
+func crdAPIVersions(objs []*unstructured.Unstructured) map[string]bool {
+	out := map[string]bool{}
+	for _, u := range objs {
+		if u.GetKind() != "CustomResourceDefinition" || u.GroupVersionKind().Group != "apiextensions.k8s.io" {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+		for _, v := range versions {
+			vm, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			name, _ := vm["name"].(string)
+			if served, ok := vm["served"].(bool); ok && !served {
+				continue
+			}
+			out[group+"/"+name] = true
+			out[group+"/"+name+"/"+kind] = true
+		}
+	}
+	return out
+}

@@ -1,0 +1,49 @@
+package render
+
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// scopes tells cluster-scoped kinds from namespaced ones: built-in kinds
+// from kustomize's table of the Kubernetes API, custom kinds from the
+// CustomResourceDefinitions in the render. Unknown kinds count as namespaced.
+type scopes struct {
+	crd map[[2]string]bool // group, kind -> cluster scoped
+}
+
+func newScopes(lists ...[]*unstructured.Unstructured) scopes {
+	s := scopes{crd: map[[2]string]bool{}}
+	for _, objs := range lists {
+		for _, u := range objs {
+			if u.GetKind() != "CustomResourceDefinition" || u.GroupVersionKind().Group != "apiextensions.k8s.io" {
+				continue
+			}
+			group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+			scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
+			s.crd[[2]string{group, kind}] = scope == "Cluster"
+		}
+	}
+	return s
+}
+
+func (s scopes) clusterScoped(u *unstructured.Unstructured) bool {
+	gvk := u.GroupVersionKind()
+	if cluster, ok := s.crd[[2]string{gvk.Group, gvk.Kind}]; ok {
+		return cluster
+	}
+	if !builtinGroup(gvk.Group) {
+		return false
+	}
+	return openapi.IsCertainlyClusterScoped(kyaml.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: gvk.Kind})
+}
+
+// builtinGroup reports whether a group is served by Kubernetes itself, for
+// which kustomize's precomputed table answers without loading schemas.
+func builtinGroup(g string) bool {
+	return !strings.Contains(g, ".") || strings.HasSuffix(g, ".k8s.io")
+}

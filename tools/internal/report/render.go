@@ -1,0 +1,153 @@
+// Package report formats what the tool found for people and files: the
+// rendered YAML (as a stream or a directory tree) and the summary lines.
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/helm"
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+// marker is written into every directory tree WriteDir owns, so that a
+// later run may replace it and never deletes a directory it did not write.
+const marker = ".rendered-by-tools"
+
+// WriteStream writes every cluster's objects as one multi-document YAML
+// stream, each document headed by comments naming its cluster and origin.
+func WriteStream(w io.Writer, clusters []*render.Cluster, showSecrets bool) error {
+	var buf bytes.Buffer
+	for _, c := range clusters {
+		if err := writeObjects(&buf, c.Path, c.Objects(), showSecrets); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, showSecrets bool) error {
+	for _, o := range objs {
+		u := o.Object
+		if !showSecrets {
+			u = secrets.MaskObject(u)
+		}
+		data, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+		}
+		buf.WriteString("---\n")
+		fmt.Fprintf(buf, "# cluster: %s\n# source: %s\n", cluster, o.Origin)
+		buf.Write(data)
+	}
+	return nil
+}
+
+// UnitPath is the stable path, under a cluster's directory, of the file
+// holding one Flux object's output.
+func UnitPath(u *render.Unit) string {
+	ns := u.Ref.Namespace
+	if ns == "" {
+		ns = "_cluster"
+	}
+	return filepath.Join(strings.ToLower(u.Ref.Kind), ns, u.Ref.Name+".yaml")
+}
+
+// WriteDir writes one file per Flux Kustomization and HelmRelease under
+// dir/<cluster path>/, replacing what an earlier run wrote there.
+func WriteDir(dir string, clusters []*render.Cluster, showSecrets bool) error {
+	for _, c := range clusters {
+		root := filepath.Join(dir, filepath.FromSlash(c.Path))
+		if err := claim(root); err != nil {
+			return err
+		}
+		for _, u := range c.Units {
+			if len(u.Objects) == 0 {
+				continue
+			}
+			var buf bytes.Buffer
+			if err := writeObjects(&buf, c.Path, u.Objects, showSecrets); err != nil {
+				return err
+			}
+			p := filepath.Join(root, UnitPath(u))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// claim empties root if an earlier run wrote it, refuses a non-empty
+// directory it did not write, and marks it as ours.
+func claim(root string) error {
+	entries, err := os.ReadDir(root)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case len(entries) == 0:
+	default:
+		if _, err := os.Stat(filepath.Join(root, marker)); err != nil {
+			return fmt.Errorf("output directory %s is not empty and was not written by tools render: refusing to overwrite it", root)
+		}
+		if err := os.RemoveAll(root); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(root, marker), nil, 0o644)
+}
+
+// RenderSummary writes the one-line summary of a render run.
+func RenderSummary(w io.Writer, clusters []*render.Cluster, stats helm.Stats, elapsed time.Duration) {
+	objects, kss, hrs, failed, skipped := 0, 0, 0, 0, 0
+	for _, c := range clusters {
+		for _, u := range c.Units {
+			objects += len(u.Objects)
+			switch u.Ref.Kind {
+			case "Kustomization":
+				kss++
+			case "HelmRelease":
+				hrs++
+			}
+			if u.Skipped != "" {
+				skipped++
+			}
+		}
+		failed += len(c.Errors)
+	}
+	status := "rendered"
+	if failed > 0 {
+		status = fmt.Sprintf("FAILED (%d errors):", failed)
+	}
+	fmt.Fprintf(w, "%s %d clusters, %d objects from %d Kustomizations and %d HelmReleases (%d skipped) in %s; charts: %d local, %d cached, %d fetched, %d reused\n",
+		status, len(clusters), objects, kss, hrs, skipped, elapsed.Round(time.Millisecond), stats.Local, stats.Cached, stats.Fetched, stats.Reused)
+}
+
+// Problems writes warnings and errors, one per line, each prefixed with its cluster.
+func Problems(w io.Writer, clusters []*render.Cluster) {
+	for _, c := range clusters {
+		for _, m := range c.Warnings {
+			fmt.Fprintf(w, "warning: %s: %s\n", c.Path, m)
+		}
+		for _, e := range c.Errors {
+			fmt.Fprintf(w, "error: %s: %s\n", c.Path, e)
+		}
+	}
+}
