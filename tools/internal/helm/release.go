@@ -64,23 +64,25 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 // render or SOPS-encrypted are stood in for with placeholders, reported as
 // warnings.
 func Values(ctx context.Context, hr *helmv2.HelmRelease, store *secrets.Store) (map[string]any, []string, error) {
-	required := map[string]secrets.Request{}
+	requests := map[string]secrets.Request{}
 	for _, ref := range hr.Spec.ValuesFrom {
-		if ref.Kind != "Secret" || ref.Optional {
+		if ref.Kind != "Secret" {
 			continue
 		}
-		req, ok := required[ref.Name]
+		req, ok := requests[ref.Name]
 		if !ok {
-			req = secrets.Request{Keys: map[string]string{}}
-			required[ref.Name] = req
+			req = secrets.Request{Keys: map[string]string{}, Optional: true}
 		}
+		// One required reference makes the Secret required.
+		req.Optional = req.Optional && ref.Optional
+		requests[ref.Name] = req
 		content := "{}"
 		if ref.TargetPath != "" {
 			content = secrets.Placeholder(hr.Namespace, ref.Name, ref.GetValuesKey())
 		}
 		req.Keys[ref.GetValuesKey()] = content
 	}
-	view := store.View(hr.Namespace, required)
+	view := store.View(hr.Namespace, requests)
 	values, err := chartutil.ChartValuesFromReferences(ctx, logr.Discard(), view, hr.Namespace, hr.GetValues(), hr.Spec.ValuesFrom...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("values: %w", err)

@@ -215,13 +215,15 @@ func newSubstituter(ctx context.Context, ks *kustomizev1.Kustomization, u *unstr
 	if pb == nil {
 		return nil, nil
 	}
-	required := map[string]secrets.Request{}
+	requests := map[string]secrets.Request{}
 	for _, ref := range pb.SubstituteFrom {
-		if ref.Kind == "Secret" && !ref.Optional {
-			required[ref.Name] = secrets.Request{}
+		if ref.Kind == "Secret" {
+			req, ok := requests[ref.Name]
+			req.Optional = ref.Optional && (!ok || req.Optional)
+			requests[ref.Name] = req
 		}
 	}
-	view := opts.Store.View(ks.Namespace, required)
+	view := opts.Store.View(ks.Namespace, requests)
 	vars, err := fluxkustomize.LoadVariables(ctx, view, *u)
 	if err != nil {
 		return nil, fmt.Errorf("substituteFrom: %w", err)
@@ -270,7 +272,7 @@ func (s *substituter) lookup(name string) (string, bool) {
 	if s.store.StoodIn() {
 		// A required Secret is missing or encrypted: it may define this.
 		s.stood[name] = true
-		return secrets.Placeholder(s.ns, "substituteFrom", name), true
+		return secrets.Placeholder(s.ns, "unavailable", name), true
 	}
 	if s.strict {
 		return "", false

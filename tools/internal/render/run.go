@@ -141,10 +141,12 @@ func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 				run.fail(&Unit{Ref: ref}, o.File, err)
 				continue
 			}
-			if ref == run.entryRef {
-				// The sync Kustomization of the entry itself (flux bootstrap
-				// commits it): already rendered as the entry.
-				run.ks[ref] = &ksNode{obj: ks, file: o.File, unit: unit}
+			if ref == unit.Ref || ref == run.entryRef {
+				// A Kustomization that applies itself (flux bootstrap commits
+				// the entry's own sync Kustomization): already rendered.
+				if _, ok := run.ks[ref]; !ok {
+					run.ks[ref] = &ksNode{obj: ks, file: o.File, unit: unit}
+				}
 				continue
 			}
 			if prev, ok := run.ks[ref]; ok {

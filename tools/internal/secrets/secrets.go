@@ -90,6 +90,8 @@ type Request struct {
 	// Keys maps each key the consumer reads to the content to synthesise
 	// when the Secret is unavailable.
 	Keys map[string]string
+	// Optional references may be absent: a missing Secret stays missing.
+	Optional bool
 }
 
 // Store serves ConfigMaps and Secrets from a render through the
@@ -130,11 +132,12 @@ func (s *Store) Has(kind, namespace, name string) bool {
 	return ok
 }
 
-// View returns a store over the same objects that stands in for the given
-// required Secrets (by name, in namespace) when they are missing or encrypted.
-func (s *Store) View(namespace string, required map[string]Request) *Store {
+// View returns a store over the same objects that stands in for the
+// requested Secrets (by name, in namespace) when they are encrypted, or
+// missing and not optional.
+func (s *Store) View(namespace string, requests map[string]Request) *Store {
 	v := &Store{objects: s.objects, showSecrets: s.showSecrets, standIns: map[key]Request{}}
-	for name, req := range required {
+	for name, req := range requests {
 		v.standIns[key{"Secret", namespace, name}] = req
 	}
 	return v
@@ -169,9 +172,8 @@ func (s *Store) Get(_ context.Context, nn client.ObjectKey, obj client.Object, _
 func (s *Store) getSecret(nn client.ObjectKey, out *corev1.Secret) error {
 	k := key{"Secret", nn.Namespace, nn.Name}
 	u, ok := s.objects[k]
-	standIn, required := s.standIns[k]
-	switch {
-	case ok && !IsSOPS(u):
+	standIn, requested := s.standIns[k]
+	if ok && !IsSOPS(u) {
 		data, err := Data(u)
 		if err != nil {
 			return fmt.Errorf("secret %s/%s: %w", nn.Namespace, nn.Name, err)
@@ -184,24 +186,26 @@ func (s *Store) getSecret(nn client.ObjectKey, out *corev1.Secret) error {
 			out.Data[k] = v
 		}
 		return nil
-	case !required && !ok:
-		return apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, nn.Name)
 	}
+	out.Name, out.Namespace, out.Data = nn.Name, nn.Namespace, map[string][]byte{}
 	reason := "not in the render"
 	if ok {
+		// SOPS leaves key names in clear: stand in for each of them.
 		reason = "SOPS-encrypted"
+		for _, f := range []string{"data", "stringData"} {
+			m, _, _ := unstructured.NestedMap(u.Object, f)
+			for k := range m {
+				out.Data[k] = []byte(Placeholder(nn.Namespace, nn.Name, k))
+			}
+		}
 	}
-	if !required {
-		// An optional Secret that is present but encrypted is read as empty.
-		out.Name, out.Namespace, out.Data = nn.Name, nn.Namespace, map[string][]byte{}
-		s.warnings = append(s.warnings, fmt.Sprintf("Secret %s/%s is %s: its values are treated as absent", nn.Namespace, nn.Name, reason))
-		return nil
+	if !ok && (!requested || standIn.Optional) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, nn.Name)
 	}
-	s.warnings = append(s.warnings, fmt.Sprintf("Secret %s/%s is %s: placeholder values used", nn.Namespace, nn.Name, reason))
-	out.Name, out.Namespace, out.Data = nn.Name, nn.Namespace, map[string][]byte{}
 	for k, v := range standIn.Keys {
 		out.Data[k] = []byte(v)
 	}
+	s.warnings = append(s.warnings, fmt.Sprintf("Secret %s/%s is %s: placeholder values used", nn.Namespace, nn.Name, reason))
 	return nil
 }
 
