@@ -160,7 +160,7 @@ func build(tmp, baseURL string, chartDirs []string) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	index := repo.NewIndexFile()
 	for _, dir := range chartDirs {
-		// LoadDir honours .helmignore and loads vendored charts/ as
+		// LoadDir honors .helmignore and loads vendored charts/ as
 		// dependencies, which Save writes back under charts/: the same path
 		// as `helm package`.
 		c, err := loader.LoadDir(dir)
@@ -190,7 +190,7 @@ func build(tmp, baseURL string, chartDirs []string) (map[string][]byte, error) {
 	}
 	index.SortEntries()
 
-	// Write with Helm's own serialiser, as `helm repo index` does.
+	// Write with Helm's own serializer, as `helm repo index` does.
 	indexFile := filepath.Join(tmp, "index.yaml")
 	if err := index.WriteFile(indexFile, 0o644); err != nil {
 		return nil, fmt.Errorf("write %s: %w", indexFile, err)

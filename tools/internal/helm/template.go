@@ -34,7 +34,7 @@ type Release struct {
 	// CRDLabels are set on CRDs, which helm-controller applies outside the
 	// post-renderers with only its origin labels.
 	CRDLabels map[string]string
-	// DisableHooks drops hooks: they would never run.
+	// DisableHooks drops hooks other than tests: they would never run.
 	DisableHooks bool
 	// IncludeTests keeps test hooks (spec.test.enable).
 	IncludeTests bool
@@ -121,7 +121,9 @@ func Template(_ context.Context, ch *chart.Chart, rel Release) (docs []Doc, err 
 			events[i] = string(e)
 			isTest = isTest || e == release.HookTest
 		}
-		if isTest && !rel.IncludeTests {
+		// helm-controller runs test hooks only with spec.test.enable, and
+		// no other hook with install.disableHooks.
+		if (isTest && !rel.IncludeTests) || (!isTest && rel.DisableHooks) {
 			continue
 		}
 		objs, err := DecodeDocs(h.Manifest)
