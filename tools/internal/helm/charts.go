@@ -273,7 +273,7 @@ func (c *Charts) load(p, name, version, from string) (*Chart, error) {
 		return nil, fmt.Errorf("load chart %s-%s from %s: %w", name, version, from, err)
 	}
 	if err := c.resolveDependencies(ch); err != nil {
-		return nil, fmt.Errorf("chart %s-%s: %w", name, version, err)
+		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name(), ch.Metadata.Version, err)
 	}
 	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from}, nil
 }
