@@ -80,8 +80,10 @@ func (run *run) entry(ctx context.Context) error {
 	return nil
 }
 
-// selfSource returns --self-source, or the one GitRepository the entry's
-// Kustomizations use (flux-system/flux-system when they use none).
+// selfSource returns --self-source; else the source of the Kustomization in
+// the entry that applies the entry path itself (flux bootstrap's sync
+// Kustomization); else the one GitRepository the entry's Kustomizations use
+// (flux-system/flux-system when they use none).
 func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
 	if run.r.opts.SelfSource.Name != "" {
 		return run.r.opts.SelfSource, nil
@@ -95,13 +97,18 @@ func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
 		kind, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "kind")
 		name, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "name")
 		ns, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "namespace")
+		p, _, _ := unstructured.NestedString(u.Object, "spec", "path")
 		if kind != flux.GitRepositoryKind || name == "" {
 			continue
 		}
 		if ns == "" {
 			ns = u.GetNamespace()
 		}
-		seen[flux.Ref{Kind: kind, Namespace: ns, Name: name}] = true
+		ref := flux.Ref{Kind: kind, Namespace: ns, Name: name}
+		if cleanPath(p) == run.cluster.Path {
+			return ref, nil
+		}
+		seen[ref] = true
 	}
 	refs := make([]string, 0, len(seen))
 	var only flux.Ref
@@ -119,6 +126,11 @@ func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
 	return flux.Ref{}, fmt.Errorf("the entry's Kustomizations use several GitRepositories (%s): name this checkout with --self-source", strings.Join(refs, ", "))
 }
 
+// cleanPath normalises a Kustomization spec.path relative to its source root.
+func cleanPath(p string) string {
+	return path.Clean(strings.TrimPrefix(p, "/"))
+}
+
 // absorb records a unit's objects and discovers the Flux objects among them.
 func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 	for _, o := range objs {
@@ -129,8 +141,12 @@ func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 			continue
 		}
 		ref := flux.RefOf(u)
+		where := o.File
+		if source != "" {
+			where = source + ":" + o.File
+		}
 		if err := flux.Validate(u); err != nil {
-			run.fail(&Unit{Ref: ref}, o.File, err)
+			run.fail(&Unit{Ref: ref}, where, err)
 			unit.Failed = true
 			continue
 		}
@@ -138,34 +154,34 @@ func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 		case flux.KustomizationKind:
 			ks, err := flux.DecodeKustomization(u)
 			if err != nil {
-				run.fail(&Unit{Ref: ref}, o.File, err)
+				run.fail(&Unit{Ref: ref}, where, err)
 				continue
 			}
 			if ref == unit.Ref || ref == run.entryRef {
 				// A Kustomization that applies itself (flux bootstrap commits
 				// the entry's own sync Kustomization): already rendered.
 				if _, ok := run.ks[ref]; !ok {
-					run.ks[ref] = &ksNode{obj: ks, file: o.File, unit: unit}
+					run.ks[ref] = &ksNode{obj: ks, file: where, unit: unit}
 				}
 				continue
 			}
 			if prev, ok := run.ks[ref]; ok {
-				run.fail(&Unit{Ref: ref}, o.File, fmt.Errorf("defined twice: also in %s", prev.file))
+				run.fail(&Unit{Ref: ref}, where, fmt.Errorf("defined twice: also in %s", prev.file))
 				continue
 			}
-			run.ks[ref] = &ksNode{obj: ks, file: o.File, unit: &Unit{Ref: ref, File: o.File}}
+			run.ks[ref] = &ksNode{obj: ks, file: where, unit: &Unit{Ref: ref, File: where}}
 			run.pending = append(run.pending, ref)
 		case flux.HelmReleaseKind:
 			hr, err := flux.DecodeHelmRelease(u)
 			if err != nil {
-				run.fail(&Unit{Ref: ref}, o.File, err)
+				run.fail(&Unit{Ref: ref}, where, err)
 				continue
 			}
 			if prev, ok := run.hrs[ref]; ok {
-				run.fail(&Unit{Ref: ref}, o.File, fmt.Errorf("defined twice: also in %s", prev.file))
+				run.fail(&Unit{Ref: ref}, where, fmt.Errorf("defined twice: also in %s", prev.file))
 				continue
 			}
-			run.hrs[ref] = &hrNode{obj: hr, file: o.File, unit: &Unit{Ref: ref, File: o.File}}
+			run.hrs[ref] = &hrNode{obj: hr, file: where, unit: &Unit{Ref: ref, File: where}}
 		}
 	}
 }
@@ -250,7 +266,7 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 	if err != nil {
 		return nil, "", err
 	}
-	dir := path.Clean(strings.TrimPrefix(ks.Spec.Path, "/"))
+	dir := cleanPath(ks.Spec.Path)
 	res, err := kustomize.Build(ctx, root, ks, dir, kustomize.Options{Store: store, Strict: run.r.opts.StrictSubstitution})
 	return res, label, err
 }
