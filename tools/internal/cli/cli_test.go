@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := run("--version")
+	if code != 0 || stdout != "tools test\n" {
+		t.Errorf("--version: exit %d, %q", code, stdout)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "unknown flag", args: []string{"render", "--nope"}, want: "unknown flag: --nope"},
+		{name: "bad self-source", args: []string{"render", "--self-source", "just-a-name"}, want: "--self-source: invalid reference"},
+		{name: "bad source mapping", args: []string{"render", "--source", "GitRepository/x/y"}, want: "want KIND/NAMESPACE/NAME=DIR"},
+		{name: "missing entry", args: []string{"render", "--repo", ".", "does/not/exist"}, want: "render does/not/exist:"},
+		{name: "charts not a dir", args: []string{"render", "--charts", "cli.go"}, want: "--charts cli.go: not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(tt.args...)
+			if code != ExitError || stdout != "" || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// treeHash fingerprints every file under dir (paths and contents).
+func treeHash(t *testing.T, dir string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("%s %x", p, sha256.Sum256(data)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestRenderDeterministicAndReadOnly renders the same fixtures twice: the
+// output is byte-identical and the repository is left exactly as it was
+// (the generated kustomization.yaml files live in memory).
+func TestRenderDeterministicAndReadOnly(t *testing.T) {
+	e := localEnv(t)
+	for _, name := range []string{"kustomizations", "substitution", "local-charts"} {
+		t.Run(name, func(t *testing.T) {
+			f := loadFixture(t, filepath.Join("testdata", "render", name+".txtar"), e)
+			before := treeHash(t, f.repo)
+			args := append([]string{"render", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)
+			_, first, _ := run(args...)
+			_, second, _ := run(args...)
+			if first == "" || first != second {
+				t.Errorf("two renders differ or are empty:\n%s", cmp.Diff(first, second))
+			}
+			if after := treeHash(t, f.repo); after != before {
+				t.Errorf("the render changed the repository:\n%s", cmp.Diff(before, after))
+			}
+		})
+	}
+}
+
+// TestExampleCluster renders the example cluster the README points new
+// users at, offline with its local charts, and compares it with its golden.
+func TestExampleCluster(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run("render", "--repo", root, "--offline", "--cache-dir", t.TempDir(),
+		"--charts", filepath.Join(root, "testdata", "example", "charts"),
+		filepath.Join(root, "testdata", "example", "clusters", "demo"))
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	golden := filepath.Join(root, "testdata", "example", "render.golden.yaml")
+	if *update {
+		if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), stdout); diff != "" {
+		t.Errorf("example render (-want +got):\n%s", diff)
+	}
+}
