@@ -77,7 +77,7 @@ func StartWithOptions(t testing.TB, opts Options, chartDirs ...string) *Server {
 		requests: map[string]int{},
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	srv.Listener.Close()
+	_ = srv.Listener.Close() // replaced by l, which is already bound
 	srv.Listener = l
 	s.srv = srv
 	t.Cleanup(s.Close)

@@ -418,7 +418,7 @@ func writeAtomic(p string, data []byte) error {
 		return err
 	}
 	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the copy error is the one to report
 		os.Remove(tmp.Name())
 		return err
 	}

@@ -78,7 +78,7 @@ func (k kustomizePostRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 		if t := p.Target; t != nil {
 			patch.Target = &kustypes.Selector{LabelSelector: t.LabelSelector, AnnotationSelector: t.AnnotationSelector}
 			patch.Target.Name, patch.Target.Namespace = t.Name, t.Namespace
-			patch.Target.Gvk.Group, patch.Target.Gvk.Version, patch.Target.Gvk.Kind = t.Group, t.Version, t.Kind
+			patch.Target.Group, patch.Target.Version, patch.Target.Kind = t.Group, t.Version, t.Kind
 		}
 		kus.Patches = append(kus.Patches, patch)
 	}

@@ -35,7 +35,7 @@ func (run *run) helmReleases(ctx context.Context) {
 	charts := make([]*helm.Chart, len(nodes))
 	errs := make([]error, len(nodes))
 	run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
-		charts[i], errs[i] = run.chart(ctx, nodes[i], store)
+		charts[i], errs[i] = run.chart(ctx, nodes[i])
 	})
 
 	apiVersions := crdAPIVersions(run.inventory)
@@ -112,7 +112,7 @@ func (run *run) parallel(ctx context.Context, n int, fn func(context.Context, in
 }
 
 // chart resolves a HelmRelease's chart from its source.
-func (run *run) chart(ctx context.Context, node *hrNode, store *secrets.Store) (*helm.Chart, error) {
+func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 	hr := node.obj
 	if ref := hr.Spec.ChartRef; ref != nil {
 		ns := ref.Namespace
