@@ -1,0 +1,91 @@
+# Everything CI runs is reachable from here: `make test` is the CI gate.
+# Run `make help` for the list of targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+
+# Lint tools live outside the repo so CI runs and sessions reuse one build
+# (scripts/install-tools.sh puts them there).
+TOOLS_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aks-gitops/bin
+export TOOLS_BIN
+export PATH := $(TOOLS_BIN):$(PATH)
+
+# go test flags. For the race detector: make test GOTEST_FLAGS='-race -count=1'
+# (on 2 cores, with warm caches, about 45s against 17s without; the first run
+# rebuilds the whole Kubernetes and Helm dependency tree instrumented).
+GOTEST_FLAGS ?= -count=1
+
+ifndef VERSION
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
+
+SHELL_SCRIPTS := .ci/run $(wildcard scripts/*.sh)
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+
+# --- render ------------------------------------------------------------------
+# Until the real stack exists under clusters/, render the example cluster.
+CLUSTERS := $(patsubst %/,%,$(wildcard clusters/*/))
+ifeq ($(CLUSTERS),)
+PATHS ?= testdata/example/clusters/demo
+CHARTS ?= testdata/example/charts
+else
+PATHS ?= $(CLUSTERS)
+endif
+OUT ?= -
+
+# Extra flags given as RENDER_FLAGS=... on the command line come first.
+override RENDER_FLAGS += $(if $(CHARTS),--charts $(CHARTS))
+override RENDER_FLAGS += -o $(OUT)
+override RENDER_FLAGS += $(if $(CACHE_DIR),--cache-dir $(CACHE_DIR))
+override RENDER_FLAGS += $(if $(filter 1 true yes,$(OFFLINE)),--offline)
+override RENDER_FLAGS += $(if $(KUBE_VERSION),--kube-version $(KUBE_VERSION))
+override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secrets)
+
+.PHONY: help render build test vet gotest lint fmt bench tools clean
+
+help: ## List the targets
+	@echo 'Usage: make TARGET [VAR=value ...]'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo
+	@echo 'render: PATHS CHARTS OUT CACHE_DIR OFFLINE=1 KUBE_VERSION SHOW_SECRETS=1 RENDER_FLAGS'
+	@echo 'test:   GOTEST_FLAGS (default $(GOTEST_FLAGS))'
+
+render: ## Render cluster paths (default: every clusters/*/) to OUT (default stdout)
+	$(GO) run ./tools render $(PATHS) $(strip $(RENDER_FLAGS))
+
+build: ## Build bin/tools, stamped with VERSION
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/tools ./tools
+
+# -k runs every step even after one fails, so one CI run reports all of them;
+# go test goes last so its summary closes the output.
+test: ## Everything CI runs: vet, lint, go test (fails if any step fails)
+	$(MAKE) --no-print-directory -j1 -k vet lint gotest
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+gotest: ## go test ./... with GOTEST_FLAGS
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+lint: ## golangci-lint, shellcheck and actionlint
+	@for t in golangci-lint shellcheck actionlint; do \
+		command -v $$t >/dev/null || { echo "lint: $$t not found; run 'make tools'" >&2; exit 2; }; \
+	done
+	golangci-lint run --config .golangci.yml ./...
+	shellcheck $(SHELL_SCRIPTS)
+	actionlint $(WORKFLOWS)
+
+fmt: ## Format Go code with the linter's formatters (gofumpt)
+	golangci-lint fmt --config .golangci.yml ./...
+
+bench: ## Go benchmarks under tools/
+	$(GO) test -run '^$$' -bench . -benchmem ./tools/...
+
+tools: ## Install the lint tools into TOOLS_BIN
+	bash scripts/install-tools.sh
+
+clean: ## Remove build output
+	rm -rf bin
