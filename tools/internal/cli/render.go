@@ -176,11 +176,7 @@ namespace, kind and name.`,
 				}
 				clusters = append(clusters, c)
 			}
-			if out == "-" {
-				err = report.WriteStream(stdout, clusters, flags.showSecrets)
-			} else {
-				err = report.WriteDir(out, clusters, flags.showSecrets)
-			}
+			err = writeRender(out, stdout, clusters, flags.showSecrets)
 			if err != nil {
 				return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
 			}
@@ -195,7 +191,28 @@ namespace, kind and name.`,
 		},
 	}
 	flags.bind(cmd)
-	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory, or - for a YAML stream on stdout")
+	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory (one file per Flux object), a .yaml file, or - for a YAML stream on stdout")
 	cmd.Flags().BoolVar(&flags.showSecrets, "show-secrets", false, "print secret values (never done otherwise)")
 	return cmd
+}
+
+// writeRender writes the render to stdout ("-"), to one YAML file (a path
+// ending in .yaml or .yml) or to a directory tree.
+func writeRender(out string, stdout io.Writer, clusters []*render.Cluster, showSecrets bool) error {
+	switch {
+	case out == "-":
+		return report.WriteStream(stdout, clusters, showSecrets)
+	case strings.HasSuffix(out, ".yaml") || strings.HasSuffix(out, ".yml"):
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		if err := report.WriteStream(f, clusters, showSecrets); err != nil {
+			_ = f.Close() // the write error is the one to report
+			return err
+		}
+		return f.Close()
+	default:
+		return report.WriteDir(out, clusters, showSecrets)
+	}
 }

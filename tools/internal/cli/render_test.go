@@ -193,6 +193,15 @@ func TestRenderOutputDir(t *testing.T) {
 	if code, _, stderr := run(append([]string{"render", "--repo", f.repo, "--cache-dir", cache}, f.args...)...); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
 	}
+	// A path ending in .yaml gets the stream.
+	file := filepath.Join(t.TempDir(), "all.yaml")
+	args := []string{"render", "--repo", f.repo, "--cache-dir", cache, "--charts", e.chartsDir, "--offline", "-o", file, filepath.Join(f.repo, "clusters", "test")}
+	if code, stdout, stderr := run(args...); code != 0 || stdout != "" {
+		t.Fatalf("-o file: exit %d, stdout %q: %s", code, stdout, stderr)
+	}
+	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "kind: StatefulSet") {
+		t.Errorf("-o file: %v, %d bytes", err, len(data))
+	}
 	// A directory it did not write is never overwritten.
 	foreign := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(foreign, "clusters", "test"), 0o755); err != nil {
@@ -201,7 +210,7 @@ func TestRenderOutputDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(foreign, "clusters", "test", "keep.txt"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"render", "--repo", f.repo, "--cache-dir", cache, "--charts", e.chartsDir, "--offline", "-o", foreign, filepath.Join(f.repo, "clusters", "test")}
+	args = []string{"render", "--repo", f.repo, "--cache-dir", cache, "--charts", e.chartsDir, "--offline", "-o", foreign, filepath.Join(f.repo, "clusters", "test")}
 	code, _, stderr = run(args...)
 	if code != ExitError || !strings.Contains(stderr, "refusing to overwrite") {
 		t.Errorf("foreign output dir: exit %d, stderr %q", code, stderr)
