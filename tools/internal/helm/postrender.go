@@ -6,11 +6,12 @@ import (
 	"fmt"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	"helm.sh/helm/v4/pkg/postrenderer"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/kustomize"
 )
 
 // PostRenderers returns the post-rendering helm-controller applies to a
@@ -92,9 +93,7 @@ func (k kustomizePostRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	if err := fs.WriteFile("kustomization.yaml", data); err != nil {
 		return nil, err
 	}
-	// fluxcd/pkg/kustomize serialises krusty (not safe for concurrent use)
-	// and turns its panics into errors.
-	resMap, err := fluxkustomize.Build(fs, ".")
+	resMap, err := kustomize.Run(fs, ".")
 	if err != nil {
 		return nil, fmt.Errorf("post-renderer kustomize: %w", err)
 	}

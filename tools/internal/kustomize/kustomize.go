@@ -103,7 +103,7 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err := fs.WriteFile(kfile, manifest); err != nil {
 		return nil, err
 	}
-	resMap, err := fluxkustomize.Build(fs, dirAbs)
+	resMap, err := Run(fs, dirAbs)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build: %w", trimBuildError(err, root))
 	}

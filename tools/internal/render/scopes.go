@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/kyaml/openapi"
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/kustomize"
 )
 
 // scopes tells cluster-scoped kinds from namespaced ones: built-in kinds
@@ -39,11 +39,11 @@ func (s scopes) clusterScoped(u *unstructured.Unstructured) bool {
 	if !builtinGroup(gvk.Group) {
 		return false
 	}
-	return openapi.IsCertainlyClusterScoped(kyaml.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: gvk.Kind})
+	return kustomize.ClusterScoped(u.GetAPIVersion(), gvk.Kind)
 }
 
-// builtinGroup reports whether a group is served by Kubernetes itself, for
-// which kustomize's precomputed table answers without loading schemas.
+// builtinGroup reports whether a group is served by Kubernetes itself, which
+// kustomize's table of the Kubernetes API knows.
 func builtinGroup(g string) bool {
 	return !strings.Contains(g, ".") || strings.HasSuffix(g, ".k8s.io")
 }
