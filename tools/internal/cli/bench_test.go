@@ -13,9 +13,11 @@ func BenchmarkRenderExample(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	args := []string{"render", "--repo", root, "--offline", "--cache-dir", b.TempDir(),
+	args := []string{
+		"render", "--repo", root, "--offline", "--cache-dir", b.TempDir(),
 		"--charts", filepath.Join(root, "testdata", "example", "charts"),
-		filepath.Join(root, "testdata", "example", "clusters", "demo")}
+		filepath.Join(root, "testdata", "example", "clusters", "demo"),
+	}
 	for b.Loop() {
 		if code := Run(b.Context(), "bench", args, io.Discard, io.Discard); code != 0 {
 			b.Fatalf("exit %d", code)
