@@ -99,18 +99,5 @@ func TestExampleCluster(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
-	golden := filepath.Join(root, "testdata", "example", "render.golden.yaml")
-	if *update {
-		if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), stdout); diff != "" {
-		t.Errorf("example render (-want +got):\n%s", diff)
-	}
+	checkGolden(t, filepath.Join(root, "testdata", "example", "render.golden.yaml"), stdout)
 }

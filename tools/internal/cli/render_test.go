@@ -114,21 +114,26 @@ func TestRenderGolden(t *testing.T) {
 			args := append([]string{"render", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)
 			code, stdout, stderr := run(args...)
 			got := fmt.Sprintf("# exit %d\n# stderr\n%s# stdout\n%s", code, normalize(stderr, f, e), normalize(stdout, f, e))
-			golden := strings.TrimSuffix(path, ".txtar") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("render %s mismatch (-want +got):\n%s", name, diff)
-			}
+			checkGolden(t, strings.TrimSuffix(path, ".txtar")+".golden", got)
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites it with -update.
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", golden, diff)
 	}
 }
 

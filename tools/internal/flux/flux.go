@@ -115,52 +115,31 @@ func decodeStrict(u *unstructured.Unstructured, into any) error {
 	return nil
 }
 
+// decode checks the version and decodes u strictly into a new T.
+func decode[T any](u *unstructured.Unstructured, gv schema.GroupVersion) (*T, error) {
+	if err := checkVersion(u, gv); err != nil {
+		return nil, err
+	}
+	out := new(T)
+	if err := decodeStrict(u, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DecodeKustomization decodes a kustomize.toolkit.fluxcd.io Kustomization strictly.
 func DecodeKustomization(u *unstructured.Unstructured) (*kustomizev1.Kustomization, error) {
-	if err := checkVersion(u, kustomizev1.GroupVersion); err != nil {
-		return nil, err
-	}
-	ks := &kustomizev1.Kustomization{}
-	if err := decodeStrict(u, ks); err != nil {
-		return nil, err
-	}
-	return ks, nil
+	return decode[kustomizev1.Kustomization](u, kustomizev1.GroupVersion)
 }
 
 // DecodeHelmRelease decodes a helm.toolkit.fluxcd.io HelmRelease strictly.
 func DecodeHelmRelease(u *unstructured.Unstructured) (*helmv2.HelmRelease, error) {
-	if err := checkVersion(u, helmv2.GroupVersion); err != nil {
-		return nil, err
-	}
-	hr := &helmv2.HelmRelease{}
-	if err := decodeStrict(u, hr); err != nil {
-		return nil, err
-	}
-	return hr, nil
+	return decode[helmv2.HelmRelease](u, helmv2.GroupVersion)
 }
 
 // DecodeHelmRepository decodes a source.toolkit.fluxcd.io HelmRepository strictly.
 func DecodeHelmRepository(u *unstructured.Unstructured) (*sourcev1.HelmRepository, error) {
-	if err := checkVersion(u, sourcev1.GroupVersion); err != nil {
-		return nil, err
-	}
-	repo := &sourcev1.HelmRepository{}
-	if err := decodeStrict(u, repo); err != nil {
-		return nil, err
-	}
-	return repo, nil
-}
-
-// DecodeGitRepository decodes a source.toolkit.fluxcd.io GitRepository strictly.
-func DecodeGitRepository(u *unstructured.Unstructured) (*sourcev1.GitRepository, error) {
-	if err := checkVersion(u, sourcev1.GroupVersion); err != nil {
-		return nil, err
-	}
-	repo := &sourcev1.GitRepository{}
-	if err := decodeStrict(u, repo); err != nil {
-		return nil, err
-	}
-	return repo, nil
+	return decode[sourcev1.HelmRepository](u, sourcev1.GroupVersion)
 }
 
 // Validate decodes any Flux object strictly and discards the result, so that

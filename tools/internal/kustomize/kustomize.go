@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -283,20 +284,11 @@ func (s *substituter) lookup(name string) (string, bool) {
 
 func (s *substituter) warnings() []string {
 	out := s.store.Warnings()
-	for _, name := range sortedKeys(s.stood) {
+	for _, name := range slices.Sorted(maps.Keys(s.stood)) {
 		out = append(out, fmt.Sprintf("variable %s has no value; a placeholder stands in for the unavailable Secret", name))
 	}
-	for _, name := range sortedKeys(s.missing) {
+	for _, name := range slices.Sorted(maps.Keys(s.missing)) {
 		out = append(out, fmt.Sprintf("variable %s has no value and no default: rendered empty (non-strict substitution)", name))
 	}
 	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,8 +3,9 @@ package render
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,7 +47,7 @@ func (run *run) helmReleases(ctx context.Context) {
 	}
 	rendered := make([]*helm.Rendered, len(nodes))
 	renderAll := func(versions map[string]bool) {
-		list := sortedKeys(versions)
+		list := slices.Sorted(maps.Keys(versions))
 		run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
 			if charts[i] == nil {
 				return
@@ -183,13 +184,4 @@ func addCRDVersions(into map[string]bool, ch *helm.Chart) {
 	for v := range crdAPIVersions(objs) {
 		into[v] = true
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

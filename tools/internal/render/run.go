@@ -9,7 +9,9 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"golang.org/x/sync/errgroup"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/kustomize"
@@ -405,24 +407,30 @@ func rotate(c []flux.Ref) []flux.Ref {
 // served version of the CustomResourceDefinitions among objs.
 func crdAPIVersions(objs []*unstructured.Unstructured) map[string]bool {
 	out := map[string]bool{}
+	for _, crd := range crds(objs) {
+		for _, v := range crd.Spec.Versions {
+			if !v.Served {
+				continue
+			}
+			gv := crd.Spec.Group + "/" + v.Name
+			out[gv] = true
+			out[gv+"/"+crd.Spec.Names.Kind] = true
+		}
+	}
+	return out
+}
+
+// crds decodes the CustomResourceDefinitions among objs; one that does not
+// decode is left to schema validation.
+func crds(objs []*unstructured.Unstructured) []*apiextensionsv1.CustomResourceDefinition {
+	var out []*apiextensionsv1.CustomResourceDefinition
 	for _, u := range objs {
-		if u.GetKind() != "CustomResourceDefinition" || u.GroupVersionKind().Group != "apiextensions.k8s.io" {
+		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != apiextensionsv1.SchemeGroupVersion.String() {
 			continue
 		}
-		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
-		versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
-		for _, v := range versions {
-			vm, ok := v.(map[string]any)
-			if !ok {
-				continue
-			}
-			name, _ := vm["name"].(string)
-			if served, ok := vm["served"].(bool); ok && !served {
-				continue
-			}
-			out[group+"/"+name] = true
-			out[group+"/"+name+"/"+kind] = true
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, crd) == nil {
+			out = append(out, crd)
 		}
 	}
 	return out

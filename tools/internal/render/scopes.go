@@ -3,6 +3,7 @@ package render
 import (
 	"strings"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aks-gitops/platform/tools/internal/kustomize"
@@ -18,14 +19,8 @@ type scopes struct {
 func newScopes(lists ...[]*unstructured.Unstructured) scopes {
 	s := scopes{crd: map[[2]string]bool{}}
 	for _, objs := range lists {
-		for _, u := range objs {
-			if u.GetKind() != "CustomResourceDefinition" || u.GroupVersionKind().Group != "apiextensions.k8s.io" {
-				continue
-			}
-			group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
-			kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
-			scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
-			s.crd[[2]string{group, kind}] = scope == "Cluster"
+		for _, crd := range crds(objs) {
+			s.crd[[2]string{crd.Spec.Group, crd.Spec.Names.Kind}] = crd.Spec.Scope == apiextensionsv1.ClusterScoped
 		}
 	}
 	return s
