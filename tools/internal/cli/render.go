@@ -16,6 +16,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/report"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
 // renderFlags are the flags shared by every command that renders.
@@ -30,6 +31,7 @@ type renderFlags struct {
 	showSecrets bool
 	strict      bool
 	concurrency int
+	ageKeys     []string
 }
 
 func (f *renderFlags) bind(cmd *cobra.Command) {
@@ -43,6 +45,7 @@ func (f *renderFlags) bind(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.sources, "source", nil, "KIND/NAMESPACE/NAME=DIR: render a source from a local directory (repeatable)")
 	fs.BoolVar(&f.strict, "strict-substitution", true, "fail on a postBuild variable with no value and no default (false: render it empty, with a warning)")
 	fs.IntVar(&f.concurrency, "concurrency", runtime.GOMAXPROCS(0), "parallel renders")
+	fs.StringArrayVar(&f.ageKeys, "sops-age-key", nil, "age identity file: decrypt SOPS-encrypted objects of Kustomizations with spec.decryption (repeatable; never done otherwise)")
 }
 
 // options turns flags into render options; it touches only the filesystem
@@ -95,6 +98,13 @@ func (f *renderFlags) options() (render.Options, error) {
 			return render.Options{}, fmt.Errorf("--source %s: %s is not a directory", spec, dir)
 		}
 		opts.Sources[ref] = abs
+	}
+	if len(f.ageKeys) > 0 {
+		d, err := secrets.NewDecryptor(f.ageKeys)
+		if err != nil {
+			return render.Options{}, fmt.Errorf("--sops-age-key: %w", err)
+		}
+		opts.Decryptor = d
 	}
 	if f.charts != "" {
 		if fi, err := os.Stat(f.charts); err != nil || !fi.IsDir() {

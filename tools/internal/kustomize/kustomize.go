@@ -6,6 +6,7 @@ package kustomize
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -58,6 +59,10 @@ type Options struct {
 	// it is rendered empty, as kustomize-controller does without the
 	// StrictPostBuildSubstitutions feature gate, and reported as a warning.
 	Strict bool
+	// Decryptor, when set, decrypts SOPS-encrypted objects of a
+	// Kustomization with spec.decryption (provider sops); without it they
+	// stay encrypted and consumers get placeholders.
+	Decryptor *secrets.Decryptor
 }
 
 // Result is what one build produced.
@@ -125,6 +130,9 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 				return nil, err
 			}
 		}
+		if err := decrypt(r, ks, opts.Decryptor); err != nil {
+			return nil, fmt.Errorf("decrypt %s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
+		}
 		if sub != nil {
 			if err := sub.apply(r); err != nil {
 				return nil, fmt.Errorf("post build of %s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
@@ -153,6 +161,31 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 func SetOwnerLabels(objects []*unstructured.Unstructured, name, namespace string) {
 	// The resource manager only labels here; it needs no cluster for that.
 	ssa.NewResourceManager(nil, nil, Owner).SetOwnerLabels(objects, name, namespace)
+}
+
+// decrypt replaces a SOPS-encrypted resource by its plain form when the
+// Kustomization asks for SOPS decryption and the user gave a key.
+func decrypt(r *resource.Resource, ks *kustomizev1.Kustomization, d *secrets.Decryptor) error {
+	if d == nil || ks.Spec.Decryption == nil || ks.Spec.Decryption.Provider != "sops" {
+		return nil
+	}
+	m, err := r.Map()
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if !secrets.IsSOPS(u) {
+		return nil
+	}
+	plain, err := d.Decrypt(u)
+	if err != nil {
+		return err
+	}
+	js, err := json.Marshal(plain.Object)
+	if err != nil {
+		return err
+	}
+	return r.UnmarshalJSON(js)
 }
 
 // trimBuildError makes kustomize's absolute paths relative to the source root.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
 // Options configures a Renderer.
@@ -38,6 +39,8 @@ type Options struct {
 	ShowSecrets bool
 	// StrictSubstitution fails on variables without value or default.
 	StrictSubstitution bool
+	// Decryptor decrypts SOPS-encrypted objects (nil: leave them encrypted).
+	Decryptor *secrets.Decryptor
 	// Concurrency bounds parallel work (at least 1).
 	Concurrency int
 }

@@ -32,7 +32,7 @@ kind: Secret
 metadata: {name: plain, namespace: apps}
 data: {token: c2VjcmV0LXRva2Vu}
 stringData: {values.yaml: "auth:\n  password: hunter2\n  port: 5432\n"}`
-	sops = `apiVersion: v1
+	sealed = `apiVersion: v1
 kind: Secret
 metadata: {name: sealed, namespace: apps}
 stringData: {password: "ENC[AES256_GCM,data:x]"}
@@ -57,7 +57,7 @@ func get(t *testing.T, s *Store, name string) (map[string]string, error) {
 }
 
 func TestStoreSecrets(t *testing.T) {
-	store := NewStore(objects(t, plain, sops, cm), false)
+	store := NewStore(objects(t, plain, sealed, cm), false)
 	tests := []struct {
 		name     string
 		requests map[string]Request
