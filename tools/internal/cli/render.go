@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -32,6 +33,7 @@ type renderFlags struct {
 	strict      bool
 	concurrency int
 	ageKeys     []string
+	noCache     bool
 }
 
 func (f *renderFlags) bind(cmd *cobra.Command) {
@@ -45,6 +47,7 @@ func (f *renderFlags) bind(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.sources, "source", nil, "KIND/NAMESPACE/NAME=DIR: render a source from a local directory (repeatable)")
 	fs.BoolVar(&f.strict, "strict-substitution", true, "fail on a postBuild variable with no value and no default (false: render it empty, with a warning)")
 	fs.IntVar(&f.concurrency, "concurrency", runtime.GOMAXPROCS(0), "parallel renders")
+	fs.BoolVar(&f.noCache, "no-render-cache", false, "render every Kustomization and HelmRelease again instead of reusing unchanged results from the cache")
 	fs.StringArrayVar(&f.ageKeys, "sops-age-key", nil, "age identity file: decrypt SOPS-encrypted objects of Kustomizations with spec.decryption (repeatable; never done otherwise)")
 }
 
@@ -120,6 +123,9 @@ func (f *renderFlags) options() (render.Options, error) {
 		cacheDir = filepath.Join(base, "aks-gitops")
 	}
 	opts.Charts = helm.NewCharts(helm.ChartOptions{Dir: f.charts, CacheDir: cacheDir, Offline: f.offline})
+	if !f.noCache {
+		opts.Cache = diskcache.New(filepath.Join(cacheDir, "render"))
+	}
 	return opts, nil
 }
 
@@ -191,7 +197,8 @@ namespace, kind and name.`,
 				return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
 			}
 			report.Problems(stderr, clusters)
-			report.RenderSummary(stderr, clusters, opts.Charts.Stats(), time.Since(start))
+			hits, misses := opts.Cache.Stats()
+			report.RenderSummary(stderr, clusters, opts.Charts.Stats(), hits, misses, time.Since(start))
 			for _, c := range clusters {
 				if len(c.Errors) > 0 {
 					return failed{ExitError}

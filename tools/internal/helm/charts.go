@@ -5,7 +5,6 @@
 package helm
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,10 +21,13 @@ import (
 	"sync/atomic"
 
 	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v4/pkg/chart/common"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 )
 
 // ChartOptions says where charts come from.
@@ -51,6 +53,8 @@ type Chart struct {
 	Version string
 	// From says where it was found: a local path, "cache" or a URL.
 	From string
+	// Digest identifies the chart's content, dependencies included.
+	Digest string
 }
 
 // Copy returns a chart safe to hand to one Helm install, which mutates the
@@ -197,7 +201,7 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 			return nil, fmt.Errorf("chart %s: digest %s does not match the index (%s)", u, got, cv.Digest)
 		}
 	}
-	if err := writeAtomic(p, data); err != nil {
+	if err := diskcache.WriteFile(p, data); err != nil {
 		return nil, fmt.Errorf("cache chart: %w", err)
 	}
 	c.fetched.Add(1)
@@ -223,7 +227,7 @@ func (c *Charts) index(ctx context.Context, repoURL string) (*repo.IndexFile, er
 		if err != nil {
 			return nil, err
 		}
-		if err := writeAtomic(p, data); err != nil {
+		if err := diskcache.WriteFile(p, data); err != nil {
 			return nil, fmt.Errorf("cache index: %w", err)
 		}
 		return loadIndex(p, repoURL)
@@ -275,7 +279,28 @@ func (c *Charts) load(p, name, version, from string) (*Chart, error) {
 	if err := c.resolveDependencies(ch); err != nil {
 		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name(), ch.Metadata.Version, err)
 	}
-	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from}, nil
+	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from, Digest: digest(ch)}, nil
+}
+
+// digest hashes every file of a chart and the digests of its dependencies.
+func digest(ch *chart.Chart) string {
+	h := sha256.New()
+	files := append([]*common.File(nil), ch.Raw...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.Name, len(f.Data))
+		h.Write(f.Data)
+	}
+	deps := ch.Dependencies()
+	names := make([]string, 0, len(deps))
+	for _, d := range deps {
+		names = append(names, d.Name()+"\x00"+digest(d))
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "dep\x00%s\x00", n)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // resolveDependencies adds each dependency named in Chart.yaml that the
@@ -407,26 +432,6 @@ func addLocal(out *[]localChart, name, version, p string) error {
 	}
 	*out = append(*out, localChart{name: name, version: v, path: p})
 	return nil
-}
-
-func writeAtomic(p string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		_ = tmp.Close() // the copy error is the one to report
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }
 
 // copyChart copies the parts of a chart that an install mutates (metadata,

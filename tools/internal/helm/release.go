@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	"helm.sh/helm/v4/pkg/action"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
@@ -19,12 +20,14 @@ type ReleaseOptions struct {
 	APIVersions []string
 	// Store serves valuesFrom ConfigMaps and Secrets.
 	Store *secrets.Store
+	// Cache keeps rendered releases between runs (nil: none).
+	Cache *diskcache.Cache
 }
 
 // Rendered is a rendered HelmRelease.
 type Rendered struct {
-	Docs     []Doc
-	Warnings []string
+	Docs     []Doc    `json:"docs"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RenderRelease renders hr with chart ch as helm-controller would install it.
@@ -32,6 +35,18 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 	values, warnings, err := Values(ctx, hr, opts.Store)
 	if err != nil {
 		return nil, err
+	}
+	var key string
+	if opts.Cache != nil {
+		// Everything the render reads: the HelmRelease, its merged values,
+		// the chart's content and the cluster's capabilities.
+		if key, err = diskcache.Key("helmrelease", hr, values, ch.Digest, opts.KubeVersion, opts.APIVersions, warnings); err != nil {
+			return nil, err
+		}
+		var cached Rendered
+		if opts.Cache.Load(key, &cached) {
+			return &cached, nil
+		}
 	}
 	install := hr.GetInstall()
 	crdPolicy := install.CRDs
@@ -56,7 +71,11 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 	if err != nil {
 		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name, ch.Version, err)
 	}
-	return &Rendered{Docs: docs, Warnings: warnings}, nil
+	out := &Rendered{Docs: docs, Warnings: warnings}
+	if key != "" {
+		_ = opts.Cache.Store(key, out) // a cache miss next time is the worst outcome
+	}
+	return out, nil
 }
 
 // Values merges a HelmRelease's valuesFrom and values in helm-controller's

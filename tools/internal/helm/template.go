@@ -46,11 +46,11 @@ type Release struct {
 
 // Doc is one rendered object and the chart template it came from.
 type Doc struct {
-	Object   *unstructured.Unstructured
-	Template string
+	Object   *unstructured.Unstructured `json:"object"`
+	Template string                     `json:"template"`
 	// Hook is set for Helm hooks; HookEvents lists their events.
-	Hook       bool
-	HookEvents []string
+	Hook       bool     `json:"hook,omitempty"`
+	HookEvents []string `json:"hookEvents,omitempty"`
 }
 
 // Template renders a chart as a client-only Helm install, like `helm

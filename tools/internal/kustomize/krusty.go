@@ -1,9 +1,14 @@
 package kustomize
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -34,7 +39,14 @@ var (
 // fluxcd resets and re-parses kyaml's built-in OpenAPI schema around every
 // build (about 80 ms); Run keeps it between builds and resets it only after
 // a build that changed it (a kustomization with `openapi` or `crds`).
-func Run(fs filesys.FileSystem, dir string) (m resmap.ResMap, err error) {
+func Run(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	m, _, err := runRecorded(fs, dir)
+	return m, err
+}
+
+// runRecorded is Run that also returns every filesystem observation the
+// build made, so that a cached result can be checked for staleness.
+func runRecorded(fs filesys.FileSystem, dir string) (m resmap.ResMap, deps []dep, err error) {
 	krustyMu.Lock()
 	defer krustyMu.Unlock()
 	defer func() {
@@ -48,17 +60,17 @@ func Run(fs filesys.FileSystem, dir string) (m resmap.ResMap, err error) {
 		_ = openapi.Schema()
 		schemaDirty = false
 	}
-	watch := &schemaWatch{FileSystem: fs}
+	rec := &recordFS{FileSystem: fs, seen: map[dep]bool{}}
 	k := krusty.MakeKustomizer(&krusty.Options{
 		LoadRestrictions: kustypes.LoadRestrictionsNone,
 		PluginConfig:     kustypes.DisabledPluginConfig(),
 	})
-	m, err = k.Run(watch, dir)
-	if watch.changesSchema || openapi.GetSchemaVersion() != defaultSchema {
+	m, err = k.Run(rec, dir)
+	if rec.changesSchema || openapi.GetSchemaVersion() != defaultSchema {
 		openapi.ResetOpenAPI()
 		schemaDirty = true
 	}
-	return m, err
+	return m, rec.deps, err
 }
 
 // ClusterScoped reports whether kyaml's schema knows the kind as cluster
@@ -69,24 +81,129 @@ func ClusterScoped(apiVersion, kind string) bool {
 	return openapi.IsCertainlyClusterScoped(kyaml.TypeMeta{APIVersion: apiVersion, Kind: kind})
 }
 
-// schemaWatch notes whether any kustomization file krusty reads declares
-// `openapi` or `crds`, the two fields that change the global schema.
-type schemaWatch struct {
+// dep is one observation of the filesystem: an operation on a path and what
+// it returned (a hash for contents and listings).
+type dep struct {
+	Op     string `json:"op"`
+	Path   string `json:"path"`
+	Result string `json:"result"`
+}
+
+// stale reports whether any observation now returns something else.
+func stale(fs filesys.FileSystem, deps []dep) bool {
+	for _, d := range deps {
+		if observe(fs, d.Op, d.Path) != d.Result {
+			return true
+		}
+	}
+	return false
+}
+
+// observe performs op on path and returns a digest of the outcome.
+func observe(fs filesys.FileSystem, op, path string) string {
+	switch op {
+	case "read":
+		data, err := fs.ReadFile(path)
+		return digestOf(data, err)
+	case "exists":
+		return strconv.FormatBool(fs.Exists(path))
+	case "isdir":
+		return strconv.FormatBool(fs.IsDir(path))
+	case "readdir":
+		names, err := fs.ReadDir(path)
+		return digestOf([]byte(strings.Join(names, "\n")), err)
+	case "glob":
+		matches, err := fs.Glob(path)
+		return digestOf([]byte(strings.Join(matches, "\n")), err)
+	case "walk":
+		var seen []string
+		err := fs.Walk(path, func(p string, info os.FileInfo, err error) error {
+			if err == nil {
+				seen = append(seen, fmt.Sprintf("%s|%t", p, info.IsDir()))
+			}
+			return nil
+		})
+		return digestOf([]byte(strings.Join(seen, "\n")), err)
+	case "abs":
+		d, f, err := fs.CleanedAbs(path)
+		return digestOf([]byte(string(d)+"|"+f), err)
+	}
+	return "unknown op " + op
+}
+
+func digestOf(data []byte, err error) string {
+	if err != nil {
+		return "error"
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// recordFS records what krusty observes of the filesystem, and notes
+// whether any kustomization file it reads declares `openapi` or `crds`, the
+// two fields that change kyaml's global schema.
+type recordFS struct {
 	filesys.FileSystem
+	deps          []dep
+	seen          map[dep]bool
 	changesSchema bool
 }
 
-func (w *schemaWatch) ReadFile(path string) ([]byte, error) {
-	data, err := w.FileSystem.ReadFile(path)
+func (r *recordFS) record(op, path string) {
+	d := dep{Op: op, Path: path, Result: observe(r.FileSystem, op, path)}
+	if !r.seen[d] {
+		r.seen[d] = true
+		r.deps = append(r.deps, d)
+	}
+}
+
+func (r *recordFS) ReadFile(path string) ([]byte, error) {
+	r.record("read", path)
+	data, err := r.FileSystem.ReadFile(path)
 	if err == nil && slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
 		var top map[string]any
 		if yaml.Unmarshal(data, &top) != nil {
-			w.changesSchema = true // let krusty report it; assume the worst
+			r.changesSchema = true // let krusty report it; assume the worst
 		} else if _, ok := top["openapi"]; ok {
-			w.changesSchema = true
+			r.changesSchema = true
 		} else if _, ok := top["crds"]; ok {
-			w.changesSchema = true
+			r.changesSchema = true
 		}
 	}
 	return data, err
+}
+
+func (r *recordFS) Open(path string) (filesys.File, error) {
+	r.record("read", path)
+	return r.FileSystem.Open(path)
+}
+
+func (r *recordFS) Exists(path string) bool {
+	r.record("exists", path)
+	return r.FileSystem.Exists(path)
+}
+
+func (r *recordFS) IsDir(path string) bool {
+	r.record("isdir", path)
+	return r.FileSystem.IsDir(path)
+}
+
+func (r *recordFS) ReadDir(path string) ([]string, error) {
+	r.record("readdir", path)
+	return r.FileSystem.ReadDir(path)
+}
+
+func (r *recordFS) Glob(pattern string) ([]string, error) {
+	r.record("glob", pattern)
+	return r.FileSystem.Glob(pattern)
+}
+
+func (r *recordFS) Walk(path string, fn filepath.WalkFunc) error {
+	r.record("walk", path)
+	return r.FileSystem.Walk(path, fn)
+}
+
+func (r *recordFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
+	r.record("abs", path)
+	return r.FileSystem.CleanedAbs(path)
 }

@@ -24,10 +24,12 @@ import (
 	ssautil "github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
@@ -47,8 +49,8 @@ var Owner = ssa.Owner{Field: "kustomize-controller", Group: kustomizev1.GroupVer
 // Object is one built object and the file it came from, relative to the
 // source root.
 type Object struct {
-	Object *unstructured.Unstructured
-	File   string
+	Object *unstructured.Unstructured `json:"object"`
+	File   string                     `json:"file"`
 }
 
 // Options tunes a build.
@@ -63,12 +65,14 @@ type Options struct {
 	// Kustomization with spec.decryption (provider sops); without it they
 	// stay encrypted and consumers get placeholders.
 	Decryptor *secrets.Decryptor
+	// Cache keeps build results between runs (nil: none).
+	Cache *diskcache.Cache
 }
 
 // Result is what one build produced.
 type Result struct {
-	Objects  []Object
-	Warnings []string
+	Objects  []Object `json:"objects"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Build builds ks from the directory dir (relative to the source root root).
@@ -109,16 +113,73 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err := fs.WriteFile(kfile, manifest); err != nil {
 		return nil, err
 	}
-	resMap, err := Run(fs, dirAbs)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build: %w", trimBuildError(err, root))
-	}
-
-	res := &Result{}
 	sub, err := newSubstituter(ctx, ks, u, opts)
 	if err != nil {
 		return nil, err
 	}
+
+	// Cache: everything the build reads besides the files krusty observes
+	// is in the key; those observations are checked on a hit. Nothing that
+	// decryption produced is ever written to disk.
+	var key string
+	if opts.Cache != nil && (opts.Decryptor == nil || ks.Spec.Decryption == nil) {
+		rel, _ := filepath.Rel(root, kfile)
+		key, err = diskcache.Key("kustomization", u.Object, dir, rel, string(manifest), sub.fingerprint())
+		if err != nil {
+			return nil, err
+		}
+		var entry cacheEntry
+		if opts.Cache.Load(key, &entry) && !stale(fs, absDeps(root, entry.Deps)) {
+			return &entry.Result, nil
+		}
+	}
+	resMap, deps, err := runRecorded(fs, dirAbs)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build: %w", trimBuildError(err, root))
+	}
+	res, err := finish(resMap, root, dirAbs, ks, keepOrigin, sub, opts)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		_ = opts.Cache.Store(key, cacheEntry{Deps: relDeps(root, deps), Result: *res}) // a cache miss next time is the worst outcome
+	}
+	return res, nil
+}
+
+// cacheEntry is what the render cache keeps for one build.
+type cacheEntry struct {
+	Deps   []dep  `json:"deps"`
+	Result Result `json:"result"`
+}
+
+// relDeps makes observed paths relative to the source root, so an entry
+// serves another checkout of the same content (a diff's base and head).
+func relDeps(root string, deps []dep) []dep {
+	out := make([]dep, len(deps))
+	for i, d := range deps {
+		if rel, err := filepath.Rel(root, d.Path); err == nil && filepath.IsAbs(d.Path) {
+			d.Path = filepath.ToSlash(rel)
+		}
+		out[i] = d
+	}
+	return out
+}
+
+func absDeps(root string, deps []dep) []dep {
+	out := make([]dep, len(deps))
+	for i, d := range deps {
+		d.Path = filepath.Join(root, filepath.FromSlash(d.Path))
+		out[i] = d
+	}
+	return out
+}
+
+// finish turns krusty's output into the objects kustomize-controller would
+// apply: origin recorded, decrypted, substituted, commonMetadata and owner
+// labels set.
+func finish(resMap resmap.ResMap, root, dirAbs string, ks *kustomizev1.Kustomization, keepOrigin bool, sub *substituter, opts Options) (*Result, error) {
+	res := &Result{}
 	objects := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, r := range resMap.Resources() {
 		if r.GetName() == "" || r.GetKind() == "" || r.GetApiVersion() == "" {
@@ -275,6 +336,14 @@ func newSubstituter(ctx context.Context, ks *kustomizev1.Kustomization, u *unstr
 		always:  ks.GetSubstituteStrategy() == kustomizev1.SubstituteStrategyAlways,
 		missing: map[string]bool{}, stood: map[string]bool{},
 	}, nil
+}
+
+// fingerprint is what the substitution depends on, for the cache key.
+func (s *substituter) fingerprint() any {
+	if s == nil {
+		return nil
+	}
+	return map[string]any{"vars": s.vars, "strict": s.strict, "always": s.always, "stoodIn": s.store.StoodIn(), "warnings": s.store.Warnings()}
 }
 
 func (s *substituter) apply(r *resource.Resource) error {

@@ -53,7 +53,7 @@ func (run *run) helmReleases(ctx context.Context) {
 				return
 			}
 			rendered[i], errs[i] = helm.RenderRelease(ctx, nodes[i].obj, charts[i], helm.ReleaseOptions{
-				KubeVersion: run.r.opts.KubeVersion, APIVersions: list, Store: store,
+				KubeVersion: run.r.opts.KubeVersion, APIVersions: list, Store: store, Cache: run.r.opts.Cache,
 			})
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
@@ -41,6 +42,10 @@ type Options struct {
 	StrictSubstitution bool
 	// Decryptor decrypts SOPS-encrypted objects (nil: leave them encrypted).
 	Decryptor *secrets.Decryptor
+	// Cache keeps what each Kustomization and HelmRelease rendered to
+	// between runs (nil: none). It is not used with ShowSecrets, so secret
+	// values never reach the disk.
+	Cache *diskcache.Cache
 	// Concurrency bounds parallel work (at least 1).
 	Concurrency int
 }
@@ -170,6 +175,9 @@ type Renderer struct {
 func New(opts Options) *Renderer {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
+	}
+	if opts.ShowSecrets {
+		opts.Cache = nil
 	}
 	if opts.Charts == nil {
 		opts.Charts = helm.NewCharts(helm.ChartOptions{Offline: true})

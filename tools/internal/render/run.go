@@ -269,7 +269,7 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 		return nil, "", err
 	}
 	dir := cleanPath(ks.Spec.Path)
-	res, err := kustomize.Build(ctx, root, ks, dir, kustomize.Options{Store: store, Strict: run.r.opts.StrictSubstitution, Decryptor: run.r.opts.Decryptor})
+	res, err := kustomize.Build(ctx, root, ks, dir, kustomize.Options{Store: store, Strict: run.r.opts.StrictSubstitution, Decryptor: run.r.opts.Decryptor, Cache: run.r.opts.Cache})
 	return res, label, err
 }
 

@@ -115,7 +115,7 @@ func claim(root string) error {
 }
 
 // RenderSummary writes the one-line summary of a render run.
-func RenderSummary(w io.Writer, clusters []*render.Cluster, stats helm.Stats, elapsed time.Duration) {
+func RenderSummary(w io.Writer, clusters []*render.Cluster, stats helm.Stats, cacheHits, cacheMisses int64, elapsed time.Duration) {
 	objects, kss, hrs, failed, skipped := 0, 0, 0, 0, 0
 	for _, c := range clusters {
 		for _, u := range c.Units {
@@ -136,8 +136,16 @@ func RenderSummary(w io.Writer, clusters []*render.Cluster, stats helm.Stats, el
 	if failed > 0 {
 		status = fmt.Sprintf("FAILED (%d errors):", failed)
 	}
-	fmt.Fprintf(w, "%s %d clusters, %d objects from %d Kustomizations and %d HelmReleases (%d skipped) in %s; charts: %d local, %d cached, %d fetched, %d reused\n",
-		status, len(clusters), objects, kss, hrs, skipped, elapsed.Round(time.Millisecond), stats.Local, stats.Cached, stats.Fetched, stats.Reused)
+	fmt.Fprintf(w, "%s %s, %d objects from %s and %s (%d skipped) in %s; charts: %d local, %d cached, %d fetched, %d reused; render cache: %d hits, %d misses\n",
+		status, plural(len(clusters), "cluster"), objects, plural(kss, "Kustomization"), plural(hrs, "HelmRelease"), skipped,
+		elapsed.Round(time.Millisecond), stats.Local, stats.Cached, stats.Fetched, stats.Reused, cacheHits, cacheMisses)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Problems writes warnings and errors, one per line, each prefixed with its cluster.

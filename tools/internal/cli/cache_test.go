@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aks-gitops/platform/tools/internal/synth"
+)
+
+// TestRenderCacheInvalidation changes one input at a time in a rendered
+// repository and checks that a render with the warm cache equals a render
+// without it — and differs from the render before the change — for every
+// kind of input: a base file, a file added to a generated directory, a
+// substitution variable, a chart template and a HelmRelease value.
+func TestRenderCacheInvalidation(t *testing.T) {
+	repo := t.TempDir()
+	if err := synth.Generate(repo, synth.Size{Kustomizations: 14, HelmReleases: 4, Charts: 2}, 0); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	render := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{
+			"render", "--repo", repo, "--offline", "--cache-dir", cache,
+			"--charts", filepath.Join(repo, synth.ChartsDir),
+		}, extra...)
+		code, stdout, stderr := run(append(args, filepath.Join(repo, synth.Entry))...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		return stdout
+	}
+	edit := func(rel, old, repl string) {
+		t.Helper()
+		p := filepath.Join(repo, rel)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), old) {
+			t.Fatalf("%s does not contain %q", rel, old)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(data), old, repl, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, stderr := run("render", "--repo", repo, "--offline", "--cache-dir", cache, "--charts", filepath.Join(repo, synth.ChartsDir), filepath.Join(repo, synth.Entry))
+	if !strings.Contains(stderr, "render cache: 0 hits") {
+		t.Fatalf("first run: %s", stderr)
+	}
+	_, _, stderr = run("render", "--repo", repo, "--offline", "--cache-dir", cache, "--charts", filepath.Join(repo, synth.ChartsDir), filepath.Join(repo, synth.Entry))
+	if !strings.Contains(stderr, "render cache: 18 hits, 0 misses") {
+		t.Fatalf("second run did not hit the cache: %s", stderr)
+	}
+
+	changes := []struct {
+		name   string
+		change func()
+		want   string
+	}{
+		{name: "base file", change: func() { edit("bases/web/deployment.yaml", "cpu: 10m", "cpu: 11m") }, want: "cpu: 11m"},
+		{name: "file added to a generated directory", change: func() {
+			if err := os.WriteFile(filepath.Join(repo, "groups", "03", "extra.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: added, namespace: default}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, want: "name: added"},
+		{name: "substitution variable", change: func() { edit(synth.Entry+"/cluster-vars.yaml", "ENVIRONMENT: bench", "ENVIRONMENT: changed") }, want: "value: changed"},
+		{name: "chart template", change: func() {
+			edit("charts/app01/templates/service.yaml", "type: {{ .Values.service.type }}", "type: {{ .Values.service.type }}\n  sessionAffinity: ClientIP")
+		}, want: "sessionAffinity: ClientIP"},
+		{name: "HelmRelease value", change: func() { edit("apps/000/releases.yaml", "owner: team-0", "owner: team-zero") }, want: "owner: team-zero"},
+	}
+	before := render()
+	for _, c := range changes {
+		t.Run(c.name, func(t *testing.T) {
+			c.change()
+			warm := render()
+			fresh := render("--no-render-cache")
+			if warm != fresh {
+				t.Fatalf("the cached render differs from a fresh one after the change")
+			}
+			if warm == before || !strings.Contains(warm, c.want) {
+				t.Fatalf("the change (%q) is not in the render", c.want)
+			}
+			before = warm
+		})
+	}
+}

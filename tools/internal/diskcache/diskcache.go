@@ -1,0 +1,119 @@
+// Package diskcache holds the tool's on-disk caches: files written
+// atomically (downloaded charts, indexes) and a store of JSON entries keyed
+// by a hash of every input that produced them (what each Flux Kustomization
+// and HelmRelease rendered to), so unchanged work is not done again. A
+// corrupt or unreadable entry is a miss, never an error.
+package diskcache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// format changes whenever the meaning of an entry changes.
+const format = "render-cache-v1"
+
+// Cache is a directory of entries. A nil *Cache caches nothing.
+type Cache struct {
+	dir          string
+	hits, misses atomic.Int64
+}
+
+// New returns a cache in dir.
+func New(dir string) *Cache {
+	return &Cache{dir: dir}
+}
+
+// Key hashes the tool's own identity and parts (JSON-encoded) into a key.
+func Key(parts ...any) (string, error) {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range append([]any{format, toolIdentity()}, parts...) {
+		if err := enc.Encode(p); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// toolIdentity changes with every build of the tool, so that a new build
+// never trusts what an older one rendered.
+var toolIdentity = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown"
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return exe
+	}
+	return fmt.Sprintf("%s|%d|%s", exe, fi.Size(), fi.ModTime().UTC().Format(time.RFC3339Nano))
+})
+
+func (c *Cache) path(key string) string {
+	return filepath.Join(c.dir, key[:2], key+".json")
+}
+
+// Load decodes the entry for key into v and reports whether there was one.
+func (c *Cache) Load(key string, v any) bool {
+	if c == nil {
+		return false
+	}
+	data, err := os.ReadFile(c.path(key))
+	if err == nil && json.Unmarshal(data, v) == nil {
+		c.hits.Add(1)
+		return true
+	}
+	c.misses.Add(1)
+	return false
+}
+
+// Store writes v as the entry for key. Failing to cache is not an error
+// worth failing a render for; it is returned for the caller to ignore or log.
+func (c *Cache) Store(key string, v any) error {
+	if c == nil {
+		return nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return WriteFile(c.path(key), data)
+}
+
+// WriteFile writes data to p through a temporary file and a rename, so a
+// reader never sees a partial file, creating the directory as needed.
+func WriteFile(p string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close() // the write error is the one to report
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// Stats returns hits and misses so far.
+func (c *Cache) Stats() (hits, misses int64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
+}
