@@ -51,12 +51,35 @@ type Doc struct {
 	// Hook is set for Helm hooks; HookEvents lists their events.
 	Hook       bool     `json:"hook,omitempty"`
 	HookEvents []string `json:"hookEvents,omitempty"`
+	// Random lists the fields whose values come from chart randomness
+	// (they differ between two renders of the same input).
+	Random []string `json:"random,omitempty"`
 }
 
 // Template renders a chart as a client-only Helm install, like `helm
 // template`, and returns its objects in template order: CRDs, then
-// manifests, then hooks.
-func Template(_ context.Context, ch *chart.Chart, rel Release) (docs []Doc, err error) {
+// manifests, then hooks. A chart that calls randomness functions is
+// rendered twice and the fields that differ are marked as random.
+func Template(ctx context.Context, ch *chart.Chart, rel Release) ([]Doc, error) {
+	random := usesRandomness(ch)
+	// Rendering consumes the chart (dependency processing): keep a copy for
+	// the second render.
+	var again *chart.Chart
+	if random {
+		again = copyChart(ch)
+	}
+	docs, err := templateOnce(ctx, ch, rel)
+	if err != nil || !random {
+		return docs, err
+	}
+	other, err := templateOnce(ctx, again, rel)
+	if err != nil {
+		return nil, err
+	}
+	return docs, markRandom(docs, other)
+}
+
+func templateOnce(_ context.Context, ch *chart.Chart, rel Release) (docs []Doc, err error) {
 	// Template functions and kustomize can panic on odd input; a panic is
 	// this release's failure, not the run's.
 	defer func() {

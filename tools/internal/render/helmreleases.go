@@ -93,7 +93,7 @@ func (run *run) helmReleases(ctx context.Context) {
 			}
 			node.unit.Objects = append(node.unit.Objects, Object{Object: d.Object, Origin: Origin{
 				Producer: node.unit.Ref, File: node.file, Chart: node.unit.Chart,
-				Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents,
+				Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents, Random: d.Random,
 			}})
 		}
 	}

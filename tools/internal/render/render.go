@@ -65,6 +65,9 @@ type Origin struct {
 	// Hook marks Helm hooks, with their events.
 	Hook       bool
 	HookEvents []string
+	// Random lists fields whose values come from chart randomness: they
+	// change on every install, so diffs ignore them.
+	Random []string
 }
 
 // String renders the origin on one line.

@@ -48,6 +48,9 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, showS
 		}
 		buf.WriteString("---\n")
 		fmt.Fprintf(buf, "# cluster: %s\n# source: %s\n", cluster, o.Origin)
+		if len(o.Origin.Random) > 0 {
+			fmt.Fprintf(buf, "# random: %s\n", strings.Join(o.Origin.Random, ", "))
+		}
 		buf.Write(data)
 	}
 	return nil
