@@ -65,11 +65,9 @@ func diffPaths(prefix string, x, y any, out *[]string) {
 			keys[k] = true
 		}
 		for k := range keys {
-			p := k
+			p := escapeKey(k)
 			if prefix != "" {
-				p = prefix + "." + escapeKey(k)
-			} else {
-				p = escapeKey(k)
+				p = prefix + "." + p
 			}
 			diffPaths(p, xv[k], yv[k], out)
 		}
