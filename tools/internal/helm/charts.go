@@ -6,6 +6,7 @@ package helm
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"github.com/Masterminds/semver/v3"
+	fluxchartutil "github.com/fluxcd/pkg/chartutil"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -135,10 +138,10 @@ func (c *Charts) FromRepository(ctx context.Context, repoURL, name, version stri
 }
 
 // FromDir loads the chart in directory dir (a chart in a Git source).
-func (c *Charts) FromDir(dir string) (*Chart, error) {
+func (c *Charts) FromDir(ctx context.Context, dir string) (*Chart, error) {
 	ch, reused, err := do(&c.mu, c.charts, "dir\x00"+dir, func() (*Chart, error) {
 		c.localHits.Add(1)
-		return c.load(dir, filepath.Base(dir), "", dir)
+		return c.load(ctx, dir, filepath.Base(dir), "", dir)
 	})
 	if reused && err == nil {
 		c.reused.Add(1)
@@ -155,7 +158,7 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 		return nil, err
 	} else if lc != nil {
 		c.localHits.Add(1)
-		return c.load(lc.path, name, lc.version.Original(), lc.path)
+		return c.load(ctx, lc.path, name, lc.version.Original(), lc.path)
 	}
 	if strings.HasPrefix(repoURL, "oci://") {
 		return nil, fmt.Errorf("chart %s %s from %s: OCI repositories are not supported yet: put a copy in --charts", name, version, repoURL)
@@ -165,7 +168,7 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 		p := filepath.Join(cacheDir, fmt.Sprintf("%s-%s.tgz", name, exact.Original()))
 		if _, err := os.Stat(p); err == nil {
 			c.cached.Add(1)
-			return c.load(p, name, exact.Original(), "cache")
+			return c.load(ctx, p, name, exact.Original(), "cache")
 		}
 	}
 	idx, err := c.index(ctx, repoURL)
@@ -179,7 +182,7 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 	p := filepath.Join(cacheDir, fmt.Sprintf("%s-%s.tgz", name, cv.Version))
 	if _, err := os.Stat(p); err == nil {
 		c.cached.Add(1)
-		return c.load(p, name, cv.Version, "cache")
+		return c.load(ctx, p, name, cv.Version, "cache")
 	}
 	if c.opts.Offline {
 		return nil, fmt.Errorf("chart %s-%s from %s: %w (not in --charts or the cache)", name, cv.Version, repoURL, ErrOffline)
@@ -205,7 +208,7 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 		return nil, fmt.Errorf("cache chart: %w", err)
 	}
 	c.fetched.Add(1)
-	return c.load(p, name, cv.Version, u)
+	return c.load(ctx, p, name, cv.Version, u)
 }
 
 // index returns the repository index, fetched once per run (or read from
@@ -271,12 +274,16 @@ func (c *Charts) repoCacheDir(repoURL string) string {
 
 // load loads a chart (directory or archive) and resolves dependencies that
 // it does not vendor from the local chart directory.
-func (c *Charts) load(p, name, version, from string) (*Chart, error) {
+func (c *Charts) load(ctx context.Context, p, name, version, from string) (*Chart, error) {
 	ch, err := loader.Load(p)
 	if err != nil {
 		return nil, fmt.Errorf("load chart %s-%s from %s: %w", name, version, from, err)
 	}
-	if err := c.resolveDependencies(ch); err != nil {
+	dir := ""
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		dir = p
+	}
+	if err := c.resolveDependencies(ctx, ch, dir); err != nil {
 		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name(), ch.Metadata.Version, err)
 	}
 	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from, Digest: digest(ch)}, nil
@@ -303,13 +310,16 @@ func digest(ch *chart.Chart) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// resolveDependencies adds each dependency named in Chart.yaml that the
-// chart's charts/ folder lacks, from the local chart directory.
-func (c *Charts) resolveDependencies(ch *chart.Chart) error {
+// resolveDependencies builds the dependencies named in Chart.yaml that the
+// chart's charts/ folder lacks, as source-controller's dependency build
+// does: a file:// repository relative to the chart directory (dir, when the
+// chart is a directory), else the local chart directory, else the chart
+// repository named in Chart.yaml.
+func (c *Charts) resolveDependencies(ctx context.Context, ch *chart.Chart, dir string) error {
 	have := map[string]bool{}
 	for _, d := range ch.Dependencies() {
 		have[d.Name()] = true
-		if err := c.resolveDependencies(d); err != nil {
+		if err := c.resolveDependencies(ctx, d, ""); err != nil {
 			return err
 		}
 	}
@@ -317,32 +327,58 @@ func (c *Charts) resolveDependencies(ch *chart.Chart) error {
 		if have[dep.Name] {
 			continue
 		}
-		constraint, err := semver.NewConstraint(orStar(dep.Version))
+		sub, err := c.dependency(ctx, dep, dir)
 		if err != nil {
-			return fmt.Errorf("dependency %s: invalid version %q: %w", dep.Name, dep.Version, err)
-		}
-		lc, err := c.findLocal(dep.Name, constraint)
-		if err != nil {
-			return err
-		}
-		if lc == nil {
-			where := "its charts/ folder"
-			if c.opts.Dir != "" {
-				where += " or " + c.opts.Dir
-			}
-			return fmt.Errorf("dependency %s %s not found in %s", dep.Name, orStar(dep.Version), where)
-		}
-		sub, err := loader.Load(lc.path)
-		if err != nil {
-			return fmt.Errorf("load dependency %s: %w", lc.path, err)
-		}
-		if err := c.resolveDependencies(sub); err != nil {
 			return err
 		}
 		ch.AddDependency(sub)
 		have[dep.Name] = true
 	}
 	return nil
+}
+
+func (c *Charts) dependency(ctx context.Context, dep *chart.Dependency, dir string) (*chart.Chart, error) {
+	version := orStar(dep.Version)
+	constraint, err := semver.NewConstraint(version)
+	if err != nil {
+		return nil, fmt.Errorf("dependency %s: invalid version %q: %w", dep.Name, dep.Version, err)
+	}
+	if rel, ok := strings.CutPrefix(dep.Repository, "file://"); ok && dir != "" && exists(filepath.Join(dir, filepath.FromSlash(rel))) {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		sub, err := loader.Load(p)
+		if err != nil {
+			return nil, fmt.Errorf("dependency %s from %s: %w", dep.Name, dep.Repository, err)
+		}
+		return sub, c.resolveDependencies(ctx, sub, p)
+	}
+	lc, err := c.findLocal(dep.Name, constraint)
+	if err != nil {
+		return nil, err
+	}
+	if lc != nil {
+		sub, err := loader.Load(lc.path)
+		if err != nil {
+			return nil, fmt.Errorf("load dependency %s: %w", lc.path, err)
+		}
+		return sub, c.resolveDependencies(ctx, sub, lc.dir())
+	}
+	if strings.HasPrefix(dep.Repository, "https://") || strings.HasPrefix(dep.Repository, "http://") || strings.HasPrefix(dep.Repository, "oci://") {
+		repoChart, err := c.FromRepository(ctx, dep.Repository, dep.Name, version)
+		if err != nil {
+			return nil, fmt.Errorf("dependency %s: %w", dep.Name, err)
+		}
+		return copyChart(repoChart.Chart), nil
+	}
+	where := "its charts/ folder"
+	if c.opts.Dir != "" {
+		where += " or " + c.opts.Dir
+	}
+	return nil, fmt.Errorf("dependency %s %s not found in %s (repository %q)", dep.Name, version, where, dep.Repository)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func orStar(v string) string {
@@ -356,6 +392,14 @@ type localChart struct {
 	name    string
 	version *semver.Version
 	path    string
+}
+
+// dir is the chart's directory, or "" for an archive.
+func (lc *localChart) dir() string {
+	if strings.HasSuffix(lc.path, ".tgz") {
+		return ""
+	}
+	return lc.path
 }
 
 // findLocal returns the highest version of name in the local chart directory
@@ -475,4 +519,49 @@ func copyValue(v any) any {
 	default:
 		return v
 	}
+}
+
+// WithValuesFiles returns the chart with its default values replaced by the
+// merge of files, in order, as source-controller packages a HelmChart with
+// spec.valuesFiles (values.yaml counts only when listed). Paths are relative
+// to root when the chart comes from a Git source, else to the chart itself.
+func (c *Chart) WithValuesFiles(files []string, ignoreMissing bool, root string) (*Chart, error) {
+	merged := map[string]any{}
+	for _, f := range files {
+		data, err := c.valuesFile(f, root)
+		if errors.Is(err, os.ErrNotExist) && ignoreMissing {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("valuesFiles %s: %w", f, err)
+		}
+		vals, err := common.ReadValues(data)
+		if err != nil {
+			return nil, fmt.Errorf("valuesFiles %s: %w", f, err)
+		}
+		merged = fluxchartutil.MergeMaps(merged, vals)
+	}
+	out := *c
+	out.Chart = copyChart(c.Chart)
+	out.Chart.Values = merged
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s\x00%q\x00", c.Digest, files)
+	if err := json.NewEncoder(sum).Encode(merged); err != nil {
+		return nil, err
+	}
+	out.Digest = hex.EncodeToString(sum.Sum(nil))
+	return &out, nil
+}
+
+func (c *Chart) valuesFile(name, root string) ([]byte, error) {
+	if root != "" {
+		return os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+	}
+	clean := path.Clean(strings.TrimPrefix(name, "./"))
+	for _, f := range c.Chart.Raw {
+		if f.Name == clean {
+			return f.Data, nil
+		}
+	}
+	return nil, fmt.Errorf("not in chart %s-%s: %w", c.Name, c.Version, os.ErrNotExist)
 }

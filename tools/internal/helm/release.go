@@ -9,6 +9,7 @@ import (
 	"github.com/fluxcd/pkg/chartutil"
 	"github.com/go-logr/logr"
 	"helm.sh/helm/v4/pkg/action"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
@@ -70,6 +71,16 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 	docs, err := Template(ctx, ch.Copy(), rel)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name, ch.Version, err)
+	}
+	if hr.Spec.TargetNamespace != "" && install.CreateNamespace {
+		// Helm creates the release namespace itself, outside the manifest
+		// and the post-renderers, labelled with its name.
+		ns := &unstructured.Unstructured{}
+		ns.SetAPIVersion("v1")
+		ns.SetKind("Namespace")
+		ns.SetName(rel.Namespace)
+		ns.SetLabels(map[string]string{"name": rel.Namespace})
+		docs = append([]Doc{{Object: ns, Template: "(install.createNamespace)"}}, docs...)
 	}
 	out := &Rendered{Docs: docs, Warnings: warnings}
 	if key != "" {

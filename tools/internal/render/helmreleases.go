@@ -125,7 +125,7 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 		if !ok {
 			return nil, fmt.Errorf("chartRef %s: not supported yet without a --source mapping to a chart directory", src)
 		}
-		return run.r.opts.Charts.FromDir(dir)
+		return run.r.opts.Charts.FromDir(ctx, dir)
 	}
 	if hr.Spec.Chart == nil {
 		return nil, fmt.Errorf("neither spec.chart nor spec.chartRef is set")
@@ -150,16 +150,27 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src, err)
 		}
-		return ch, nil
+		return withValuesFiles(ch, spec.ValuesFiles, spec.IgnoreMissingValuesFiles, "")
 	case flux.GitRepositoryKind, flux.BucketKind:
 		root, _, err := run.sourceRoot(src)
 		if err != nil {
 			return nil, err
 		}
-		return run.r.opts.Charts.FromDir(filepath.Join(root, filepath.FromSlash(spec.Chart)))
+		ch, err := run.r.opts.Charts.FromDir(ctx, filepath.Join(root, filepath.FromSlash(spec.Chart)))
+		if err != nil {
+			return nil, err
+		}
+		return withValuesFiles(ch, spec.ValuesFiles, spec.IgnoreMissingValuesFiles, root)
 	default:
 		return nil, fmt.Errorf("chart source kind %q is not supported", src.Kind)
 	}
+}
+
+func withValuesFiles(ch *helm.Chart, files []string, ignoreMissing bool, root string) (*helm.Chart, error) {
+	if len(files) == 0 {
+		return ch, nil
+	}
+	return ch.WithValuesFiles(files, ignoreMissing, root)
 }
 
 // find returns the object with the given reference from the Kustomization output.
