@@ -18,6 +18,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
+	"github.com/aks-gitops/platform/tools/internal/source"
 )
 
 // renderFlags are the flags shared by every command that renders.
@@ -123,6 +124,7 @@ func (f *renderFlags) options() (render.Options, error) {
 		cacheDir = filepath.Join(base, "aks-gitops")
 	}
 	opts.Charts = helm.NewCharts(helm.ChartOptions{Dir: f.charts, CacheDir: cacheDir, Offline: f.offline})
+	opts.Fetcher = source.NewFetcher(filepath.Join(cacheDir, "sources"), f.offline)
 	if !f.noCache {
 		opts.Cache = diskcache.New(filepath.Join(cacheDir, "render"))
 	}

@@ -142,6 +142,16 @@ func DecodeHelmRepository(u *unstructured.Unstructured) (*sourcev1.HelmRepositor
 	return decode[sourcev1.HelmRepository](u, sourcev1.GroupVersion)
 }
 
+// DecodeGitRepository decodes a source.toolkit.fluxcd.io GitRepository strictly.
+func DecodeGitRepository(u *unstructured.Unstructured) (*sourcev1.GitRepository, error) {
+	return decode[sourcev1.GitRepository](u, sourcev1.GroupVersion)
+}
+
+// DecodeOCIRepository decodes a source.toolkit.fluxcd.io OCIRepository strictly.
+func DecodeOCIRepository(u *unstructured.Unstructured) (*sourcev1.OCIRepository, error) {
+	return decode[sourcev1.OCIRepository](u, sourcev1.GroupVersion)
+}
+
 // Validate decodes any Flux object strictly and discards the result, so that
 // a typo in a source or a kind the renderer does not act on is still caught.
 func Validate(u *unstructured.Unstructured) error {

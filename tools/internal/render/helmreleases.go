@@ -152,7 +152,7 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 		}
 		return withValuesFiles(ch, spec.ValuesFiles, spec.IgnoreMissingValuesFiles, "")
 	case flux.GitRepositoryKind, flux.BucketKind:
-		root, _, err := run.sourceRoot(src)
+		root, _, err := run.sourceRoot(ctx, src)
 		if err != nil {
 			return nil, err
 		}

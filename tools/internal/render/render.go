@@ -22,6 +22,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
+	"github.com/aks-gitops/platform/tools/internal/source"
 )
 
 // Options configures a Renderer.
@@ -33,6 +34,8 @@ type Options struct {
 	SelfSource flux.Ref
 	// Sources maps other sources to local directories.
 	Sources map[flux.Ref]string
+	// Fetcher fetches the other sources found in the render.
+	Fetcher *source.Fetcher
 	// KubeVersion is the target Kubernetes version for charts.
 	KubeVersion string
 	Charts      *helm.Charts
@@ -181,6 +184,9 @@ func New(opts Options) *Renderer {
 	}
 	if opts.ShowSecrets {
 		opts.Cache = nil
+	}
+	if opts.Fetcher == nil {
+		opts.Fetcher = source.NewFetcher(os.TempDir(), true)
 	}
 	if opts.Charts == nil {
 		opts.Charts = helm.NewCharts(helm.ChartOptions{Offline: true})

@@ -16,6 +16,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/kustomize"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
+	"github.com/aks-gitops/platform/tools/internal/source"
 )
 
 // run is the state of rendering one cluster entry. Its maps are only
@@ -264,7 +265,7 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 	if ns == "" {
 		ns = ks.Namespace
 	}
-	root, label, err := run.sourceRoot(flux.Ref{Kind: ks.Spec.SourceRef.Kind, Namespace: ns, Name: ks.Spec.SourceRef.Name})
+	root, label, err := run.sourceRoot(ctx, flux.Ref{Kind: ks.Spec.SourceRef.Kind, Namespace: ns, Name: ks.Spec.SourceRef.Name})
 	if err != nil {
 		return nil, "", err
 	}
@@ -274,15 +275,41 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 }
 
 // sourceRoot returns the local directory of a source and, when it is not
-// this checkout, a label naming it.
-func (run *run) sourceRoot(ref flux.Ref) (string, string, error) {
+// this checkout, a label naming it: a --source mapping, else the source
+// object of the render fetched over the network.
+func (run *run) sourceRoot(ctx context.Context, ref flux.Ref) (string, string, error) {
 	if ref == run.cluster.SelfSource {
 		return run.r.opts.RepoRoot, "", nil
 	}
 	if dir, ok := run.r.opts.Sources[ref]; ok {
 		return dir, ref.String(), nil
 	}
-	return "", "", fmt.Errorf("source %s is not this repository (%s) and has no --source mapping", ref, run.cluster.SelfSource)
+	u := run.find(ref)
+	if u == nil {
+		return "", "", fmt.Errorf("source %s is not this repository (%s), not in the render and has no --source mapping", ref, run.cluster.SelfSource)
+	}
+	var fetched *source.Fetched
+	switch ref.Kind {
+	case flux.GitRepositoryKind:
+		repo, err := flux.DecodeGitRepository(u)
+		if err != nil {
+			return "", "", fmt.Errorf("source %s: %w", ref, err)
+		}
+		if fetched, err = run.r.opts.Fetcher.GitRepository(ctx, repo); err != nil {
+			return "", "", err
+		}
+	case flux.OCIRepositoryKind:
+		repo, err := flux.DecodeOCIRepository(u)
+		if err != nil {
+			return "", "", fmt.Errorf("source %s: %w", ref, err)
+		}
+		if fetched, err = run.r.opts.Fetcher.OCIRepository(ctx, repo); err != nil {
+			return "", "", err
+		}
+	default:
+		return "", "", fmt.Errorf("source %s: kind not supported: map it with --source", ref)
+	}
+	return fetched.Dir, ref.String() + "@" + fetched.Revision, nil
 }
 
 // checkDependencies reports dependsOn references to missing objects and

@@ -1,0 +1,130 @@
+// Package source materialises the Flux sources that are not the checkout
+// itself: a GitRepository cloned at its ref with source-controller's Git
+// client, an OCIRepository pulled from its registry. Each is fetched once per
+// run into the cache directory (reused with --offline) and filtered by
+// .sourceignore and spec.ignore as source-controller builds its artifacts.
+package source
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
+)
+
+// ErrOffline is returned for a source that was never fetched, in offline mode.
+var ErrOffline = errors.New("not available offline")
+
+// Fetched is a source on disk.
+type Fetched struct {
+	Dir      string
+	Revision string
+}
+
+// Fetcher fetches sources, each at most once per run.
+type Fetcher struct {
+	dir     string
+	offline bool
+
+	mu   sync.Mutex
+	runs map[string]func() (*Fetched, error)
+}
+
+// NewFetcher keeps sources under dir; offline forbids the network.
+func NewFetcher(dir string, offline bool) *Fetcher {
+	return &Fetcher{dir: dir, offline: offline, runs: map[string]func() (*Fetched, error){}}
+}
+
+// once runs fetch for key the first time and returns its result every time.
+func (f *Fetcher) once(key string, fetch func() (*Fetched, error)) (*Fetched, error) {
+	f.mu.Lock()
+	run, ok := f.runs[key]
+	if !ok {
+		run = sync.OnceValues(fetch)
+		f.runs[key] = run
+	}
+	f.mu.Unlock()
+	return run()
+}
+
+// slot is the cache directory of one source at one ref.
+func (f *Fetcher) slot(kind string, parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return filepath.Join(f.dir, kind, hex.EncodeToString(sum[:10]))
+}
+
+// fetchInto runs fill on a fresh directory and moves the result into slot,
+// or reuses what slot holds when offline.
+func (f *Fetcher) fetchInto(slot, what string, fill func(dir string) (revision string, err error)) (*Fetched, error) {
+	dir := filepath.Join(slot, "tree")
+	revFile := filepath.Join(slot, "revision")
+	if f.offline {
+		rev, err := os.ReadFile(revFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (never fetched into the cache)", what, ErrOffline)
+		}
+		return &Fetched{Dir: dir, Revision: string(rev)}, nil
+	}
+	if err := os.MkdirAll(slot, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(slot, ".fetch-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	rev, err := fill(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(revFile, []byte(rev), 0o644); err != nil {
+		return nil, err
+	}
+	return &Fetched{Dir: dir, Revision: rev}, nil
+}
+
+// Filter removes from dir what source-controller leaves out of an artifact:
+// VCS files always, spec.ignore (when set) or else the default exclusions,
+// and the patterns of every .sourceignore file in the tree.
+func Filter(dir string, ignore *string) error {
+	domain := strings.Split(filepath.Clean(dir), string(filepath.Separator))
+	ps := sourceignore.VCSPatterns(domain)
+	if ignore != nil {
+		ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(*ignore), domain)...)
+	} else {
+		ps = append(ps, sourceignore.DefaultPatterns(domain)...)
+	}
+	found, err := sourceignore.LoadIgnorePatterns(dir, domain)
+	if err != nil {
+		return fmt.Errorf("%s: %w", sourceignore.IgnoreFile, err)
+	}
+	matcher := gitignore.NewMatcher(append(ps, found...))
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		if matcher.Match(strings.Split(p, string(filepath.Separator)), d.IsDir()) {
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+}
