@@ -75,8 +75,18 @@ func (run *run) entry(ctx context.Context) error {
 	objs := make([]*unstructured.Unstructured, len(res.Objects))
 	for i, o := range res.Objects {
 		objs[i] = o.Object
+		// A Kustomization named like the sync Kustomization but building
+		// another path is a root committed for bootstrapping (the entry is
+		// then applied by hand, not by Flux): it is rendered like any
+		// other, and the entry takes a name of its own.
+		if flux.RefOf(o.Object) == run.entryRef && flux.IsFlux(o.Object) {
+			p, _, _ := unstructured.NestedString(o.Object.Object, "spec", "path")
+			if cleanPath(p) != run.cluster.Path {
+				run.entryRef.Name += "-entry"
+			}
+		}
 	}
-	kustomize.SetOwnerLabels(objs, self.Name, self.Namespace)
+	kustomize.SetOwnerLabels(objs, run.entryRef.Name, run.entryRef.Namespace)
 	unit := &Unit{Ref: run.entryRef, File: run.cluster.Path}
 	run.cluster.Units = append(run.cluster.Units, unit)
 	run.absorb(unit, res.Objects, "")
