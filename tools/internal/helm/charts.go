@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
+	"github.com/aks-gitops/platform/tools/internal/oci"
 )
 
 // ChartOptions says where charts come from.
@@ -137,8 +138,9 @@ func (c *Charts) FromRepository(ctx context.Context, repoURL, name, version stri
 	return ch, err
 }
 
-// FromDir loads the chart in directory dir (a chart in a Git source).
-func (c *Charts) FromDir(ctx context.Context, dir string) (*Chart, error) {
+// FromPath loads the chart at p: a directory (a chart in a Git source) or
+// an archive (a chart pulled through an OCIRepository).
+func (c *Charts) FromPath(ctx context.Context, dir string) (*Chart, error) {
 	ch, reused, err := do(&c.mu, c.charts, "dir\x00"+dir, func() (*Chart, error) {
 		c.localHits.Add(1)
 		return c.load(ctx, dir, filepath.Base(dir), "", dir)
@@ -160,16 +162,22 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 		c.localHits.Add(1)
 		return c.load(ctx, lc.path, name, lc.version.Original(), lc.path)
 	}
-	if strings.HasPrefix(repoURL, "oci://") {
-		return nil, fmt.Errorf("chart %s %s from %s: OCI repositories are not supported yet: put a copy in --charts", name, version, repoURL)
-	}
 	cacheDir := c.repoCacheDir(repoURL)
-	if exact, err := semver.StrictNewVersion(version); err == nil {
+	exact, exactErr := semver.StrictNewVersion(version)
+	if exactErr == nil {
 		p := filepath.Join(cacheDir, fmt.Sprintf("%s-%s.tgz", name, exact.Original()))
 		if _, err := os.Stat(p); err == nil {
 			c.cached.Add(1)
 			return c.load(ctx, p, name, exact.Original(), "cache")
 		}
+	}
+	if strings.HasPrefix(repoURL, "oci://") {
+		ref := oci.Ref{SemVer: version}
+		if exactErr == nil {
+			// Helm stores a version's "+" as "_" in OCI tags.
+			ref = oci.Ref{Tag: strings.ReplaceAll(exact.Original(), "+", "_")}
+		}
+		return c.fromOCI(ctx, repoURL, name, ref)
 	}
 	idx, err := c.index(ctx, repoURL)
 	if err != nil {
@@ -209,6 +217,54 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 	}
 	c.fetched.Add(1)
 	return c.load(ctx, p, name, cv.Version, u)
+}
+
+// fromOCI pulls a chart from an OCI HelmRepository (charts at <url>/<name>,
+// versions as tags) into the cache.
+func (c *Charts) fromOCI(ctx context.Context, repoURL, name string, ref oci.Ref) (*Chart, error) {
+	what := fmt.Sprintf("chart %s %s%s from %s", name, ref.Tag, ref.SemVer, repoURL)
+	if c.opts.Offline {
+		// No index to ask: the highest cached version that satisfies the
+		// constraint stands in for the registry's tag list.
+		if p, version := c.cachedVersion(repoURL, name, ref.SemVer); p != "" {
+			c.cached.Add(1)
+			return c.load(ctx, p, name, version, "cache")
+		}
+		return nil, fmt.Errorf("%s: %w (not in --charts or the cache)", what, ErrOffline)
+	}
+	layer, err := oci.Pull(ctx, strings.TrimSuffix(repoURL, "/")+"/"+name, ref, oci.HelmChartMediaType, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	version := strings.ReplaceAll(layer.Tag, "_", "+")
+	p := filepath.Join(c.repoCacheDir(repoURL), fmt.Sprintf("%s-%s.tgz", name, version))
+	if err := diskcache.WriteFile(p, layer.Data); err != nil {
+		return nil, fmt.Errorf("cache chart: %w", err)
+	}
+	c.fetched.Add(1)
+	return c.load(ctx, p, name, version, repoURL+"/"+name+":"+layer.Tag)
+}
+
+// cachedVersion returns the cached archive of name with the highest version
+// satisfying constraint ("" when there is none).
+func (c *Charts) cachedVersion(repoURL, name, constraint string) (string, string) {
+	cons, err := semver.NewConstraint(constraint)
+	if constraint == "" || err != nil {
+		return "", ""
+	}
+	paths, _ := filepath.Glob(filepath.Join(c.repoCacheDir(repoURL), name+"-*.tgz"))
+	var best *semver.Version
+	bestPath := ""
+	for _, p := range paths {
+		v, err := semver.NewVersion(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), name+"-"), ".tgz"))
+		if err == nil && cons.Check(v) && (best == nil || v.GreaterThan(best)) {
+			best, bestPath = v, p
+		}
+	}
+	if best == nil {
+		return "", ""
+	}
+	return bestPath, best.Original()
 }
 
 // index returns the repository index, fetched once per run (or read from

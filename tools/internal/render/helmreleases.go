@@ -13,6 +13,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
+	"github.com/aks-gitops/platform/tools/internal/source"
 )
 
 // helmReleases renders every discovered HelmRelease in parallel. Charts are
@@ -121,11 +122,25 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 			ns = hr.Namespace
 		}
 		src := flux.Ref{Kind: ref.Kind, Namespace: ns, Name: ref.Name}
-		dir, ok := run.r.opts.Sources[src]
-		if !ok {
-			return nil, fmt.Errorf("chartRef %s: not supported yet without a --source mapping to a chart directory", src)
+		if dir, ok := run.r.opts.Sources[src]; ok {
+			return run.r.opts.Charts.FromPath(ctx, dir)
 		}
-		return run.r.opts.Charts.FromDir(ctx, dir)
+		if src.Kind != flux.OCIRepositoryKind {
+			return nil, fmt.Errorf("chartRef %s: only OCIRepository is supported (or a --source mapping to a chart directory)", src)
+		}
+		u := run.find(src)
+		if u == nil {
+			return nil, fmt.Errorf("chartRef %s not found in the render", src)
+		}
+		repo, err := flux.DecodeOCIRepository(u)
+		if err != nil {
+			return nil, fmt.Errorf("chartRef %s: %w", src, err)
+		}
+		fetched, err := run.r.opts.Fetcher.OCIChart(ctx, repo)
+		if err != nil {
+			return nil, err
+		}
+		return run.r.opts.Charts.FromPath(ctx, filepath.Join(fetched.Dir, source.ChartFile))
 	}
 	if hr.Spec.Chart == nil {
 		return nil, fmt.Errorf("neither spec.chart nor spec.chartRef is set")
@@ -156,7 +171,7 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 		if err != nil {
 			return nil, err
 		}
-		ch, err := run.r.opts.Charts.FromDir(ctx, filepath.Join(root, filepath.FromSlash(spec.Chart)))
+		ch, err := run.r.opts.Charts.FromPath(ctx, filepath.Join(root, filepath.FromSlash(spec.Chart)))
 		if err != nil {
 			return nil, err
 		}

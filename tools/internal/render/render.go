@@ -222,7 +222,9 @@ func (r *Renderer) Render(ctx context.Context, path string) (*Cluster, error) {
 	return c, nil
 }
 
-// relative resolves an entry path against the repository root.
+// relative resolves an entry path — absolute, relative to the working
+// directory, or else relative to the repository root — to a path relative
+// to the repository root.
 func (r *Renderer) relative(path string) (string, error) {
 	abs := path
 	if !filepath.IsAbs(abs) {
@@ -231,6 +233,11 @@ func (r *Renderer) relative(path string) (string, error) {
 			return "", err
 		}
 		abs = filepath.Join(wd, path)
+		if _, err := os.Stat(abs); err != nil {
+			if _, errRepo := os.Stat(filepath.Join(r.opts.RepoRoot, path)); errRepo == nil {
+				abs = filepath.Join(r.opts.RepoRoot, path)
+			}
+		}
 	}
 	rel, err := filepath.Rel(r.opts.RepoRoot, abs)
 	if err != nil || strings.HasPrefix(rel, "..") {
