@@ -186,6 +186,8 @@ namespace, kind and name.`,
 			}
 			start := time.Now()
 			r := render.New(opts)
+			// Failing to remove a temporary snapshot is not worth failing for.
+			defer func() { _ = r.Close() }()
 			var clusters []*render.Cluster
 			for _, p := range paths {
 				c, err := r.Render(cmd.Context(), p)

@@ -7,11 +7,13 @@ package render
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -172,9 +174,54 @@ func (e *UnitError) Error() string {
 
 func (e *UnitError) Unwrap() error { return e.Err }
 
-// Renderer renders cluster entries.
+// Renderer renders cluster entries. Close removes its snapshots.
 type Renderer struct {
 	opts Options
+
+	// snapshots of the checkout as source-controller would package it, by
+	// spec.ignore ("" for the defaults); guarded by mu (clusters render one
+	// at a time, but the map outlives them).
+	mu        sync.Mutex
+	snapshots map[string]string
+}
+
+// Close removes the snapshots the renderer made.
+func (r *Renderer) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, dir := range r.snapshots {
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	r.snapshots = nil
+	return errors.Join(errs...)
+}
+
+// selfRoot returns the snapshot of the checkout for the self source's
+// spec.ignore (nil: the default exclusions), making it on first use.
+func (r *Renderer) selfRoot(ctx context.Context, ignore *string) (string, error) {
+	key := "\x00default"
+	if ignore != nil {
+		key = *ignore
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if dir, ok := r.snapshots[key]; ok {
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", "tools-render-snapshot-*")
+	if err != nil {
+		return "", err
+	}
+	if err := source.Snapshot(ctx, r.opts.RepoRoot, dir, ignore); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("snapshot of %s: %w", r.opts.RepoRoot, err)
+	}
+	if r.snapshots == nil {
+		r.snapshots = map[string]string{}
+	}
+	r.snapshots[key] = dir
+	return dir, nil
 }
 
 // New returns a Renderer.

@@ -62,7 +62,11 @@ func (run *run) warn(u *Unit, msgs ...string) {
 func (run *run) entry(ctx context.Context) error {
 	pseudo := &kustomizev1.Kustomization{}
 	pseudo.Spec.Path = run.cluster.Path
-	res, err := kustomize.Build(ctx, run.r.opts.RepoRoot, pseudo, run.cluster.Path, kustomize.Options{})
+	root, err := run.r.selfRoot(ctx, nil)
+	if err != nil {
+		return err
+	}
+	res, err := kustomize.Build(ctx, root, pseudo, run.cluster.Path, kustomize.Options{})
 	if err != nil {
 		return err
 	}
@@ -289,7 +293,16 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 // object of the render fetched over the network.
 func (run *run) sourceRoot(ctx context.Context, ref flux.Ref) (string, string, error) {
 	if ref == run.cluster.SelfSource {
-		return run.r.opts.RepoRoot, "", nil
+		// The checkout as source-controller would package it, with the
+		// GitRepository's spec.ignore when the render has it.
+		var ignore *string
+		if u := run.find(ref); u != nil {
+			if repo, err := flux.DecodeGitRepository(u); err == nil {
+				ignore = repo.Spec.Ignore
+			}
+		}
+		root, err := run.r.selfRoot(ctx, ignore)
+		return root, "", err
 	}
 	if dir, ok := run.r.opts.Sources[ref]; ok {
 		return dir, ref.String(), nil
