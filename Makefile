@@ -44,7 +44,7 @@ override RENDER_FLAGS += $(if $(filter 1 true yes,$(OFFLINE)),--offline)
 override RENDER_FLAGS += $(if $(KUBE_VERSION),--kube-version $(KUBE_VERSION))
 override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secrets)
 
-.PHONY: help render build test vet gotest lint fmt bench tools clean
+.PHONY: help render build test vet gotest lint rules-test policy-test fmt bench tools clean
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -61,8 +61,8 @@ build: ## Build bin/tools, stamped with VERSION
 
 # -k runs every step even after one fails, so one CI run reports all of them;
 # go test goes last so its summary closes the output.
-test: ## Everything CI runs: vet, lint, go test (fails if any step fails)
-	$(MAKE) --no-print-directory -j1 -k vet lint gotest
+test: ## Everything CI runs: vet, lint, rules-test, policy-test, go test (fails if any step fails)
+	$(MAKE) --no-print-directory -j1 -k vet lint rules-test policy-test gotest
 
 vet: ## go vet ./...
 	$(GO) vet ./...
@@ -78,11 +78,20 @@ lint: ## golangci-lint, shellcheck and actionlint
 	shellcheck $(SHELL_SCRIPTS)
 	actionlint $(WORKFLOWS)
 
+rules-test: ## promtool check + unit tests of our PrometheusRules
+	bash scripts/test-prometheus-rules.sh
+
+policy-test: ## gator: every suite under policies/, then the rendered apps against the constraints
+	@command -v gator >/dev/null || { echo "policy-test: gator not found; run 'make tools'" >&2; exit 2; }
+	gator verify ./policies/...
+	bash scripts/policy-check.sh
+
 fmt: ## Format Go code with the linter's formatters (gofumpt)
 	golangci-lint fmt --config .golangci.yml ./...
 
-bench: ## Go benchmarks under tools/
-	$(GO) test -run '^$$' -bench . -benchmem ./tools/...
+bench: ## Render benchmarks: cold and warm per synthetic size (built binary), then the Go benchmarks
+	bash scripts/bench.sh
+	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./tools/...
 
 tools: ## Install the lint tools into TOOLS_BIN
 	bash scripts/install-tools.sh

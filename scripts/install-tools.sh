@@ -13,6 +13,9 @@ set -euo pipefail
 
 GOLANGCI_LINT_VERSION=v2.15.0
 ACTIONLINT_VERSION=v1.7.12
+# The Prometheus module version of the project's verified dependency set.
+PROMTOOL_VERSION=v0.313.5
+GATOR_VERSION=v3.23.1
 
 bin_dir=${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/bin}
 mkdir -p "$bin_dir"
@@ -44,6 +47,40 @@ go_install() {
 
 go_install golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
 go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
+# gator (make policy-test: Gatekeeper's own engine runs our suites).
+go_install gator github.com/open-policy-agent/gatekeeper/v3/cmd/gator "$GATOR_VERSION"
+
+# promtool (make test's PrometheusRule tests). `go install pkg@version` refuses
+# Prometheus: its go.mod has replace directives. Build it in a throwaway module
+# that requires Prometheus and repeats the replace the build needs.
+build_promtool() {
+	local version=$PROMTOOL_VERSION
+	local stamp="$bin_dir/.promtool.version"
+	local want="$version $go_version"
+	if [[ -x "$bin_dir/promtool" && -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
+		log "promtool $version ($go_version) already installed"
+		return
+	fi
+	log "building promtool $version with $go_version"
+	rm -f "$stamp"
+	local mod
+	mod=$(mktemp -d)
+	cat >"$mod/go.mod" <<EOF
+module promtoolbuild
+
+go 1.26.0
+
+require github.com/prometheus/prometheus $version
+
+replace cloud.google.com/go => cloud.google.com/go v0.123.0
+EOF
+	printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus/prometheus/cmd/promtool"\n' >"$mod/tools.go"
+	(cd "$mod" && GOTOOLCHAIN=local GOFLAGS='-mod=mod -buildvcs=false' go mod tidy &&
+		GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o "$bin_dir/promtool" github.com/prometheus/prometheus/cmd/promtool)
+	rm -rf "$mod"
+	printf '%s\n' "$want" >"$stamp"
+}
+build_promtool
 
 if ! command -v shellcheck >/dev/null 2>&1; then
 	log "installing shellcheck from Debian"
@@ -59,4 +96,6 @@ fi
 log "golangci-lint: $("$bin_dir/golangci-lint" version --short 2>/dev/null || echo '?')"
 log "actionlint:    $("$bin_dir/actionlint" -version 2>/dev/null | head -n1)"
 log "shellcheck:    $(shellcheck --version | sed -n 's/^version: //p')"
+log "promtool:      $("$bin_dir/promtool" --version 2>/dev/null | head -n1)"
+log "gator:         $("$bin_dir/gator" version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
 log "tools are in $bin_dir"
