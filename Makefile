@@ -26,14 +26,9 @@ SHELL_SCRIPTS := .ci/run $(wildcard scripts/*.sh)
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 # --- render ------------------------------------------------------------------
-# Until the real stack exists under clusters/, render the example cluster.
-CLUSTERS := $(patsubst %/,%,$(wildcard clusters/*/))
-ifeq ($(CLUSTERS),)
-PATHS ?= testdata/example/clusters/demo
-CHARTS ?= testdata/example/charts
-else
-PATHS ?= $(CLUSTERS)
-endif
+# Every cluster under clusters/ (charts from their repositories, cached; pass
+# CHARTS=dir OFFLINE=1 to use local chart copies without a network).
+PATHS ?= $(patsubst %/,%,$(wildcard clusters/*/))
 OUT ?= -
 
 # Extra flags given as RENDER_FLAGS=... on the command line come first.
@@ -44,7 +39,7 @@ override RENDER_FLAGS += $(if $(filter 1 true yes,$(OFFLINE)),--offline)
 override RENDER_FLAGS += $(if $(KUBE_VERSION),--kube-version $(KUBE_VERSION))
 override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secrets)
 
-.PHONY: help render build test vet gotest lint rules-test policy-test fmt bench tools clean
+.PHONY: help render example build test vet gotest lint rules-test policy-test fmt bench tools clean
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -55,6 +50,9 @@ help: ## List the targets
 
 render: ## Render cluster paths (default: every clusters/*/) to OUT (default stdout)
 	$(GO) run ./tools render $(PATHS) $(strip $(RENDER_FLAGS))
+
+example: ## Render the example cluster offline, with its local charts
+	$(GO) run ./tools render testdata/example/clusters/demo --offline --charts testdata/example/charts -o $(OUT)
 
 build: ## Build bin/tools, stamped with VERSION
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/tools ./tools

@@ -55,6 +55,16 @@ func TestRenderCacheInvalidation(t *testing.T) {
 	if !strings.Contains(stderr, "render cache: 18 hits, 0 misses") {
 		t.Fatalf("second run did not hit the cache: %s", stderr)
 	}
+	// Another checkout of the same content (a diff's base, a CI clone)
+	// shares the entries.
+	clone := filepath.Join(t.TempDir(), "clone")
+	if err := os.CopyFS(clone, os.DirFS(repo)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stderr = run("render", "--repo", clone, "--offline", "--cache-dir", cache, "--charts", filepath.Join(clone, synth.ChartsDir), filepath.Join(clone, synth.Entry))
+	if !strings.Contains(stderr, "render cache: 18 hits, 0 misses") {
+		t.Fatalf("a copy of the repository did not hit the cache: %s", stderr)
+	}
 
 	changes := []struct {
 		name   string

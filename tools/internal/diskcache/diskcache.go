@@ -61,18 +61,23 @@ func (c *Cache) path(key string) string {
 	return filepath.Join(c.dir, key[:2], key+".json")
 }
 
-// Load decodes the entry for key into v and reports whether there was one.
-func (c *Cache) Load(key string, v any) bool {
+// Load decodes the entry for key into v and reports whether there was one
+// that every valid check (run after decoding) accepts.
+func (c *Cache) Load(key string, v any, valid ...func() bool) bool {
 	if c == nil {
 		return false
 	}
 	data, err := os.ReadFile(c.path(key))
-	if err == nil && json.Unmarshal(data, v) == nil {
-		c.hits.Add(1)
-		return true
+	ok := err == nil && json.Unmarshal(data, v) == nil
+	for _, check := range valid {
+		ok = ok && check()
 	}
-	c.misses.Add(1)
-	return false
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return ok
 }
 
 // Store writes v as the entry for key. Failing to cache is not an error

@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -40,13 +41,13 @@ var (
 // build (about 80 ms); Run keeps it between builds and resets it only after
 // a build that changed it (a kustomization with `openapi` or `crds`).
 func Run(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
-	m, _, err := runRecorded(fs, dir)
+	m, _, err := runRecorded(fs, "", dir)
 	return m, err
 }
 
 // runRecorded is Run that also returns every filesystem observation the
 // build made, so that a cached result can be checked for staleness.
-func runRecorded(fs filesys.FileSystem, dir string) (m resmap.ResMap, deps []dep, err error) {
+func runRecorded(fs filesys.FileSystem, root, dir string) (m resmap.ResMap, deps []dep, err error) {
 	krustyMu.Lock()
 	defer krustyMu.Unlock()
 	defer func() {
@@ -60,7 +61,7 @@ func runRecorded(fs filesys.FileSystem, dir string) (m resmap.ResMap, deps []dep
 		_ = openapi.Schema()
 		schemaDirty = false
 	}
-	rec := &recordFS{FileSystem: fs, seen: map[dep]bool{}}
+	rec := &recordFS{FileSystem: fs, root: root, seen: map[dep]bool{}}
 	k := krusty.MakeKustomizer(&krusty.Options{
 		LoadRestrictions: kustypes.LoadRestrictionsNone,
 		PluginConfig:     kustypes.DisabledPluginConfig(),
@@ -89,18 +90,27 @@ type dep struct {
 	Result string `json:"result"`
 }
 
-// stale reports whether any observation now returns something else.
-func stale(fs filesys.FileSystem, deps []dep) bool {
+// stale reports whether any observation, made again under root, now
+// returns something else.
+func stale(fs filesys.FileSystem, root string, deps []dep) bool {
 	for _, d := range deps {
-		if observe(fs, d.Op, d.Path) != d.Result {
+		if observe(fs, root, d.Op, d.Path) != d.Result {
 			return true
 		}
 	}
 	return false
 }
 
-// observe performs op on path and returns a digest of the outcome.
-func observe(fs filesys.FileSystem, op, path string) string {
+// observe performs op on path and returns a digest of the outcome, with
+// root cut from the paths it returns so that another checkout of the same
+// content observes the same.
+func observe(fs filesys.FileSystem, root, op, path string) string {
+	digestOf := func(data []byte, err error) string {
+		if root != "" {
+			data = bytes.ReplaceAll(data, []byte(root), []byte("$ROOT"))
+		}
+		return digestOf(data, err)
+	}
 	switch op {
 	case "read":
 		data, err := fs.ReadFile(path)
@@ -144,13 +154,14 @@ func digestOf(data []byte, err error) string {
 // two fields that change kyaml's global schema.
 type recordFS struct {
 	filesys.FileSystem
+	root          string
 	deps          []dep
 	seen          map[dep]bool
 	changesSchema bool
 }
 
 func (r *recordFS) record(op, path string) {
-	d := dep{Op: op, Path: path, Result: observe(r.FileSystem, op, path)}
+	d := dep{Op: op, Path: path, Result: observe(r.FileSystem, r.root, op, path)}
 	if !r.seen[d] {
 		r.seen[d] = true
 		r.deps = append(r.deps, d)

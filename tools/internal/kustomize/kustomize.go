@@ -129,11 +129,12 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 			return nil, err
 		}
 		var entry cacheEntry
-		if opts.Cache.Load(key, &entry) && !stale(fs, absDeps(root, entry.Deps)) {
+		fresh := func() bool { return !stale(fs, root, absDeps(root, entry.Deps)) }
+		if opts.Cache.Load(key, &entry, fresh) {
 			return &entry.Result, nil
 		}
 	}
-	resMap, deps, err := runRecorded(fs, dirAbs)
+	resMap, deps, err := runRecorded(fs, root, dirAbs)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build: %w", trimBuildError(err, root))
 	}
