@@ -80,6 +80,16 @@ func (c *Cache) Load(key string, v any, valid ...func() bool) bool {
 	return ok
 }
 
+// Lookup is Load for auxiliary entries: it does not count as a hit or a
+// miss of the render.
+func (c *Cache) Lookup(key string, v any) bool {
+	if c == nil {
+		return false
+	}
+	data, err := os.ReadFile(c.path(key))
+	return err == nil && json.Unmarshal(data, v) == nil
+}
+
 // Store writes v as the entry for key. Failing to cache is not an error
 // worth failing a render for; it is returned for the caller to ignore or log.
 func (c *Cache) Store(key string, v any) error {

@@ -33,14 +33,43 @@ func usesRandomness(ch *chart.Chart) bool {
 
 // markRandom compares two renders of the same input and records, on each
 // document of a, the fields whose values differ in b: values from chart
-// randomness, which a diff should ignore.
+// randomness, which a diff should ignore. Documents are matched by
+// template and identity (Helm does not keep their order); one whose name is
+// itself random is matched with the next unmatched document of the same
+// template and kind, and one with no counterpart is random as a whole ("*").
 func markRandom(a, b []Doc) error {
 	if len(a) != len(b) {
 		return fmt.Errorf("two renders of the same input differ in their number of objects (%d, %d): the chart's randomness changes its structure", len(a), len(b))
 	}
-	for i := range a {
+	identity := func(d Doc) string {
+		o := d.Object
+		return strings.Join([]string{d.Template, o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName()}, "\x00")
+	}
+	byIdentity := map[string][]int{}
+	for j, d := range b {
+		byIdentity[identity(d)] = append(byIdentity[identity(d)], j)
+	}
+	used := make([]bool, len(b))
+	match := make([]int, len(a))
+	for i, d := range a {
+		match[i] = -1
+		if js := byIdentity[identity(d)]; len(js) > 0 {
+			match[i], byIdentity[identity(d)] = js[0], js[1:]
+			used[js[0]] = true
+		}
+	}
+	for i, d := range a {
+		for j := 0; match[i] < 0 && j < len(b); j++ {
+			if !used[j] && b[j].Template == d.Template && b[j].Object.GetKind() == d.Object.GetKind() {
+				match[i], used[j] = j, true
+			}
+		}
 		var paths []string
-		diffPaths("", a[i].Object.Object, b[i].Object.Object, &paths)
+		if match[i] < 0 {
+			paths = []string{"*"}
+		} else {
+			diffPaths("", d.Object.Object, b[match[i]].Object.Object, &paths)
+		}
 		sort.Strings(paths)
 		a[i].Random = paths
 	}

@@ -14,10 +14,11 @@ func TestMarkRandom(t *testing.T) {
 		doc(map[string]any{"kind": "Job", "spec": map[string]any{"args": []any{"--id", "1"}}}),
 		doc(map[string]any{"kind": "ConfigMap", "data": map[string]any{"a": "same"}}),
 	}
+	// Helm does not keep the order of documents between renders.
 	b := []Doc{
-		doc(map[string]any{"kind": "Secret", "data": map[string]any{"password": "xyz", "tls.key": "k2", "user": "u"}}),
-		doc(map[string]any{"kind": "Job", "spec": map[string]any{"args": []any{"--id", "2"}}}),
 		doc(map[string]any{"kind": "ConfigMap", "data": map[string]any{"a": "same"}}),
+		doc(map[string]any{"kind": "Job", "spec": map[string]any{"args": []any{"--id", "2"}}}),
+		doc(map[string]any{"kind": "Secret", "data": map[string]any{"password": "xyz", "tls.key": "k2", "user": "u"}}),
 	}
 	if err := markRandom(a, b); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
@@ -43,7 +44,7 @@ func (run *run) helmReleases(ctx context.Context) {
 	apiVersions := crdAPIVersions(run.inventory)
 	for _, ch := range charts {
 		if ch != nil {
-			addCRDVersions(apiVersions, ch)
+			run.addCRDVersions(apiVersions, ch)
 		}
 	}
 	rendered := make([]*helm.Rendered, len(nodes))
@@ -198,16 +199,27 @@ func (run *run) find(ref flux.Ref) *unstructured.Unstructured {
 	return nil
 }
 
-func addCRDVersions(into map[string]bool, ch *helm.Chart) {
-	var objs []*unstructured.Unstructured
-	for _, crd := range ch.Chart.CRDObjects() {
-		docs, err := helm.DecodeDocs(string(crd.File.Data))
-		if err != nil {
-			continue // reported when the release renders its CRDs
+// addCRDVersions adds the API versions of the CRDs a chart ships. They are
+// kept in the render cache by chart digest: real charts ship megabytes of
+// CRDs, and parsing them dominates a warm render.
+func (run *run) addCRDVersions(into map[string]bool, ch *helm.Chart) {
+	key, err := diskcache.Key("chart-crd-versions", ch.Digest)
+	var versions []string
+	if err != nil || !run.r.opts.Cache.Lookup(key, &versions) {
+		var objs []*unstructured.Unstructured
+		for _, crd := range ch.Chart.CRDObjects() {
+			docs, err := helm.DecodeDocs(string(crd.File.Data))
+			if err != nil {
+				continue // reported when the release renders its CRDs
+			}
+			objs = append(objs, docs...)
 		}
-		objs = append(objs, docs...)
+		versions = slices.Sorted(maps.Keys(crdAPIVersions(objs)))
+		if err == nil {
+			_ = run.r.opts.Cache.Store(key, versions) // a miss next time is the worst outcome
+		}
 	}
-	for v := range crdAPIVersions(objs) {
+	for _, v := range versions {
 		into[v] = true
 	}
 }

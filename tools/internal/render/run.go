@@ -9,9 +9,7 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"golang.org/x/sync/errgroup"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/kustomize"
@@ -458,30 +456,49 @@ func rotate(c []flux.Ref) []flux.Ref {
 func crdAPIVersions(objs []*unstructured.Unstructured) map[string]bool {
 	out := map[string]bool{}
 	for _, crd := range crds(objs) {
-		for _, v := range crd.Spec.Versions {
-			if !v.Served {
-				continue
-			}
-			gv := crd.Spec.Group + "/" + v.Name
+		for _, v := range crd.versions {
+			gv := crd.group + "/" + v
 			out[gv] = true
-			out[gv+"/"+crd.Spec.Names.Kind] = true
+			out[gv+"/"+crd.kind] = true
 		}
 	}
 	return out
 }
 
-// crds decodes the CustomResourceDefinitions among objs; one that does not
-// decode is left to schema validation.
-func crds(objs []*unstructured.Unstructured) []*apiextensionsv1.CustomResourceDefinition {
-	var out []*apiextensionsv1.CustomResourceDefinition
+// crd is what the renderer needs of a CustomResourceDefinition.
+type crd struct {
+	group, kind   string
+	clusterScoped bool
+	versions      []string // served
+}
+
+// crds reads the CustomResourceDefinitions among objs. Only the few fields
+// needed are read: a typed conversion of the large schemas real charts ship
+// costs more than the rest of a warm render.
+func crds(objs []*unstructured.Unstructured) []crd {
+	var out []crd
 	for _, u := range objs {
-		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != apiextensionsv1.SchemeGroupVersion.String() {
+		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != "apiextensions.k8s.io/v1" {
 			continue
 		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, crd) == nil {
-			out = append(out, crd)
+		c := crd{}
+		c.group, _, _ = unstructured.NestedString(u.Object, "spec", "group")
+		c.kind, _, _ = unstructured.NestedString(u.Object, "spec", "names", "kind")
+		scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
+		c.clusterScoped = scope == "Cluster"
+		versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+		for _, v := range versions {
+			vm, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			if served, _ := vm["served"].(bool); served {
+				if name, _ := vm["name"].(string); name != "" {
+					c.versions = append(c.versions, name)
+				}
+			}
 		}
+		out = append(out, c)
 	}
 	return out
 }

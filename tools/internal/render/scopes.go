@@ -3,7 +3,6 @@ package render
 import (
 	"strings"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aks-gitops/platform/tools/internal/kustomize"
@@ -19,8 +18,8 @@ type scopes struct {
 func newScopes(lists ...[]*unstructured.Unstructured) scopes {
 	s := scopes{crd: map[[2]string]bool{}}
 	for _, objs := range lists {
-		for _, crd := range crds(objs) {
-			s.crd[[2]string{crd.Spec.Group, crd.Spec.Names.Kind}] = crd.Spec.Scope == apiextensionsv1.ClusterScoped
+		for _, c := range crds(objs) {
+			s.crd[[2]string{c.group, c.kind}] = c.clusterScoped
 		}
 	}
 	return s
