@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,14 +39,7 @@ spec:
 		"vars/secret.yaml": sopstest.Encrypt(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: db-vars, namespace: flux-system}\nstringData: {DB_PASSWORD: decrypted-value}\n", key.Recipient),
 		"app/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: default}\ndata: {password: '${DB_PASSWORD}'}\n",
 	}
-	for p, c := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(repo, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, repo, files)
 	entry := filepath.Join(repo, "clusters", "test")
 	tests := []struct {
 		name               string

@@ -129,13 +129,9 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 		if src.Kind != flux.OCIRepositoryKind {
 			return nil, fmt.Errorf("chartRef %s: only OCIRepository is supported (or a --source mapping to a chart directory)", src)
 		}
-		u := run.find(src)
-		if u == nil {
-			return nil, fmt.Errorf("chartRef %s not found in the render", src)
-		}
-		repo, err := flux.DecodeOCIRepository(u)
+		repo, err := sourceObject(run, src, flux.DecodeOCIRepository)
 		if err != nil {
-			return nil, fmt.Errorf("chartRef %s: %w", src, err)
+			return nil, fmt.Errorf("chartRef: %w", err)
 		}
 		fetched, err := run.r.opts.Fetcher.OCIChart(ctx, repo)
 		if err != nil {
@@ -154,13 +150,9 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 	src := flux.Ref{Kind: spec.SourceRef.Kind, Namespace: ns, Name: spec.SourceRef.Name}
 	switch src.Kind {
 	case flux.HelmRepositoryKind:
-		u := run.find(src)
-		if u == nil {
-			return nil, fmt.Errorf("source %s not found in the render", src)
-		}
-		repo, err := flux.DecodeHelmRepository(u)
+		repo, err := sourceObject(run, src, flux.DecodeHelmRepository)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", src, err)
+			return nil, err
 		}
 		ch, err := run.r.opts.Charts.FromRepository(ctx, repo.Spec.URL, spec.Chart, spec.Version)
 		if err != nil {

@@ -305,24 +305,23 @@ func (run *run) sourceRoot(ctx context.Context, ref flux.Ref) (string, string, e
 	if dir, ok := run.r.opts.Sources[ref]; ok {
 		return dir, ref.String(), nil
 	}
-	u := run.find(ref)
-	if u == nil {
+	if run.find(ref) == nil {
 		return "", "", fmt.Errorf("source %s is not this repository (%s), not in the render and has no --source mapping", ref, run.cluster.SelfSource)
 	}
 	var fetched *source.Fetched
 	switch ref.Kind {
 	case flux.GitRepositoryKind:
-		repo, err := flux.DecodeGitRepository(u)
+		repo, err := sourceObject(run, ref, flux.DecodeGitRepository)
 		if err != nil {
-			return "", "", fmt.Errorf("source %s: %w", ref, err)
+			return "", "", err
 		}
 		if fetched, err = run.r.opts.Fetcher.GitRepository(ctx, repo); err != nil {
 			return "", "", err
 		}
 	case flux.OCIRepositoryKind:
-		repo, err := flux.DecodeOCIRepository(u)
+		repo, err := sourceObject(run, ref, flux.DecodeOCIRepository)
 		if err != nil {
-			return "", "", fmt.Errorf("source %s: %w", ref, err)
+			return "", "", err
 		}
 		if fetched, err = run.r.opts.Fetcher.OCIRepository(ctx, repo); err != nil {
 			return "", "", err
@@ -331,6 +330,19 @@ func (run *run) sourceRoot(ctx context.Context, ref flux.Ref) (string, string, e
 		return "", "", fmt.Errorf("source %s: kind not supported: map it with --source", ref)
 	}
 	return fetched.Dir, ref.String() + "@" + fetched.Revision, nil
+}
+
+// sourceObject finds a source object in the render and decodes it strictly.
+func sourceObject[T any](run *run, ref flux.Ref, decode func(*unstructured.Unstructured) (*T, error)) (*T, error) {
+	u := run.find(ref)
+	if u == nil {
+		return nil, fmt.Errorf("source %s not found in the render", ref)
+	}
+	obj, err := decode(u)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", ref, err)
+	}
+	return obj, nil
 }
 
 // checkDependencies reports dependsOn references to missing objects and
