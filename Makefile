@@ -39,7 +39,7 @@ override RENDER_FLAGS += $(if $(filter 1 true yes,$(OFFLINE)),--offline)
 override RENDER_FLAGS += $(if $(KUBE_VERSION),--kube-version $(KUBE_VERSION))
 override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secrets)
 
-.PHONY: help render example build test vet gotest lint rules-test policy-test fmt bench tools clean
+.PHONY: help render example build test vet gotest lint rules-test policy-test fmt bench tools testenv clean
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -93,6 +93,10 @@ bench: ## Render benchmarks: cold and warm per synthetic size (built binary), th
 
 tools: ## Install the lint tools into TOOLS_BIN
 	bash scripts/install-tools.sh
+
+# Also run by `make tools`; TESTENV_BIN or KUBEBUILDER_ASSETS override the place.
+testenv: ## Build the kube-apiserver and etcd the Go tests start (once, cached outside the repo)
+	bash scripts/testenv.sh
 
 clean: ## Remove build output
 	rm -rf bin

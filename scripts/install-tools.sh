@@ -82,6 +82,10 @@ EOF
 }
 build_promtool
 
+# The real kube-apiserver and etcd that the Go tests start (make test runs
+# them; tools/internal/testenv). Cached in their own dir, see the script.
+testenv_dir=$(bash "$(dirname "${BASH_SOURCE[0]}")/testenv.sh")
+
 if ! command -v shellcheck >/dev/null 2>&1; then
 	log "installing shellcheck from Debian"
 	sudo=()
@@ -98,4 +102,5 @@ log "actionlint:    $("$bin_dir/actionlint" -version 2>/dev/null | head -n1)"
 log "shellcheck:    $(shellcheck --version | sed -n 's/^version: //p')"
 log "promtool:      $("$bin_dir/promtool" --version 2>/dev/null | head -n1)"
 log "gator:         $("$bin_dir/gator" version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
+log "testenv:       $testenv_dir"
 log "tools are in $bin_dir"
