@@ -101,3 +101,18 @@ func TestExampleCluster(t *testing.T) {
 	}
 	checkGolden(t, filepath.Join(root, "testdata", "example", "render.golden.yaml"), stdout)
 }
+
+// TestValidateValuesLint runs `tools validate` on a fixture with mistyped
+// values keys: exit 1, one line per key naming the HelmRelease and its file;
+// free-form maps and allowed keys pass.
+func TestValidateValuesLint(t *testing.T) {
+	e := localEnv(t)
+	f := loadFixture(t, filepath.Join("testdata", "validate-values.txtar"), e)
+	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
+	want := "clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
+		"clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
+		"2 findings\n"
+	if code != ExitFindings || stdout != want {
+		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
+	}
+}

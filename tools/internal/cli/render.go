@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -176,37 +177,16 @@ as Flux's sync Kustomization would, then every Flux Kustomization and
 HelmRelease found in it, recursively, and writes the objects sorted by
 namespace, kind and name.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := flags.options()
+			run, err := flags.render(cmd.Context(), args)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
-			paths, err := clusterPaths(opts.RepoRoot, args)
-			if err != nil {
-				return &exitError{ExitError, err}
-			}
-			start := time.Now()
-			r := render.New(opts)
-			// Failing to remove a temporary snapshot is not worth failing for.
-			defer func() { _ = r.Close() }()
-			var clusters []*render.Cluster
-			for _, p := range paths {
-				c, err := r.Render(cmd.Context(), p)
-				if err != nil {
-					return &exitError{ExitError, err}
-				}
-				clusters = append(clusters, c)
-			}
-			err = writeRender(out, stdout, clusters, flags.showSecrets)
-			if err != nil {
+			if err := writeRender(out, stdout, run.clusters, flags.showSecrets); err != nil {
 				return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
 			}
-			report.Problems(stderr, clusters)
-			hits, misses := opts.Cache.Stats()
-			report.RenderSummary(stderr, clusters, opts.Charts.Stats(), hits, misses, time.Since(start))
-			for _, c := range clusters {
-				if len(c.Errors) > 0 {
-					return failed{ExitError}
-				}
+			run.summary(stderr)
+			if run.failed() {
+				return failed{ExitError}
 			}
 			return nil
 		},
@@ -215,6 +195,56 @@ namespace, kind and name.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory (one file per Flux object), a .yaml file, or - for a YAML stream on stdout")
 	cmd.Flags().BoolVar(&flags.showSecrets, "show-secrets", false, "print secret values (never done otherwise)")
 	return cmd
+}
+
+// rendered is one run of the renderer over the cluster entries.
+type rendered struct {
+	clusters []*render.Cluster
+	opts     render.Options
+	elapsed  time.Duration
+}
+
+// render renders the entries named by args (default: every cluster).
+func (f *renderFlags) render(ctx context.Context, args []string) (*rendered, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, &exitError{ExitError, err}
+	}
+	paths, err := clusterPaths(opts.RepoRoot, args)
+	if err != nil {
+		return nil, &exitError{ExitError, err}
+	}
+	start := time.Now()
+	r := render.New(opts)
+	// Failing to remove a temporary snapshot is not worth failing for.
+	defer func() { _ = r.Close() }()
+	out := &rendered{opts: opts}
+	for _, p := range paths {
+		c, err := r.Render(ctx, p)
+		if err != nil {
+			return nil, &exitError{ExitError, err}
+		}
+		out.clusters = append(out.clusters, c)
+	}
+	out.elapsed = time.Since(start)
+	return out, nil
+}
+
+// summary writes the render's warnings, errors and summary line.
+func (r *rendered) summary(w io.Writer) {
+	report.Problems(w, r.clusters)
+	hits, misses := r.opts.Cache.Stats()
+	report.RenderSummary(w, r.clusters, r.opts.Charts.Stats(), hits, misses, r.elapsed)
+}
+
+// failed reports whether any Flux object failed to render.
+func (r *rendered) failed() bool {
+	for _, c := range r.clusters {
+		if len(c.Errors) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // writeRender writes the render to stdout ("-"), to one YAML file (a path

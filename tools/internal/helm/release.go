@@ -29,6 +29,9 @@ type ReleaseOptions struct {
 type Rendered struct {
 	Docs     []Doc    `json:"docs"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Values are what the HelmRelease sets (valuesFrom merged with values,
+	// before the chart's defaults), for checks such as the values lint.
+	Values map[string]any `json:"-"`
 }
 
 // RenderRelease renders hr with chart ch as helm-controller would install it.
@@ -46,6 +49,7 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 		}
 		var cached Rendered
 		if opts.Cache.Load(key, &cached) {
+			cached.Values = values
 			return &cached, nil
 		}
 	}
@@ -82,7 +86,7 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 		ns.SetLabels(map[string]string{"name": rel.Namespace})
 		docs = append([]Doc{{Object: ns, Template: "(install.createNamespace)"}}, docs...)
 	}
-	out := &Rendered{Docs: docs, Warnings: warnings}
+	out := &Rendered{Docs: docs, Warnings: warnings, Values: values}
 	if key != "" {
 		_ = opts.Cache.Store(key, out) // a cache miss next time is the worst outcome
 	}

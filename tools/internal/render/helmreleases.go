@@ -85,6 +85,7 @@ func (run *run) helmReleases(ctx context.Context) {
 			continue
 		}
 		node.unit.Chart = charts[i].Name + "-" + charts[i].Version
+		node.unit.HelmChart, node.unit.Values, node.unit.Annotations = charts[i], rendered[i].Values, node.obj.Annotations
 		run.warn(node.unit, rendered[i].Warnings...)
 		ns := node.obj.GetReleaseNamespace()
 		for _, d := range rendered[i].Docs {

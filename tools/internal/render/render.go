@@ -116,6 +116,12 @@ type Unit struct {
 	Chart   string
 	Objects []Object
 	Failed  bool
+	// HelmChart and Values are, for a rendered HelmRelease, the chart and
+	// the values the HelmRelease sets (before the chart's defaults).
+	HelmChart *helm.Chart
+	Values    map[string]any
+	// Annotations are the Flux object's own.
+	Annotations map[string]string
 }
 
 // Cluster is the render of one cluster entry.
