@@ -103,16 +103,23 @@ func TestExampleCluster(t *testing.T) {
 }
 
 // TestValidateValuesLint runs `tools validate` on a fixture with mistyped
-// values keys: exit 1, one line per key naming the HelmRelease and its file;
-// free-form maps and allowed keys pass.
+// values keys and a removed API version: exit 1, one line per finding naming
+// the object and where it comes from; free-form maps and allowed keys pass.
 func TestValidateValuesLint(t *testing.T) {
 	e := localEnv(t)
 	f := loadFixture(t, filepath.Join("testdata", "validate-values.txtar"), e)
 	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
-	want := "clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
-		"clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
-		"2 findings\n"
+	want := "error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
+		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
+		"error: clusters/test: PodDisruptionBudget/apps/web (Kustomization/flux-system/flux-system from clusters/test/pdb.yaml): api-lifecycle: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25: use policy/v1 PodDisruptionBudget\n" +
+		"3 findings (3 errors, 0 warnings)\n"
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
+	}
+	// For a cluster on Kubernetes 1.22 the same API version is deprecated:
+	// a warning, which alone does not fail the run.
+	code, stdout, _ = run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--kube-version", "1.22"}, f.args...)...)
+	if !strings.Contains(stdout, "warning: clusters/test: PodDisruptionBudget/apps/web") || code != ExitFindings {
+		t.Errorf("1.22: exit %d (the values errors remain), stdout:\n%s", code, stdout)
 	}
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/valueslint"
 )
@@ -20,11 +22,18 @@ or valuesFrom must exist in the chart's default values (or a sub-chart's),
 except below free-form maps such as annotations, labels, env or resources —
 Helm ignores a mistyped key silently. A key the chart consumes without
 defining it is accepted when the HelmRelease lists it in its
-tools.aks-gitops.io/values-lint-allow annotation. Schema validation is still
-to come.
+tools.aks-gitops.io/values-lint-allow annotation. It also reports built-in
+API versions that --kube-version no longer serves (errors) or deprecates
+(warnings), from the Kubernetes API types' own lifecycle. Schema validation
+is still to come.
 
-Exit codes: 0 clean, 1 findings, 2 the render failed or bad usage.`,
+Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
+or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			target, err := apilifecycle.Parse(flags.kubeVersion)
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
 			run, err := flags.render(cmd.Context(), args)
 			if err != nil {
 				return err
@@ -44,13 +53,23 @@ Exit codes: 0 clean, 1 findings, 2 the render failed or bad usage.`,
 						if allowed[f.Path] {
 							continue
 						}
-						findings = append(findings, report.Finding{Cluster: c.Path, Object: u.Ref.String(), File: u.File, Check: "values-lint", Message: f.String()})
+						findings = append(findings, report.Finding{Cluster: c.Path, Object: u.Ref.String(), Where: u.File, Check: "values-lint", Message: f.String()})
+					}
+				}
+				for _, o := range c.Objects() {
+					if f := apilifecycle.Check(o.Object.GroupVersionKind(), target); f != nil {
+						findings = append(findings, report.Finding{
+							Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(),
+							Check: "api-lifecycle", Warning: f.Severity == apilifecycle.Warning, Message: f.Message,
+						})
 					}
 				}
 			}
 			report.Findings(stdout, findings)
-			if len(findings) > 0 {
-				return failed{ExitFindings}
+			for _, f := range findings {
+				if !f.Warning {
+					return failed{ExitFindings}
+				}
 			}
 			return nil
 		},

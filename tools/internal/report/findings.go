@@ -9,10 +9,13 @@ import (
 // Finding is one problem a check found in the render.
 type Finding struct {
 	Cluster string
-	// Object is Kind/namespace/name, File where it is defined.
-	Object, File string
-	Check        string
-	Message      string
+	// Object is Kind/namespace/name; Where says where it comes from (a
+	// file, or a HelmRelease and template).
+	Object, Where string
+	Check         string
+	// Warning findings are reported but do not fail the run.
+	Warning bool
+	Message string
 }
 
 // Findings writes findings one per line, sorted, then a count.
@@ -27,8 +30,14 @@ func Findings(w io.Writer, findings []Finding) {
 		}
 		return a.Message < b.Message
 	})
+	warnings := 0
 	for _, f := range findings {
-		fmt.Fprintf(w, "%s: %s (%s): %s: %s\n", f.Cluster, f.Object, f.File, f.Check, f.Message)
+		level := "error"
+		if f.Warning {
+			level = "warning"
+			warnings++
+		}
+		fmt.Fprintf(w, "%s: %s: %s (%s): %s: %s\n", level, f.Cluster, f.Object, f.Where, f.Check, f.Message)
 	}
-	fmt.Fprintf(w, "%d findings\n", len(findings))
+	fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), len(findings)-warnings, warnings)
 }
