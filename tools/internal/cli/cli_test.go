@@ -103,8 +103,9 @@ func TestExampleCluster(t *testing.T) {
 }
 
 // TestValidateValuesLint runs `tools validate` on a fixture with mistyped
-// values keys and a removed API version: exit 1, one line per finding naming
-// the object and where it comes from; free-form maps and allowed keys pass.
+// values keys, a removed API version and a custom resource its CRD rejects:
+// exit 1, one line per finding naming the object and where it comes from;
+// free-form maps and allowed keys pass.
 func TestValidateValuesLint(t *testing.T) {
 	e := localEnv(t)
 	f := loadFixture(t, filepath.Join("testdata", "validate-values.txtar"), e)
@@ -112,7 +113,9 @@ func TestValidateValuesLint(t *testing.T) {
 	want := "error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
 		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
 		"error: clusters/test: PodDisruptionBudget/apps/web (Kustomization/flux-system/flux-system from clusters/test/pdb.yaml): api-lifecycle: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25: use policy/v1 PodDisruptionBudget\n" +
-		"3 findings (3 errors, 0 warnings)\n"
+		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1\n" +
+		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: unknown field \"spec.shade\"\n" +
+		"5 findings (5 errors, 0 warnings)\n"
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
 	}

@@ -5,7 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
+	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/valueslint"
@@ -22,10 +25,12 @@ or valuesFrom must exist in the chart's default values (or a sub-chart's),
 except below free-form maps such as annotations, labels, env or resources —
 Helm ignores a mistyped key silently. A key the chart consumes without
 defining it is accepted when the HelmRelease lists it in its
-tools.aks-gitops.io/values-lint-allow annotation. It also reports built-in
-API versions that --kube-version no longer serves (errors) or deprecates
-(warnings), from the Kubernetes API types' own lifecycle. Schema validation
-is still to come.
+tools.aks-gitops.io/values-lint-allow annotation. It validates every custom
+resource against the CustomResourceDefinitions in the render with the API
+server's own code (defaulting, unknown fields, schema, list types, CEL
+rules), and reports built-in API versions that --kube-version no longer
+serves (errors) or deprecates (warnings), from the Kubernetes API types' own
+lifecycle. Schema validation of built-in kinds is still to come.
 
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
@@ -56,7 +61,19 @@ or bad usage.`,
 						findings = append(findings, report.Finding{Cluster: c.Path, Object: u.Ref.String(), Where: u.File, Check: "values-lint", Message: f.String()})
 					}
 				}
-				for _, o := range c.Objects() {
+				objects := c.Objects()
+				all := make([]*unstructured.Unstructured, len(objects))
+				for i, o := range objects {
+					all[i] = o.Object
+				}
+				crds, errs := crdvalidate.New(all)
+				for _, err := range errs {
+					findings = append(findings, report.Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
+				}
+				for _, o := range objects {
+					for _, msg := range crds.Validate(cmd.Context(), o.Object) {
+						findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(), Check: "schema", Message: msg})
+					}
 					if f := apilifecycle.Check(o.Object.GroupVersionKind(), target); f != nil {
 						findings = append(findings, report.Finding{
 							Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(),

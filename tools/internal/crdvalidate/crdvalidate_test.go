@@ -1,0 +1,176 @@
+package crdvalidate
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/testenv"
+)
+
+// gadgetCRD exercises what the API server checks of a custom resource:
+// types, required fields, enums, ranges, patterns, int-or-string, a default,
+// preserve-unknown-fields, a list-map and CEL rules at two levels.
+const gadgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.test.aks-gitops.io
+spec:
+  group: test.aks-gitops.io
+  scope: Namespaced
+  names: {kind: Gadget, listKind: GadgetList, plural: gadgets, singular: gadget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [size]
+              x-kubernetes-validations:
+                - rule: "self.size <= 10 || self.colour == 'red'"
+                  message: only red gadgets are larger than 10
+              properties:
+                size: {type: integer, minimum: 1, maximum: 100}
+                colour: {type: string, enum: [red, blue], default: blue}
+                name: {type: string, pattern: '^[a-z]+$'}
+                port: {x-kubernetes-int-or-string: true}
+                extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+                ports:
+                  type: array
+                  x-kubernetes-list-type: map
+                  x-kubernetes-list-map-keys: [name]
+                  items:
+                    type: object
+                    required: [name]
+                    properties:
+                      name: {type: string}
+                      number:
+                        type: integer
+                        x-kubernetes-validations:
+                          - rule: self > 1024
+                            message: unprivileged ports only
+`
+
+// TestParityWithAPIServer validates a corpus of custom resources with the
+// package and with a real kube-apiserver (dry-run create, strict field
+// validation, the CRD installed) and checks that both verdicts agree.
+func TestParityWithAPIServer(t *testing.T) {
+	var crdObj unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(gadgetCRD), &crdObj.Object); err != nil {
+		t.Fatal(err)
+	}
+	v, errs := New([]*unstructured.Unstructured{&crdObj})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+
+	env := testenv.Start(t)
+	scheme := runtime.NewScheme()
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(env.RESTConfig(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	installCRD(t, c, &crdObj)
+
+	cases := []struct {
+		name, spec string
+		valid      bool
+	}{
+		{name: "minimal", spec: "size: 3", valid: true},
+		{name: "everything", spec: "{size: 50, colour: red, name: abc, port: http, extra: {any: [thing]}, ports: [{name: a, number: 8080}, {name: b}]}", valid: true},
+		{name: "int-or-string as int", spec: "{size: 2, port: 8080}", valid: true},
+		{name: "unknown field", spec: "{size: 3, sizee: 4}"},
+		{name: "unknown nested field", spec: "{size: 3, ports: [{name: a, numbr: 2000}]}"},
+		{name: "wrong type", spec: "{size: three}"},
+		{name: "missing required", spec: "{colour: red}"},
+		{name: "enum", spec: "{size: 3, colour: green}"},
+		{name: "maximum", spec: "{size: 101, colour: red}"},
+		{name: "pattern", spec: "{size: 3, name: ABC}"},
+		{name: "CEL rule with the default applied", spec: "{size: 20}"},
+		{name: "CEL rule on a list item", spec: "{size: 3, ports: [{name: a, number: 80}]}"},
+		{name: "duplicate list-map key", spec: "{size: 3, ports: [{name: a}, {name: a}]}"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := &unstructured.Unstructured{}
+			obj.SetAPIVersion("test.aks-gitops.io/v1")
+			obj.SetKind("Gadget")
+			obj.SetNamespace("default")
+			obj.SetName("g")
+			var spec map[string]any
+			if err := yaml.Unmarshal([]byte(tc.spec), &spec); err != nil {
+				t.Fatal(err)
+			}
+			obj.Object["spec"] = spec
+
+			ours := v.Validate(t.Context(), obj)
+			serverErr := c.Create(t.Context(), obj.DeepCopy(), client.DryRunAll, client.FieldValidation(metav1.FieldValidationStrict))
+			if (len(ours) == 0) != tc.valid || (serverErr == nil) != tc.valid {
+				t.Fatalf("want valid=%v; package: %q; API server: %v", tc.valid, ours, serverErr)
+			}
+		})
+	}
+}
+
+func installCRD(t *testing.T, c client.Client, u *unstructured.Unstructured) {
+	t.Helper()
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, crd); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(t.Context(), crd); err != nil {
+		t.Fatalf("create CRD: %v", err)
+	}
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
+			return false, err
+		}
+		for _, cond := range crd.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("CRD not Established: %v", err)
+	}
+	// The server refuses creates for a moment after a CRD is established.
+	time.Sleep(2 * time.Second)
+}
+
+// TestMessages pins the wording of the package's findings.
+func TestMessages(t *testing.T) {
+	var crdObj unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(gadgetCRD), &crdObj.Object); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := New([]*unstructured.Unstructured{&crdObj})
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "test.aks-gitops.io/v1", "kind": "Gadget",
+		"metadata": map[string]any{"name": "g"},
+		"spec":     map[string]any{"size": int64(20), "sizee": int64(1)},
+	}}
+	got := strings.Join(v.Validate(context.Background(), obj), "\n")
+	for _, want := range []string{`unknown field "spec.sizee"`, "only red gadgets are larger than 10"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings lack %q:\n%s", want, got)
+		}
+	}
+}
