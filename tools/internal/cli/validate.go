@@ -9,6 +9,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
+	"github.com/aks-gitops/platform/tools/internal/dashboards"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/valueslint"
@@ -28,7 +29,8 @@ defining it is accepted when the HelmRelease lists it in its
 tools.aks-gitops.io/values-lint-allow annotation. It validates every custom
 resource against the CustomResourceDefinitions in the render with the API
 server's own code (defaulting, unknown fields, schema, list types, CEL
-rules), and reports built-in API versions that --kube-version no longer
+rules), checks Grafana dashboard ConfigMaps (valid JSON, a title, unique
+uids), and reports built-in API versions that --kube-version no longer
 serves (errors) or deprecates (warnings), from the Kubernetes API types' own
 lifecycle. Schema validation of built-in kinds is still to come.
 
@@ -65,6 +67,13 @@ or bad usage.`,
 				all := make([]*unstructured.Unstructured, len(objects))
 				for i, o := range objects {
 					all[i] = o.Object
+				}
+				origins := map[*unstructured.Unstructured]string{}
+				for _, o := range objects {
+					origins[o.Object] = o.Origin.String()
+				}
+				for _, f := range dashboards.Check(all) {
+					findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(f.Object).String(), Where: origins[f.Object], Check: "dashboard", Message: f.Message})
 				}
 				crds, errs := crdvalidate.New(all)
 				for _, err := range errs {
