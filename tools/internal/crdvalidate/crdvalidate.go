@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -28,9 +29,15 @@ import (
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 )
 
-// Validator validates objects of the kinds its CRDs define.
+// Validator validates objects of the kinds its CRDs define. CRDs are
+// compiled on first use: a render carries many more CRDs (charts ship their
+// whole API) than kinds it has objects of, and compiling large schemas and
+// their CEL rules dominates the run. Safe for concurrent use.
 type Validator struct {
+	mu       sync.Mutex
+	crds     map[schema.GroupKind]*unstructured.Unstructured
 	versions map[schema.GroupVersionKind]*version
+	compiled map[schema.GroupKind]error
 }
 
 type version struct {
@@ -39,21 +46,38 @@ type version struct {
 	cel        *cel.Validator
 }
 
-// New compiles the served versions of the CRDs among objs. A CRD that does
-// not compile (not structural, a CEL rule that does not compile) is returned
-// as an error naming it; the others are usable.
+// New indexes the CRDs among objs. It returns the CRDs that cannot be
+// read; one that does not compile (not structural, a CEL rule that does not
+// compile) is reported when an object of its kind is validated.
 func New(objs []*unstructured.Unstructured) (*Validator, []error) {
-	v := &Validator{versions: map[schema.GroupVersionKind]*version{}}
+	v := &Validator{crds: map[schema.GroupKind]*unstructured.Unstructured{}, versions: map[schema.GroupVersionKind]*version{}, compiled: map[schema.GroupKind]error{}}
 	var errs []error
 	for _, u := range objs {
 		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != apiextensionsv1.SchemeGroupVersion.String() {
 			continue
 		}
-		if err := v.add(u); err != nil {
-			errs = append(errs, fmt.Errorf("CustomResourceDefinition %s: %w", u.GetName(), err))
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		if group == "" || kind == "" {
+			errs = append(errs, fmt.Errorf("CustomResourceDefinition %s: no spec.group or spec.names.kind", u.GetName()))
+			continue
 		}
+		v.crds[schema.GroupKind{Group: group, Kind: kind}] = u
 	}
 	return v, errs
+}
+
+// compile compiles the CRD of gk once; the caller holds mu.
+func (v *Validator) compile(gk schema.GroupKind) error {
+	if err, done := v.compiled[gk]; done {
+		return err
+	}
+	err := v.add(v.crds[gk])
+	if err != nil {
+		err = fmt.Errorf("CustomResourceDefinition %s: %w", v.crds[gk].GetName(), err)
+	}
+	v.compiled[gk] = err
+	return err
 }
 
 func (v *Validator) add(u *unstructured.Unstructured) error {
@@ -95,18 +119,28 @@ func (v *Validator) add(u *unstructured.Unstructured) error {
 	return nil
 }
 
-// Has reports whether the validator knows gvk.
+// Has reports whether a CRD of the render defines gvk's group and kind.
 func (v *Validator) Has(gvk schema.GroupVersionKind) bool {
-	_, ok := v.versions[gvk]
+	_, ok := v.crds[gvk.GroupKind()]
 	return ok
 }
 
 // Validate returns what the API server would reject obj for, sorted; nil
-// when it is valid or its kind is unknown (see Has).
+// when it is valid or no CRD of the render defines its kind (see Has).
 func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured) []string {
-	ver, ok := v.versions[obj.GroupVersionKind()]
-	if !ok {
+	gvk := obj.GroupVersionKind()
+	if !v.Has(gvk) {
 		return nil
+	}
+	v.mu.Lock()
+	err := v.compile(gvk.GroupKind())
+	ver, ok := v.versions[gvk]
+	v.mu.Unlock()
+	switch {
+	case err != nil:
+		return []string{err.Error()}
+	case !ok:
+		return []string{fmt.Sprintf("the CustomResourceDefinition of %s does not serve version %s", gvk.Kind, gvk.Version)}
 	}
 	// Decode a copy as the server does (whole numbers as int64, which CEL
 	// and the schema's integer type require; YAML decoding yields float64),
