@@ -160,11 +160,6 @@ func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 		if source != "" {
 			where = source + ":" + o.File
 		}
-		if err := flux.Validate(u); err != nil {
-			run.fail(&Unit{Ref: ref}, where, err)
-			unit.Failed = true
-			continue
-		}
 		switch ref.Kind {
 		case flux.KustomizationKind:
 			ks, err := flux.DecodeKustomization(u)
@@ -197,6 +192,12 @@ func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 				continue
 			}
 			run.hrs[ref] = &hrNode{obj: hr, file: where, unit: &Unit{Ref: ref, File: where}}
+		default:
+			// Sources and other Flux kinds are decoded strictly too, so a
+			// typo there is reported even if nothing reads the object.
+			if err := flux.Validate(u); err != nil {
+				run.fail(&Unit{Ref: ref}, where, err)
+			}
 		}
 	}
 }
