@@ -114,9 +114,10 @@ func TestValidateValuesLint(t *testing.T) {
 		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
 		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
 		"error: clusters/test: PodDisruptionBudget/apps/web (Kustomization/flux-system/flux-system from clusters/test/pdb.yaml): api-lifecycle: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25: use policy/v1 PodDisruptionBudget\n" +
+		"error: clusters/test: PrometheusRule/apps/rules (Kustomization/flux-system/flux-system from clusters/test/rules.yaml): prometheus-rule: 5:11: group \"apps\", rule 1, \"Broken\": could not parse expression: 1:33: parse error: unclosed left parenthesis\n" +
 		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1\n" +
 		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: unknown field \"spec.shade\"\n" +
-		"6 findings (6 errors, 0 warnings)\n"
+		"7 findings (7 errors, 0 warnings)\n"
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
 	}

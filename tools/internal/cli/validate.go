@@ -11,6 +11,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/dashboards"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/promrules"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/valueslint"
 )
@@ -29,7 +30,8 @@ defining it is accepted when the HelmRelease lists it in its
 tools.aks-gitops.io/values-lint-allow annotation. It validates every custom
 resource against the CustomResourceDefinitions in the render with the API
 server's own code (defaulting, unknown fields, schema, list types, CEL
-rules), checks Grafana dashboard ConfigMaps (valid JSON, a title, unique
+rules), checks PrometheusRules with Prometheus's own rule parser (PromQL,
+durations, label and annotation templates), checks Grafana dashboard ConfigMaps (valid JSON, a title, unique
 uids), and reports built-in API versions that --kube-version no longer
 serves (errors) or deprecates (warnings), from the Kubernetes API types' own
 lifecycle. Schema validation of built-in kinds is still to come.
@@ -82,6 +84,9 @@ or bad usage.`,
 				for _, o := range objects {
 					for _, msg := range crds.Validate(cmd.Context(), o.Object) {
 						findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(), Check: "schema", Message: msg})
+					}
+					for _, msg := range promrules.Check(o.Object) {
+						findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(), Check: "prometheus-rule", Message: msg})
 					}
 					if f := apilifecycle.Check(o.Object.GroupVersionKind(), target); f != nil {
 						findings = append(findings, report.Finding{
