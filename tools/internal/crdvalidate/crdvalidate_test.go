@@ -4,13 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -86,7 +84,11 @@ func TestParityWithAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	installCRD(t, c, &crdObj)
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(crdObj.Object, crd); err != nil {
+		t.Fatal(err)
+	}
+	testenv.CreateCRD(t, c, crd)
 
 	cases := []struct {
 		name, spec string
@@ -126,33 +128,6 @@ func TestParityWithAPIServer(t *testing.T) {
 			}
 		})
 	}
-}
-
-func installCRD(t *testing.T, c client.Client, u *unstructured.Unstructured) {
-	t.Helper()
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, crd); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Create(t.Context(), crd); err != nil {
-		t.Fatalf("create CRD: %v", err)
-	}
-	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
-			return false, err
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("CRD not Established: %v", err)
-	}
-	// The server refuses creates for a moment after a CRD is established.
-	time.Sleep(2 * time.Second)
 }
 
 // TestMessages pins the wording of the package's findings.
