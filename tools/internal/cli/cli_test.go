@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -126,5 +127,36 @@ func TestValidateValuesLint(t *testing.T) {
 	code, stdout, _ = run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--kube-version", "1.22"}, f.args...)...)
 	if !strings.Contains(stdout, "warning: clusters/test: PodDisruptionBudget/apps/web") || code != ExitFindings {
 		t.Errorf("1.22: exit %d (the values errors remain), stdout:\n%s", code, stdout)
+	}
+}
+
+// TestValidateFormats renders the same findings as JSON and as GitHub
+// Actions annotations on the files; an unknown format is a usage error.
+func TestValidateFormats(t *testing.T) {
+	e := localEnv(t)
+	f := loadFixture(t, filepath.Join("testdata", "validate-values.txtar"), e)
+	args := func(format string) []string {
+		return append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--format", format}, f.args...)
+	}
+	code, stdout, stderr := run(args("json")...)
+	var doc struct {
+		Findings []struct {
+			Cluster, Object, File, Check, Message string
+			Warning                               bool
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != ExitFindings {
+		t.Fatalf("json: exit %d, %v:\n%s%s", code, err, stdout, stderr)
+	}
+	if len(doc.Findings) != 7 || doc.Findings[0].File != "clusters/test/dashboards.yaml" || doc.Findings[0].Check != "dashboard" {
+		t.Errorf("json findings: %+v", doc.Findings)
+	}
+	code, stdout, _ = run(args("github")...)
+	want := "::error file=clusters/test/releases.yaml,title=values-lint HelmRelease/apps/typos::values key image.tagg is not defined by chart demo-app-1.0.0\n"
+	if code != ExitFindings || !strings.Contains(stdout, want) {
+		t.Errorf("github: exit %d, want a line %q in:\n%s", code, want, stdout)
+	}
+	if code, _, stderr := run(args("sarif")...); code != ExitError || !strings.Contains(stderr, `--format "sarif"`) {
+		t.Errorf("unknown format: exit %d: %s", code, stderr)
 	}
 }

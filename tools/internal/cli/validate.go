@@ -1,23 +1,21 @@
 package cli
 
 import (
+	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
-	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
-	"github.com/aks-gitops/platform/tools/internal/dashboards"
-	"github.com/aks-gitops/platform/tools/internal/flux"
-	"github.com/aks-gitops/platform/tools/internal/promrules"
 	"github.com/aks-gitops/platform/tools/internal/report"
-	"github.com/aks-gitops/platform/tools/internal/valueslint"
+	"github.com/aks-gitops/platform/tools/internal/validate"
 )
 
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
+	var format string
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Render, then check what Helm and the API server would not tell you",
@@ -43,6 +41,9 @@ or bad usage.`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
+			if !slices.Contains(report.Formats, format) {
+				return &exitError{ExitError, fmt.Errorf("--format %q: want one of %s", format, strings.Join(report.Formats, ", "))}
+			}
 			run, err := flags.render(cmd.Context(), args)
 			if err != nil {
 				return err
@@ -51,60 +52,17 @@ or bad usage.`,
 			if run.failed() {
 				return failed{ExitError}
 			}
-			var findings []report.Finding
-			for _, c := range run.clusters {
-				for _, u := range c.Units {
-					if u.HelmChart == nil {
-						continue
-					}
-					allowed := valueslint.Allowed(u.Annotations)
-					for _, f := range valueslint.Lint(u.HelmChart.Chart, u.Values) {
-						if allowed[f.Path] {
-							continue
-						}
-						findings = append(findings, report.Finding{Cluster: c.Path, Object: u.Ref.String(), Where: u.File, Check: "values-lint", Message: f.String()})
-					}
-				}
-				objects := c.Objects()
-				all := make([]*unstructured.Unstructured, len(objects))
-				for i, o := range objects {
-					all[i] = o.Object
-				}
-				origins := map[*unstructured.Unstructured]string{}
-				for _, o := range objects {
-					origins[o.Object] = o.Origin.String()
-				}
-				for _, f := range dashboards.Check(all) {
-					findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(f.Object).String(), Where: origins[f.Object], Check: "dashboard", Message: f.Message})
-				}
-				crds, errs := crdvalidate.New(all)
-				for _, err := range errs {
-					findings = append(findings, report.Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
-				}
-				for _, o := range objects {
-					for _, msg := range crds.Validate(cmd.Context(), o.Object) {
-						findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(), Check: "schema", Message: msg})
-					}
-					for _, msg := range promrules.Check(o.Object) {
-						findings = append(findings, report.Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(), Check: "prometheus-rule", Message: msg})
-					}
-					if f := apilifecycle.Check(o.Object.GroupVersionKind(), target); f != nil {
-						findings = append(findings, report.Finding{
-							Cluster: c.Path, Object: flux.RefOf(o.Object).String(), Where: o.Origin.String(),
-							Check: "api-lifecycle", Warning: f.Severity == apilifecycle.Warning, Message: f.Message,
-						})
-					}
-				}
+			findings := validate.Run(cmd.Context(), run.clusters, target)
+			if err := report.Findings(stdout, format, findings); err != nil {
+				return &exitError{ExitError, err}
 			}
-			report.Findings(stdout, findings)
-			for _, f := range findings {
-				if !f.Warning {
-					return failed{ExitFindings}
-				}
+			if validate.Failed(findings) {
+				return failed{ExitFindings}
 			}
 			return nil
 		},
 	}
 	flags.bind(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
 	return cmd
 }

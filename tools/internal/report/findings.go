@@ -1,26 +1,23 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
+
+	"github.com/aks-gitops/platform/tools/internal/validate"
 )
 
-// Finding is one problem a check found in the render.
-type Finding struct {
-	Cluster string
-	// Object is Kind/namespace/name; Where says where it comes from (a
-	// file, or a HelmRelease and template).
-	Object, Where string
-	Check         string
-	// Warning findings are reported but do not fail the run.
-	Warning bool
-	Message string
-}
+// Formats of Findings.
+var Formats = []string{"text", "json", "github"}
 
-// Findings writes findings one per line, sorted, then a count.
-func Findings(w io.Writer, findings []Finding) {
-	sort.Slice(findings, func(i, j int) bool {
+// Findings writes validation findings sorted by cluster, object and
+// message, as text (one line each, then counts), JSON, or GitHub Actions
+// workflow commands (annotations on the files, plus the text).
+func Findings(w io.Writer, format string, findings []validate.Finding) error {
+	sort.SliceStable(findings, func(i, j int) bool {
 		a, b := findings[i], findings[j]
 		if a.Cluster != b.Cluster {
 			return a.Cluster < b.Cluster
@@ -30,14 +27,48 @@ func Findings(w io.Writer, findings []Finding) {
 		}
 		return a.Message < b.Message
 	})
-	warnings := 0
-	for _, f := range findings {
-		level := "error"
-		if f.Warning {
-			level = "warning"
-			warnings++
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if findings == nil {
+			findings = []validate.Finding{}
 		}
-		fmt.Fprintf(w, "%s: %s: %s (%s): %s: %s\n", level, f.Cluster, f.Object, f.Where, f.Check, f.Message)
+		return enc.Encode(map[string]any{"findings": findings})
+	case "github":
+		for _, f := range findings {
+			level := "error"
+			if f.Warning {
+				level = "warning"
+			}
+			file := ""
+			if f.File != "" {
+				file = "file=" + escapeProperty(f.File) + ","
+			}
+			fmt.Fprintf(w, "::%s %stitle=%s::%s\n", level, file, escapeProperty(f.Check+" "+f.Object), escapeData(f.Message))
+		}
+		fallthrough
+	case "text", "":
+		warnings := 0
+		for _, f := range findings {
+			level := "error"
+			if f.Warning {
+				level = "warning"
+				warnings++
+			}
+			fmt.Fprintf(w, "%s: %s: %s (%s): %s: %s\n", level, f.Cluster, f.Object, f.Where, f.Check, f.Message)
+		}
+		fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), len(findings)-warnings, warnings)
+		return nil
 	}
-	fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), len(findings)-warnings, warnings)
+	return fmt.Errorf("unknown format %q (%s)", format, strings.Join(Formats, ", "))
+}
+
+// escapeData and escapeProperty encode values for GitHub workflow commands.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

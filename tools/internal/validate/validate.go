@@ -1,0 +1,99 @@
+// Package validate runs the checks of `tools validate` over rendered
+// clusters and returns their findings as data: the HelmRelease values lint,
+// custom resources against the render's CRDs, PrometheusRules, Grafana
+// dashboards and built-in API versions for the target Kubernetes version.
+package validate
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
+	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
+	"github.com/aks-gitops/platform/tools/internal/dashboards"
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/promrules"
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/valueslint"
+)
+
+// Finding is one problem a check found.
+type Finding struct {
+	Cluster string `json:"cluster"`
+	// Object is Kind/namespace/name.
+	Object string `json:"object"`
+	// File is the repository file the object comes from, or that defines
+	// the HelmRelease that renders it; Where says the same in words.
+	File  string `json:"file,omitempty"`
+	Where string `json:"where"`
+	Check string `json:"check"`
+	// Warning findings are reported but do not fail validation.
+	Warning bool   `json:"warning,omitempty"`
+	Message string `json:"message"`
+}
+
+// Run checks every cluster for Kubernetes target.
+func Run(ctx context.Context, clusters []*render.Cluster, target apilifecycle.Version) []Finding {
+	var out []Finding
+	for _, c := range clusters {
+		out = append(out, cluster(ctx, c, target)...)
+	}
+	return out
+}
+
+func cluster(ctx context.Context, c *render.Cluster, target apilifecycle.Version) []Finding {
+	var out []Finding
+	for _, u := range c.Units {
+		if u.HelmChart == nil {
+			continue
+		}
+		allowed := valueslint.Allowed(u.Annotations)
+		for _, f := range valueslint.Lint(u.HelmChart.Chart, u.Values) {
+			if !allowed[f.Path] {
+				out = append(out, Finding{Cluster: c.Path, Object: u.Ref.String(), File: u.File, Where: u.File, Check: "values-lint", Message: f.String()})
+			}
+		}
+	}
+	objects := c.Objects()
+	all := make([]*unstructured.Unstructured, len(objects))
+	byObject := map[*unstructured.Unstructured]render.Object{}
+	for i, o := range objects {
+		all[i] = o.Object
+		byObject[o.Object] = o
+	}
+	finding := func(o render.Object, check, msg string) Finding {
+		return Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), File: o.Origin.File, Where: o.Origin.String(), Check: check, Message: msg}
+	}
+	for _, f := range dashboards.Check(all) {
+		out = append(out, finding(byObject[f.Object], "dashboard", f.Message))
+	}
+	crds, errs := crdvalidate.New(all)
+	for _, err := range errs {
+		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
+	}
+	for _, o := range objects {
+		for _, msg := range crds.Validate(ctx, o.Object) {
+			out = append(out, finding(o, "schema", msg))
+		}
+		for _, msg := range promrules.Check(o.Object) {
+			out = append(out, finding(o, "prometheus-rule", msg))
+		}
+		if f := apilifecycle.Check(o.Object.GroupVersionKind(), target); f != nil {
+			lf := finding(o, "api-lifecycle", f.Message)
+			lf.Warning = f.Severity == apilifecycle.Warning
+			out = append(out, lf)
+		}
+	}
+	return out
+}
+
+// Failed reports whether any finding is an error.
+func Failed(findings []Finding) bool {
+	for _, f := range findings {
+		if !f.Warning {
+			return true
+		}
+	}
+	return false
+}
