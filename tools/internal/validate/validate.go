@@ -1,6 +1,7 @@
 // Package validate runs the checks of `tools validate` over rendered
 // clusters and returns their findings as data: the HelmRelease values lint,
-// custom resources against the render's CRDs, PrometheusRules, Grafana
+// custom resources against the render's CRDs (Gatekeeper constraints
+// against the CRDs their templates define), PrometheusRules, Grafana
 // dashboards and built-in API versions for the target Kubernetes version.
 package validate
 
@@ -68,7 +69,7 @@ func cluster(ctx context.Context, c *render.Cluster, target apilifecycle.Version
 	for _, f := range dashboards.Check(all) {
 		out = append(out, finding(byObject[f.Object], "dashboard", f.Message))
 	}
-	crds, errs := crdvalidate.New(all)
+	crds, errs := crdvalidate.New(append(all, constraintCRDs(all)...))
 	for _, err := range errs {
 		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
 	}
