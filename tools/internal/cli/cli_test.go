@@ -113,15 +113,21 @@ func TestValidateValuesLint(t *testing.T) {
 	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
 	want := "error: clusters/test: ConfigMap/apps/dashboards (Kustomization/flux-system/flux-system from clusters/test/dashboards.yaml): dashboard: dashboard broken.json is not valid JSON: unexpected end of JSON input\n" +
 		"error: clusters/test: DemoAllowedRepos/typo (Kustomization/flux-system/flux-system from clusters/test/policy.yaml): schema: unknown field \"spec.parameters.repositorys\"\n" +
+		"error: clusters/test: Gizmo/apps/g (Kustomization/flux-system/flux-system from clusters/test/gizmo.yaml): schema: no CustomResourceDefinition in the render defines example.com/v1 Gizmo (if the cluster provides it, pass --skip-kind example.com/Gizmo)\n" +
 		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
 		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
 		"error: clusters/test: PodDisruptionBudget/apps/web (Kustomization/flux-system/flux-system from clusters/test/pdb.yaml): api-lifecycle: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25: use policy/v1 PodDisruptionBudget\n" +
 		"error: clusters/test: PrometheusRule/apps/rules (Kustomization/flux-system/flux-system from clusters/test/rules.yaml): prometheus-rule: 5:11: group \"apps\", rule 1, \"Broken\": could not parse expression: 1:33: parse error: unclosed left parenthesis\n" +
 		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1\n" +
 		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: unknown field \"spec.shade\"\n" +
-		"8 findings (8 errors, 0 warnings)\n"
+		"9 findings (9 errors, 0 warnings)\n"
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
+	}
+	// A kind the cluster provides is skipped on request.
+	_, stdout, _ = run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--skip-kind", "example.com/Gizmo"}, f.args...)...)
+	if strings.Contains(stdout, "Gizmo") || !strings.Contains(stdout, "8 findings") {
+		t.Errorf("--skip-kind: stdout:\n%s", stdout)
 	}
 	// For a cluster on Kubernetes 1.22 the same API version is deprecated:
 	// a warning, which alone does not fail the run.
@@ -149,7 +155,7 @@ func TestValidateFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != ExitFindings {
 		t.Fatalf("json: exit %d, %v:\n%s%s", code, err, stdout, stderr)
 	}
-	if len(doc.Findings) != 8 || doc.Findings[0].File != "clusters/test/dashboards.yaml" || doc.Findings[0].Check != "dashboard" {
+	if len(doc.Findings) != 9 || doc.Findings[0].File != "clusters/test/dashboards.yaml" || doc.Findings[0].Check != "dashboard" {
 		t.Errorf("json findings: %+v", doc.Findings)
 	}
 	code, stdout, _ = run(args("github")...)

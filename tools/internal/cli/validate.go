@@ -16,6 +16,7 @@ import (
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
 	var format string
+	var skipKinds []string
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Render, then check what Helm and the API server would not tell you",
@@ -52,7 +53,14 @@ or bad usage.`,
 			if run.failed() {
 				return failed{ExitError}
 			}
-			findings := validate.Run(cmd.Context(), run.clusters, target)
+			skip := map[string]bool{}
+			for _, k := range skipKinds {
+				if !strings.Contains(k, "/") {
+					return &exitError{ExitError, fmt.Errorf("--skip-kind %q: want GROUP/KIND", k)}
+				}
+				skip[k] = true
+			}
+			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip})
 			if err := report.Findings(stdout, format, findings); err != nil {
 				return &exitError{ExitError, err}
 			}
@@ -64,5 +72,6 @@ or bad usage.`,
 	}
 	flags.bind(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	cmd.Flags().StringArrayVar(&skipKinds, "skip-kind", nil, "GROUP/KIND of a custom resource whose CRD the cluster provides outside the render (repeatable)")
 	return cmd
 }

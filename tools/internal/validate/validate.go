@@ -7,8 +7,10 @@ package validate
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
@@ -34,16 +36,25 @@ type Finding struct {
 	Message string `json:"message"`
 }
 
-// Run checks every cluster for Kubernetes target.
-func Run(ctx context.Context, clusters []*render.Cluster, target apilifecycle.Version) []Finding {
+// Options tune the checks.
+type Options struct {
+	// Target is the Kubernetes version of the clusters.
+	Target apilifecycle.Version
+	// SkipKinds are custom kinds ("group/Kind") whose CRD the cluster
+	// provides itself, outside the render: not reported as having no schema.
+	SkipKinds map[string]bool
+}
+
+// Run checks every cluster.
+func Run(ctx context.Context, clusters []*render.Cluster, opts Options) []Finding {
 	var out []Finding
 	for _, c := range clusters {
-		out = append(out, cluster(ctx, c, target)...)
+		out = append(out, cluster(ctx, c, opts)...)
 	}
 	return out
 }
 
-func cluster(ctx context.Context, c *render.Cluster, target apilifecycle.Version) []Finding {
+func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	var out []Finding
 	for _, u := range c.Units {
 		if u.HelmChart == nil {
@@ -80,7 +91,10 @@ func cluster(ctx context.Context, c *render.Cluster, target apilifecycle.Version
 		for _, msg := range promrules.Check(o.Object) {
 			out = append(out, finding(o, "prometheus-rule", msg))
 		}
-		if f := apilifecycle.Check(o.Object.GroupVersionKind(), target); f != nil {
+		if msg := noSchema(o.Object, crds, opts.SkipKinds); msg != "" {
+			out = append(out, finding(o, "schema", msg))
+		}
+		if f := apilifecycle.Check(o.Object.GroupVersionKind(), opts.Target); f != nil {
 			lf := finding(o, "api-lifecycle", f.Message)
 			lf.Warning = f.Severity == apilifecycle.Warning
 			out = append(out, lf)
@@ -97,4 +111,16 @@ func Failed(findings []Finding) bool {
 		}
 	}
 	return false
+}
+
+// noSchema says why an object of a custom kind cannot be checked: no CRD of
+// the render defines it (a typo in apiVersion or kind, or a CRD the cluster
+// provides, which --skip-kind names). Built-in kinds are apilifecycle's,
+// Flux kinds are decoded strictly by the renderer.
+func noSchema(u *unstructured.Unstructured, crds *crdvalidate.Validator, skip map[string]bool) string {
+	gvk := u.GroupVersionKind()
+	if flux.IsFlux(u) || scheme.Scheme.IsGroupRegistered(gvk.Group) || crds.Has(gvk) || skip[gvk.Group+"/"+gvk.Kind] {
+		return ""
+	}
+	return fmt.Sprintf("no CustomResourceDefinition in the render defines %s %s (if the cluster provides it, pass --skip-kind %s/%s)", gvk.GroupVersion(), gvk.Kind, gvk.Group, gvk.Kind)
 }
