@@ -26,23 +26,35 @@ log() { printf 'install-tools: %s\n' "$*" >&2; }
 # than the code it checks refuses to run, so a toolchain upgrade rebuilds it.
 go_version=$(cd / && GOTOOLCHAIN=local go env GOVERSION)
 
-# go_install NAME PACKAGE VERSION builds PACKAGE@VERSION into $bin_dir/NAME
-# unless the stamp file says that version is already there.
-go_install() {
-	local name=$1 pkg=$2 version=$3
+# installed NAME VERSION: true when $bin_dir/NAME is there at VERSION, built
+# with this Go (its stamp file says so); otherwise clears the stamp so an
+# interrupted build is never taken for a finished one.
+installed() {
+	local name=$1 version=$2
 	local stamp="$bin_dir/.$name.version"
-	local want="$version $go_version"
-	if [[ -x "$bin_dir/$name" && -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
+	if [[ -x "$bin_dir/$name" && -f "$stamp" && "$(<"$stamp")" == "$version $go_version" ]]; then
 		log "$name $version ($go_version) already installed"
-		return
+		return 0
 	fi
 	log "building $name $version with $go_version"
 	rm -f "$stamp"
+	return 1
+}
+
+# stamp NAME VERSION records a finished build.
+stamp() {
+	printf '%s %s\n' "$2" "$go_version" >"$bin_dir/.$1.version"
+}
+
+# go_install NAME PACKAGE VERSION builds PACKAGE@VERSION into $bin_dir/NAME.
+go_install() {
+	local name=$1 pkg=$2 version=$3
+	installed "$name" "$version" && return
 	# Run outside the repo so its go.mod plays no part; GOTOOLCHAIN=local
 	# fails loudly instead of fetching a different toolchain behind our back.
 	(cd / && GOBIN="$bin_dir" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
 		go install "$pkg@$version")
-	printf '%s\n' "$want" >"$stamp"
+	stamp "$name" "$version"
 }
 
 go_install golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
@@ -55,14 +67,7 @@ go_install gator github.com/open-policy-agent/gatekeeper/v3/cmd/gator "$GATOR_VE
 # that requires Prometheus and repeats the replace the build needs.
 build_promtool() {
 	local version=$PROMTOOL_VERSION
-	local stamp="$bin_dir/.promtool.version"
-	local want="$version $go_version"
-	if [[ -x "$bin_dir/promtool" && -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
-		log "promtool $version ($go_version) already installed"
-		return
-	fi
-	log "building promtool $version with $go_version"
-	rm -f "$stamp"
+	installed promtool "$version" && return
 	local mod
 	mod=$(mktemp -d)
 	cat >"$mod/go.mod" <<EOF
@@ -78,7 +83,7 @@ EOF
 	(cd "$mod" && GOTOOLCHAIN=local GOFLAGS='-mod=mod -buildvcs=false' go mod tidy &&
 		GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o "$bin_dir/promtool" github.com/prometheus/prometheus/cmd/promtool)
 	rm -rf "$mod"
-	printf '%s\n' "$want" >"$stamp"
+	stamp promtool "$version"
 }
 build_promtool
 

@@ -79,35 +79,24 @@ type Charts struct {
 	localErr  error
 
 	mu      sync.Mutex
-	charts  map[string]*once[*Chart]
-	indexes map[string]*once[*repo.IndexFile]
+	charts  map[string]func() (*Chart, error)
+	indexes map[string]func() (*repo.IndexFile, error)
 
 	localHits, cached, fetched, reused atomic.Int64
 }
 
-// once holds the result of one resolution shared by concurrent callers.
-type once[T any] struct {
-	done chan struct{}
-	val  T
-	err  error
-}
-
-// do returns the shared result for key, running fn only for the first caller.
-func do[T any](mu *sync.Mutex, m map[string]*once[T], key string, fn func() (T, error)) (T, bool, error) {
+// do returns the result of fn for key, running it only for the first
+// caller; concurrent callers wait for it. reused says the result was shared.
+func do[T any](mu *sync.Mutex, m map[string]func() (T, error), key string, fn func() (T, error)) (_ T, reused bool, _ error) {
 	mu.Lock()
-	o, ok := m[key]
-	if !ok {
-		o = &once[T]{done: make(chan struct{})}
-		m[key] = o
+	run, reused := m[key]
+	if !reused {
+		run = sync.OnceValues(fn)
+		m[key] = run
 	}
 	mu.Unlock()
-	if ok {
-		<-o.done
-		return o.val, true, o.err
-	}
-	o.val, o.err = fn()
-	close(o.done)
-	return o.val, false, o.err
+	v, err := run()
+	return v, reused, err
 }
 
 // NewCharts returns a chart resolver.
@@ -115,7 +104,7 @@ func NewCharts(opts ChartOptions) *Charts {
 	if opts.Client == nil {
 		opts.Client = http.DefaultClient
 	}
-	return &Charts{opts: opts, charts: map[string]*once[*Chart]{}, indexes: map[string]*once[*repo.IndexFile]{}}
+	return &Charts{opts: opts, charts: map[string]func() (*Chart, error){}, indexes: map[string]func() (*repo.IndexFile, error){}}
 }
 
 // Stats returns the resolution counters.

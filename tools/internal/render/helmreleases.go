@@ -184,12 +184,7 @@ func withValuesFiles(ch *helm.Chart, files []string, ignoreMissing bool, root st
 
 // find returns the object with the given reference from the Kustomization output.
 func (run *run) find(ref flux.Ref) *unstructured.Unstructured {
-	for _, u := range run.inventory {
-		if flux.RefOf(u) == ref && flux.IsFlux(u) {
-			return u
-		}
-	}
-	return nil
+	return run.fluxObjects[ref]
 }
 
 // addCRDVersions adds the API versions of the CRDs a chart ships. They are

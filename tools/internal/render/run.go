@@ -27,14 +27,18 @@ type run struct {
 	hrs       map[flux.Ref]*hrNode
 	pending   []flux.Ref
 	inventory []*unstructured.Unstructured
+	// fluxObjects indexes the Flux objects of the inventory (the first of a
+	// name wins, as for Kustomizations) for source lookups.
+	fluxObjects map[flux.Ref]*unstructured.Unstructured
 }
 
 func newRun(r *Renderer, rel string) *run {
 	return &run{
-		r:       r,
-		cluster: &Cluster{Path: rel},
-		ks:      map[flux.Ref]*ksNode{},
-		hrs:     map[flux.Ref]*hrNode{},
+		r:           r,
+		cluster:     &Cluster{Path: rel},
+		ks:          map[flux.Ref]*ksNode{},
+		hrs:         map[flux.Ref]*hrNode{},
+		fluxObjects: map[flux.Ref]*unstructured.Unstructured{},
 	}
 }
 
@@ -156,6 +160,9 @@ func (run *run) absorb(unit *Unit, objs []kustomize.Object, source string) {
 			continue
 		}
 		ref := flux.RefOf(u)
+		if _, ok := run.fluxObjects[ref]; !ok {
+			run.fluxObjects[ref] = u
+		}
 		where := o.File
 		if source != "" {
 			where = source + ":" + o.File
