@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io/fs"
 	"os"
@@ -111,16 +112,24 @@ func TestValidateValuesLint(t *testing.T) {
 	e := localEnv(t)
 	f := loadFixture(t, filepath.Join("testdata", "validate-values.txtar"), e)
 	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
-	want := "error: clusters/test: ConfigMap/apps/dashboards (Kustomization/flux-system/flux-system from clusters/test/dashboards.yaml): dashboard: dashboard broken.json is not valid JSON: unexpected end of JSON input\n" +
-		"error: clusters/test: DemoAllowedRepos/typo (Kustomization/flux-system/flux-system from clusters/test/policy.yaml): schema: unknown field \"spec.parameters.repositorys\"\n" +
-		"error: clusters/test: Gizmo/apps/g (Kustomization/flux-system/flux-system from clusters/test/gizmo.yaml): schema: no CustomResourceDefinition in the render defines example.com/v1 Gizmo (if the cluster provides it, pass --skip-kind example.com/Gizmo)\n" +
-		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key image.tagg is not defined by chart demo-app-1.0.0\n" +
-		"error: clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml): values-lint: values key replicaCount is not defined by chart demo-app-1.0.0\n" +
-		"error: clusters/test: PodDisruptionBudget/apps/web (Kustomization/flux-system/flux-system from clusters/test/pdb.yaml): api-lifecycle: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25: use policy/v1 PodDisruptionBudget\n" +
-		"error: clusters/test: PrometheusRule/apps/rules (Kustomization/flux-system/flux-system from clusters/test/rules.yaml): prometheus-rule: 5:11: group \"apps\", rule 1, \"Broken\": could not parse expression: 1:33: parse error: unclosed left parenthesis\n" +
-		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1\n" +
-		"error: clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml): schema: unknown field \"spec.shade\"\n" +
-		"9 findings (9 errors, 0 warnings)\n"
+	want := `clusters/test: ConfigMap/apps/dashboards (Kustomization/flux-system/flux-system from clusters/test/dashboards.yaml)
+  error dashboard: dashboard broken.json is not valid JSON: unexpected end of JSON input
+clusters/test: DemoAllowedRepos/typo (Kustomization/flux-system/flux-system from clusters/test/policy.yaml)
+  error schema: unknown field "spec.parameters.repositorys"
+clusters/test: Gizmo/apps/g (Kustomization/flux-system/flux-system from clusters/test/gizmo.yaml)
+  error schema: no CustomResourceDefinition in the render defines example.com/v1 Gizmo (if the cluster provides it, pass --skip-kind example.com/Gizmo)
+clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml)
+  error values-lint: values key image.tagg is not defined by chart demo-app-1.0.0
+  error values-lint: values key replicaCount is not defined by chart demo-app-1.0.0
+clusters/test: PodDisruptionBudget/apps/web (Kustomization/flux-system/flux-system from clusters/test/pdb.yaml)
+  error api-lifecycle: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25: use policy/v1 PodDisruptionBudget
+clusters/test: PrometheusRule/apps/rules (Kustomization/flux-system/flux-system from clusters/test/rules.yaml)
+  error prometheus-rule: 5:11: group "apps", rule 1, "Broken": could not parse expression: 1:33: parse error: unclosed left parenthesis
+clusters/test: Widget/apps/tiny (Kustomization/flux-system/flux-system from clusters/test/widget.yaml)
+  error schema: spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1
+  error schema: unknown field "spec.shade"
+9 findings (9 errors, 0 warnings)
+`
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
 	}
@@ -132,7 +141,7 @@ func TestValidateValuesLint(t *testing.T) {
 	// For a cluster on Kubernetes 1.22 the same API version is deprecated:
 	// a warning, which alone does not fail the run.
 	code, stdout, _ = run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--kube-version", "1.22"}, f.args...)...)
-	if !strings.Contains(stdout, "warning: clusters/test: PodDisruptionBudget/apps/web") || code != ExitFindings {
+	if !strings.Contains(stdout, "  warning api-lifecycle: policy/v1beta1 PodDisruptionBudget is deprecated") || code != ExitFindings {
 		t.Errorf("1.22: exit %d (the values errors remain), stdout:\n%s", code, stdout)
 	}
 }
@@ -163,7 +172,47 @@ func TestValidateFormats(t *testing.T) {
 	if code != ExitFindings || !strings.Contains(stdout, want) {
 		t.Errorf("github: exit %d, want a line %q in:\n%s", code, want, stdout)
 	}
-	if code, _, stderr := run(args("sarif")...); code != ExitError || !strings.Contains(stderr, `--format "sarif"`) {
+	code, stdout, _ = run(args("junit")...)
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Text string `xml:",chardata"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(stdout), &suites); err != nil || code != ExitFindings {
+		t.Fatalf("junit: exit %d, %v:\n%s", code, err, stdout)
+	}
+	// One case per object: seven objects, each failed by its errors.
+	if suites.Tests != 7 || suites.Failures != 7 || suites.Suites[0].Cases[3].Name != "HelmRelease/apps/typos" ||
+		strings.Count(suites.Suites[0].Cases[3].Failure.Text, "values-lint") != 2 {
+		t.Errorf("junit: %s", stdout)
+	}
+	code, stdout, _ = run(args("sarif")...)
+	var log struct {
+		Version string
+		Runs    []struct {
+			Results []struct {
+				RuleID    string
+				Level     string
+				Locations []struct {
+					PhysicalLocation struct{ ArtifactLocation struct{ URI string } }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &log); err != nil || code != ExitFindings || log.Version != "2.1.0" {
+		t.Fatalf("sarif: exit %d, %v:\n%s", code, err, stdout)
+	}
+	if r := log.Runs[0].Results; len(r) != 9 || r[3].RuleID != "values-lint" || r[3].Locations[0].PhysicalLocation.ArtifactLocation.URI != "clusters/test/releases.yaml" {
+		t.Errorf("sarif results: %+v", r)
+	}
+	if code, _, stderr := run(args("yaml")...); code != ExitError || !strings.Contains(stderr, `--format "yaml"`) {
 		t.Errorf("unknown format: exit %d: %s", code, stderr)
 	}
 }

@@ -3,12 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
+	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/validate"
 )
@@ -42,8 +42,8 @@ or bad usage.`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
-			if !slices.Contains(report.Formats, format) {
-				return &exitError{ExitError, fmt.Errorf("--format %q: want one of %s", format, strings.Join(report.Formats, ", "))}
+			if err := report.CheckFormat(format, report.Formats); err != nil {
+				return &exitError{ExitError, err}
 			}
 			run, err := flags.render(cmd.Context(), args)
 			if err != nil {
@@ -61,10 +61,10 @@ or bad usage.`,
 				skip[k] = true
 			}
 			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip})
-			if err := report.Findings(stdout, format, findings); err != nil {
+			if err := report.Findings(stdout, format, "validate", findings); err != nil {
 				return &exitError{ExitError, err}
 			}
-			if validate.Failed(findings) {
+			if finding.Failed(findings) {
 				return failed{ExitFindings}
 			}
 			return nil

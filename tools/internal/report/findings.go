@@ -2,66 +2,243 @@ package report
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 
-	"github.com/aks-gitops/platform/tools/internal/validate"
+	"github.com/aks-gitops/platform/tools/internal/finding"
 )
 
 // Formats of Findings.
-var Formats = []string{"text", "json", "github"}
+var Formats = []string{"text", "json", "github", "junit", "sarif"}
 
-// Findings writes validation findings sorted by cluster, object and
-// message, as text (one line each, then counts), JSON, or GitHub Actions
-// workflow commands (annotations on the files, plus the text).
-func Findings(w io.Writer, format string, findings []validate.Finding) error {
-	sort.SliceStable(findings, func(i, j int) bool {
-		a, b := findings[i], findings[j]
-		if a.Cluster != b.Cluster {
-			return a.Cluster < b.Cluster
-		}
-		if a.Object != b.Object {
-			return a.Object < b.Object
-		}
-		return a.Message < b.Message
-	})
+// CheckFormat returns a usage error for a format Findings cannot write.
+func CheckFormat(format string, formats []string) error {
+	if slices.Contains(formats, format) {
+		return nil
+	}
+	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(formats, ", "))
+}
+
+// Findings writes findings sorted by cluster, object and message: as text
+// grouped by object (then counts), JSON, GitHub Actions workflow commands
+// (annotations on the files, then the text), JUnit XML (one test case per
+// object, failed by its errors) or SARIF 2.1.0 (one result per finding).
+// tool names the run in JUnit and SARIF ("validate", "policy", "check").
+func Findings(w io.Writer, format, tool string, findings []finding.Finding) error {
+	finding.Sort(findings)
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if findings == nil {
-			findings = []validate.Finding{}
+			findings = []finding.Finding{}
 		}
 		return enc.Encode(map[string]any{"findings": findings})
 	case "github":
 		for _, f := range findings {
-			level := "error"
-			if f.Warning {
-				level = "warning"
-			}
 			file := ""
 			if f.File != "" {
 				file = "file=" + escapeProperty(f.File) + ","
 			}
-			fmt.Fprintf(w, "::%s %stitle=%s::%s\n", level, file, escapeProperty(f.Check+" "+f.Object), escapeData(f.Message))
+			fmt.Fprintf(w, "::%s %stitle=%s::%s\n", f.Level(), file, escapeProperty(title(f)), escapeData(f.Message))
 		}
-		fallthrough
+		return text(w, findings)
+	case "junit":
+		return junit(w, tool, findings)
+	case "sarif":
+		return sarif(w, tool, findings)
 	case "text", "":
-		warnings := 0
-		for _, f := range findings {
-			level := "error"
-			if f.Warning {
-				level = "warning"
-				warnings++
-			}
-			fmt.Fprintf(w, "%s: %s: %s (%s): %s: %s\n", level, f.Cluster, f.Object, f.Where, f.Check, f.Message)
-		}
-		fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), len(findings)-warnings, warnings)
-		return nil
+		return text(w, findings)
 	}
-	return fmt.Errorf("unknown format %q (%s)", format, strings.Join(Formats, ", "))
+	return CheckFormat(format, Formats)
+}
+
+func title(f finding.Finding) string {
+	s := f.Check
+	if f.Rule != "" {
+		s += " " + f.Rule
+	}
+	return s + " " + f.Object
+}
+
+// text groups findings by cluster and object: a heading naming the object
+// and where it came from, then one indented line per finding.
+func text(w io.Writer, findings []finding.Finding) error {
+	var last string
+	for _, f := range findings {
+		if head := f.Cluster + ": " + f.Object + " (" + f.Where + ")"; head != last {
+			fmt.Fprintln(w, head)
+			last = head
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", f.Level(), check(f), f.Message)
+	}
+	errs, warns := finding.Count(findings)
+	_, err := fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), errs, warns)
+	return err
+}
+
+// check names the check, its rule and a policy's enforcement action.
+func check(f finding.Finding) string {
+	s := f.Check
+	if f.Rule != "" {
+		s += " " + f.Rule
+	}
+	if f.Action != "" {
+		s += " [" + f.Action + "]"
+	}
+	return s
+}
+
+// JUnit: one suite per cluster, one case per object with findings (its
+// errors a failure, warnings in system-out), so CI test reports list every
+// failing object by name.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func junit(w io.Writer, tool string, findings []finding.Finding) error {
+	doc := junitSuites{Name: "tools " + tool}
+	for i := 0; i < len(findings); {
+		j := i
+		for j < len(findings) && findings[j].Cluster == findings[i].Cluster && findings[j].Object == findings[i].Object {
+			j++
+		}
+		f := findings[i]
+		c := junitCase{Name: f.Object, Classname: f.Cluster, File: f.File}
+		var errs, warns []string
+		for _, g := range findings[i:j] {
+			line := check(g) + ": " + g.Message
+			if g.Warning {
+				warns = append(warns, "warning "+line)
+			} else {
+				errs = append(errs, line)
+			}
+		}
+		if len(errs) > 0 {
+			c.Failure = &junitFailure{Message: errs[0], Type: "error", Text: strings.Join(errs, "\n")}
+		}
+		c.SystemOut = strings.Join(warns, "\n")
+		if n := len(doc.Suites); n == 0 || doc.Suites[n-1].Name != f.Cluster {
+			doc.Suites = append(doc.Suites, junitSuite{Name: f.Cluster})
+		}
+		s := &doc.Suites[len(doc.Suites)-1]
+		s.Tests++
+		doc.Tests++
+		if c.Failure != nil {
+			s.Failures++
+			doc.Failures++
+		}
+		s.Cases = append(s.Cases, c)
+		i = j
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// sarif writes a SARIF 2.1.0 log: one rule per check (and rule), one
+// result per finding located at its repository file, so code scanning
+// shows findings on the pull request's files.
+func sarif(w io.Writer, tool string, findings []finding.Finding) error {
+	type message struct {
+		Text string `json:"text"`
+	}
+	type rule struct {
+		ID               string  `json:"id"`
+		ShortDescription message `json:"shortDescription"`
+	}
+	type location struct {
+		PhysicalLocation struct {
+			ArtifactLocation struct {
+				URI string `json:"uri"`
+			} `json:"artifactLocation"`
+		} `json:"physicalLocation"`
+	}
+	type result struct {
+		RuleID     string            `json:"ruleId"`
+		Level      string            `json:"level"`
+		Message    message           `json:"message"`
+		Locations  []location        `json:"locations,omitempty"`
+		Properties map[string]string `json:"properties"`
+	}
+	var rules []rule
+	seen := map[string]bool{}
+	results := []result{}
+	for _, f := range findings {
+		id := f.Check
+		if f.Rule != "" {
+			id += "/" + f.Rule
+		}
+		if !seen[id] {
+			seen[id] = true
+			rules = append(rules, rule{ID: id, ShortDescription: message{Text: id}})
+		}
+		r := result{
+			RuleID:     id,
+			Level:      f.Level(),
+			Message:    message{Text: f.Object + ": " + f.Message},
+			Properties: map[string]string{"cluster": f.Cluster, "object": f.Object, "where": f.Where},
+		}
+		if f.Action != "" {
+			r.Properties["enforcementAction"] = f.Action
+		}
+		if f.File != "" {
+			var l location
+			l.PhysicalLocation.ArtifactLocation.URI = f.File
+			r.Locations = []location{l}
+		}
+		results = append(results, r)
+	}
+	doc := map[string]any{
+		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+		"version": "2.1.0",
+		"runs": []any{map[string]any{
+			"tool": map[string]any{"driver": map[string]any{
+				"name":           "aks-gitops tools " + tool,
+				"informationUri": "https://github.com/aks-gitops/platform",
+				"rules":          rules,
+			}},
+			"results": results,
+		}},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }
 
 // escapeData and escapeProperty encode values for GitHub workflow commands.

@@ -15,6 +15,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/dashboards"
+	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/promrules"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -22,19 +23,7 @@ import (
 )
 
 // Finding is one problem a check found.
-type Finding struct {
-	Cluster string `json:"cluster"`
-	// Object is Kind/namespace/name.
-	Object string `json:"object"`
-	// File is the repository file the object comes from, or that defines
-	// the HelmRelease that renders it; Where says the same in words.
-	File  string `json:"file,omitempty"`
-	Where string `json:"where"`
-	Check string `json:"check"`
-	// Warning findings are reported but do not fail validation.
-	Warning bool   `json:"warning,omitempty"`
-	Message string `json:"message"`
-}
+type Finding = finding.Finding
 
 // Options tune the checks.
 type Options struct {
@@ -74,11 +63,11 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 		all[i] = o.Object
 		byObject[o.Object] = o
 	}
-	finding := func(o render.Object, check, msg string) Finding {
+	newFinding := func(o render.Object, check, msg string) Finding {
 		return Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), File: o.Origin.File, Where: o.Origin.String(), Check: check, Message: msg}
 	}
 	for _, f := range dashboards.Check(all) {
-		out = append(out, finding(byObject[f.Object], "dashboard", f.Message))
+		out = append(out, newFinding(byObject[f.Object], "dashboard", f.Message))
 	}
 	crds, errs := crdvalidate.New(append(all, constraintCRDs(all)...))
 	for _, err := range errs {
@@ -86,31 +75,21 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	}
 	for _, o := range objects {
 		for _, msg := range crds.Validate(ctx, o.Object) {
-			out = append(out, finding(o, "schema", msg))
+			out = append(out, newFinding(o, "schema", msg))
 		}
 		for _, msg := range promrules.Check(o.Object) {
-			out = append(out, finding(o, "prometheus-rule", msg))
+			out = append(out, newFinding(o, "prometheus-rule", msg))
 		}
 		if msg := noSchema(o.Object, crds, opts.SkipKinds); msg != "" {
-			out = append(out, finding(o, "schema", msg))
+			out = append(out, newFinding(o, "schema", msg))
 		}
 		if f := apilifecycle.Check(o.Object.GroupVersionKind(), opts.Target); f != nil {
-			lf := finding(o, "api-lifecycle", f.Message)
+			lf := newFinding(o, "api-lifecycle", f.Message)
 			lf.Warning = f.Severity == apilifecycle.Warning
 			out = append(out, lf)
 		}
 	}
 	return out
-}
-
-// Failed reports whether any finding is an error.
-func Failed(findings []Finding) bool {
-	for _, f := range findings {
-		if !f.Warning {
-			return true
-		}
-	}
-	return false
 }
 
 // noSchema says why an object of a custom kind cannot be checked: no CRD of
