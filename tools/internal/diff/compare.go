@@ -1,0 +1,559 @@
+package diff
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+// comparer holds what every object comparison needs.
+type comparer struct {
+	opts Options
+	// secretValues are every Secret value of either side (at least
+	// minSecretLen long): any of them found elsewhere is masked too.
+	secretValues []string
+	// base and head objects by identity, for notes that look at other
+	// objects (the producing Kustomization's prune).
+	base, head map[ID]render.Object
+}
+
+// minSecretLen: shorter values ("1", "yes") would mask unrelated text.
+const minSecretLen = 4
+
+func newComparer(base, head []render.Object, opts Options) *comparer {
+	c := &comparer{opts: opts, base: map[ID]render.Object{}, head: map[ID]render.Object{}}
+	seen := map[string]bool{}
+	for _, set := range [][]render.Object{base, head} {
+		for _, o := range set {
+			if o.Object == nil || !isSecret(IDOf(o.Object)) {
+				continue
+			}
+			for _, v := range secretData(o.Object.Object) {
+				if len(v) >= minSecretLen && !seen[v] {
+					seen[v] = true
+					c.secretValues = append(c.secretValues, v)
+				}
+			}
+		}
+	}
+	// Longest first, so a value containing another is masked whole.
+	sort.Slice(c.secretValues, func(i, j int) bool {
+		if len(c.secretValues[i]) != len(c.secretValues[j]) {
+			return len(c.secretValues[i]) > len(c.secretValues[j])
+		}
+		return c.secretValues[i] < c.secretValues[j]
+	})
+	for _, o := range base {
+		if o.Object != nil {
+			c.base[IDOf(o.Object)] = o
+		}
+	}
+	for _, o := range head {
+		if o.Object != nil {
+			c.head[IDOf(o.Object)] = o
+		}
+	}
+	return c
+}
+
+func secretObj(obj map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: obj}
+}
+
+func isSecret(id ID) bool { return id.Group == "" && id.Kind == "Secret" }
+
+// secretData returns a Secret's values by key, data (base64 as written,
+// decoded when it decodes) and stringData merged as the API server does;
+// values of any other type are formatted, so a change still shows.
+func secretData(obj map[string]any) map[string]string {
+	out := map[string]string{}
+	u := secretObj(obj)
+	if d, err := secrets.Data(u); err == nil {
+		for k, v := range d {
+			out[k] = string(v)
+		}
+		// Raw base64 too, so it is masked wherever it appears.
+		if m, ok := obj["data"].(map[string]any); ok {
+			for k, v := range m {
+				out["\x00raw:"+k] = fmt.Sprint(v)
+			}
+		}
+		return out
+	}
+	for _, f := range []string{"data", "stringData"} {
+		if m, ok := obj[f].(map[string]any); ok {
+			for k, v := range m {
+				out[k] = fmt.Sprint(v)
+			}
+		}
+	}
+	return out
+}
+
+// compare compares one object of base with its head counterpart (either
+// may be nil); ok is false when they do not differ.
+func (c *comparer) compare(b, h *render.Object) (Change, bool) {
+	var ch Change
+	switch {
+	case b == nil:
+		ch = Change{ID: IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Added, Origin: h.Origin}
+		ch.YAML = c.objectYAML(h)
+	case h == nil:
+		ch = Change{ID: IDOf(b.Object), APIVersion: b.Object.GetAPIVersion(), Action: Removed, Origin: b.Origin}
+		ch.YAML = c.objectYAML(b)
+	default:
+		ch = Change{ID: IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Changed, Origin: h.Origin}
+		if b.Origin.Producer != h.Origin.Producer {
+			o := b.Origin
+			ch.BaseOrigin = &o
+		}
+		ch.Fields = c.fields(b, h)
+		if len(ch.Fields) == 0 && ch.BaseOrigin == nil {
+			return Change{}, false
+		}
+	}
+	ch.Notes = c.notes(b, h, &ch)
+	return ch, true
+}
+
+// fields returns the field differences of two versions of one object.
+func (c *comparer) fields(b, h *render.Object) []FieldDiff {
+	id := IDOf(h.Object)
+	random := map[string]bool{}
+	if !c.opts.KeepRandom {
+		for _, p := range append(append([]string(nil), b.Origin.Random...), h.Origin.Random...) {
+			random[p] = true
+		}
+	}
+	bo, ho := c.clean(b.Object.Object, random), c.clean(h.Object.Object, random)
+	var out []FieldDiff
+	if isSecret(id) {
+		out = secretFields(b.Object.Object, h.Object.Object)
+		for _, m := range []map[string]any{bo, ho} {
+			delete(m, "data")
+			delete(m, "stringData")
+			// SOPS metadata changes with every edit; the keys tell.
+			delete(m, "sops")
+		}
+	}
+	w := walker{out: &out}
+	w.walk("", bo, ho)
+	kept := out[:0]
+	for _, f := range out {
+		if c.opts.matchField(id, f.Path) {
+			continue
+		}
+		if !f.Masked {
+			f.Old, f.New = c.mask(f.Old), c.mask(f.New)
+		}
+		kept = append(kept, f)
+	}
+	sort.SliceStable(kept, func(i, j int) bool { return pathLess(kept[i].Path, kept[j].Path) })
+	return kept
+}
+
+// secretFields reports the keys of a Secret whose values were added,
+// removed or changed, never the values.
+func secretFields(b, h map[string]any) []FieldDiff {
+	bd, hd := secretData(b), secretData(h)
+	var out []FieldDiff
+	for k, v := range bd {
+		if strings.HasPrefix(k, "\x00") {
+			continue
+		}
+		p := "data." + escapeKey(k)
+		switch hv, ok := hd[k]; {
+		case !ok:
+			out = append(out, FieldDiff{Path: p, Op: OpRemoved, Masked: true})
+		case hv != v:
+			out = append(out, FieldDiff{Path: p, Op: OpChanged, Masked: true})
+		}
+	}
+	for k := range hd {
+		if strings.HasPrefix(k, "\x00") {
+			continue
+		}
+		if _, ok := bd[k]; !ok {
+			out = append(out, FieldDiff{Path: "data." + escapeKey(k), Op: OpAdded, Masked: true})
+		}
+	}
+	return out
+}
+
+// mask replaces any Secret value in s.
+func (c *comparer) mask(s string) string {
+	for _, v := range c.secretValues {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, secrets.Mask)
+		}
+	}
+	return s
+}
+
+// clean returns a deep copy of obj without noise: the random fields, then
+// ignored labels and annotations on any metadata (pod templates too).
+func (c *comparer) clean(obj map[string]any, random map[string]bool) map[string]any {
+	out := runtime.DeepCopyJSON(obj)
+	for p := range random {
+		if p == "*" {
+			continue
+		}
+		deletePath(out, p)
+	}
+	c.stripMetadata(out)
+	return out
+}
+
+func (c *comparer) stripMetadata(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if md, ok := t["metadata"].(map[string]any); ok {
+			for _, f := range []struct {
+				field string
+				kind  RuleKind
+			}{{"labels", RuleLabel}, {"annotations", RuleAnnotation}} {
+				m, ok := md[f.field].(map[string]any)
+				if !ok {
+					continue
+				}
+				for k := range m {
+					if c.opts.matchKey(f.kind, k) {
+						delete(m, k)
+					}
+				}
+				if len(m) == 0 {
+					delete(md, f.field)
+				}
+			}
+		}
+		for _, x := range t {
+			c.stripMetadata(x)
+		}
+	case []any:
+		for _, x := range t {
+			c.stripMetadata(x)
+		}
+	}
+}
+
+// objectYAML is the whole object, noise stripped and secrets masked.
+func (c *comparer) objectYAML(o *render.Object) string {
+	random := map[string]bool{}
+	if !c.opts.KeepRandom {
+		for _, p := range o.Origin.Random {
+			random[p] = true
+		}
+	}
+	obj := c.clean(o.Object.Object, random)
+	if isSecret(IDOf(o.Object)) {
+		for _, f := range []string{"data", "stringData"} {
+			if m, ok := obj[f].(map[string]any); ok {
+				for k := range m {
+					m[k] = secrets.Mask
+				}
+			}
+		}
+	}
+	y, err := yaml.Marshal(obj)
+	if err != nil {
+		return fmt.Sprintf("# cannot show: %v\n", err)
+	}
+	return c.mask(string(y))
+}
+
+// walker collects field differences.
+type walker struct{ out *[]FieldDiff }
+
+func (w walker) add(p string, op Op, old, new any) {
+	f := FieldDiff{Path: p, Op: op}
+	if op != OpAdded {
+		f.Old = formatValue(old)
+	}
+	if op != OpRemoved {
+		f.New = formatValue(new)
+	}
+	*w.out = append(*w.out, f)
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return escapeKey(key)
+	}
+	return prefix + "." + escapeKey(key)
+}
+
+func (w walker) walk(p string, a, b any) {
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := make([]string, 0, len(av)+len(bv))
+		for k := range av {
+			keys = append(keys, k)
+		}
+		for k := range bv {
+			if _, ok := av[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			x, inA := av[k]
+			y, inB := bv[k]
+			switch {
+			case !inA:
+				w.add(join(p, k), OpAdded, nil, y)
+			case !inB:
+				w.add(join(p, k), OpRemoved, x, nil)
+			default:
+				w.walk(join(p, k), x, y)
+			}
+		}
+		return
+	case []any:
+		bv, ok := b.([]any)
+		if !ok {
+			break
+		}
+		if key := listKey(av, bv); key != "" {
+			w.walkKeyed(p, key, av, bv)
+			return
+		}
+		if !reflect.DeepEqual(av, bv) {
+			w.add(p, OpChanged, av, bv)
+		}
+		return
+	}
+	if !reflect.DeepEqual(a, b) {
+		w.add(p, OpChanged, a, b)
+	}
+}
+
+func (w walker) walkKeyed(p, key string, a, b []any) {
+	type item struct {
+		k string
+		v any
+	}
+	byKey := func(l []any) map[string]any {
+		m := map[string]any{}
+		for _, x := range l {
+			m[scalarString(x.(map[string]any)[key])] = x
+		}
+		return m
+	}
+	am, bm := byKey(a), byKey(b)
+	var keys []string
+	for k := range am {
+		keys = append(keys, k)
+	}
+	for k := range bm {
+		if _, ok := am[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ip := fmt.Sprintf("%s[%s=%s]", p, key, k)
+		x, inA := am[k]
+		y, inB := bm[k]
+		switch {
+		case !inA:
+			w.add(ip, OpAdded, nil, y)
+		case !inB:
+			w.add(ip, OpRemoved, x, nil)
+		default:
+			w.walk(ip, x, y)
+		}
+	}
+}
+
+// listKeys are the fields that name list items, in order of preference.
+var listKeys = []string{"name", "containerPort", "mountPath", "devicePath", "type", "port", "key", "ip", "topologyKey", "rule", "macro", "list"}
+
+// listKey returns the field by which the items of both lists are named:
+// every item a map holding it as a scalar, unique within each list.
+func listKey(a, b []any) string {
+	if len(a) == 0 && len(b) == 0 {
+		return ""
+	}
+candidates:
+	for _, key := range listKeys {
+		for _, l := range [][]any{a, b} {
+			seen := map[string]bool{}
+			for _, x := range l {
+				m, ok := x.(map[string]any)
+				if !ok {
+					return ""
+				}
+				v, ok := m[key]
+				if !ok || !isScalar(v) {
+					continue candidates
+				}
+				s := scalarString(v)
+				if seen[s] {
+					continue candidates
+				}
+				seen[s] = true
+			}
+		}
+		return key
+	}
+	return ""
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case string, bool, int64, int, float64:
+		return true
+	}
+	return false
+}
+
+func scalarString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// formatValue renders a value as YAML: a scalar on one line, a multi-line
+// string as it is, a map or list as a block.
+func formatValue(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if strings.Contains(t, "\n") {
+			return t
+		}
+		y, err := yaml.Marshal(t)
+		if err != nil {
+			return strconv.Quote(t)
+		}
+		return strings.TrimSuffix(string(y), "\n")
+	case map[string]any, []any:
+		y, err := yaml.Marshal(t)
+		if err != nil {
+			return fmt.Sprint(t)
+		}
+		s := string(y)
+		if s == "{}\n" || s == "[]\n" {
+			return strings.TrimSuffix(s, "\n")
+		}
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// escapeKey quotes map keys that contain path syntax, e.g.
+// metadata.annotations."helm.sh/chart" (the render's Random paths use the
+// same quoting).
+func escapeKey(k string) string {
+	if k == "" || strings.ContainsAny(k, ".[]\" ") {
+		return strconv.Quote(k)
+	}
+	return k
+}
+
+// splitPath splits a path of the form a."b.c"[0].d into segments: map keys
+// and list selectors ("[0]").
+func splitPath(p string) []string {
+	var out []string
+	for i := 0; i < len(p); {
+		switch p[i] {
+		case '.':
+			i++
+		case '"':
+			j := i + 1
+			for j < len(p) && p[j] != '"' {
+				if p[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(p) {
+				return append(out, p[i:])
+			}
+			s, err := strconv.Unquote(p[i : j+1])
+			if err != nil {
+				s = p[i+1 : j]
+			}
+			out = append(out, s)
+			i = j + 1
+		case '[':
+			j := strings.IndexByte(p[i:], ']')
+			if j < 0 {
+				return append(out, p[i:])
+			}
+			out = append(out, p[i:i+j+1])
+			i += j + 1
+		default:
+			j := i
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			out = append(out, p[i:j])
+			i = j
+		}
+	}
+	return out
+}
+
+// deletePath removes the field at a render Random path (list items by
+// index) from obj, if it is there.
+func deletePath(obj map[string]any, p string) {
+	segs := splitPath(p)
+	if len(segs) == 0 {
+		return
+	}
+	var cur any = obj
+	for n, s := range segs {
+		last := n == len(segs)-1
+		if strings.HasPrefix(s, "[") {
+			l, ok := cur.([]any)
+			i, err := strconv.Atoi(strings.Trim(s, "[]"))
+			if !ok || err != nil || i < 0 || i >= len(l) {
+				return
+			}
+			if last {
+				// Keep positions: the item becomes null on both sides.
+				l[i] = nil
+				return
+			}
+			cur = l[i]
+			continue
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return
+		}
+		if last {
+			delete(m, s)
+			return
+		}
+		cur = m[s]
+	}
+}
+
+// pathLess orders paths segment by segment, so a.b sorts before a.b.c
+// and a[x] and their fields stay together.
+func pathLess(a, b string) bool {
+	as, bs := splitPath(a), splitPath(b)
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
+}

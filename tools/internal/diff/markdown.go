@@ -1,0 +1,172 @@
+package diff
+
+import (
+	"fmt"
+	"html"
+	"strings"
+)
+
+// GitHubCommentLimit is the most characters a GitHub comment may hold.
+const GitHubCommentLimit = 65536
+
+// partHeaderReserve is room kept in each part for its header.
+const partHeaderReserve = 512
+
+// markdownBlocks renders the report as a sequence of blocks, each at most
+// blockLimit bytes (0: no limit): the summary, then one collapsible
+// <details> per object, an object too big for one block continuing in
+// further <details> blocks. Splitting between blocks keeps every part of a
+// long report valid Markdown.
+func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
+	var blocks []string
+	var b strings.Builder
+	title := r.Title
+	if title == "" {
+		title = "diff"
+	}
+	fmt.Fprintf(&b, "### `%s`: %s\n\n", title, r.summaryLine())
+	a, rm, ch, d := r.Counts()
+	if a+rm+ch > 0 {
+		fmt.Fprintf(&b, "| danger notes | added | removed | changed |\n|---:|---:|---:|---:|\n| %d | %d | %d | %d |\n\n", d, a, rm, ch)
+	}
+	blocks = append(blocks, b.String())
+	// Notes first, danger before warnings.
+	for _, level := range []Level{Danger, Warning} {
+		var nb strings.Builder
+		for _, c := range r.Changes {
+			for _, n := range c.Notes {
+				if n.Level != level {
+					continue
+				}
+				icon := ":warning:"
+				if level == Danger {
+					icon = ":rotating_light:"
+				}
+				item := fmt.Sprintf("- %s **%s** `%s` %s: %s\n", icon, level, c.ID, n.Rule, mdEscape(n.Message))
+				if blockLimit > 0 && nb.Len()+len(item) > blockLimit {
+					blocks = append(blocks, nb.String())
+					nb.Reset()
+				}
+				nb.WriteString(item)
+			}
+		}
+		if nb.Len() > 0 {
+			nb.WriteString("\n")
+			blocks = append(blocks, nb.String())
+		}
+	}
+	for _, c := range r.Changes {
+		blocks = append(blocks, objectBlocks(c, wo, blockLimit)...)
+	}
+	return blocks
+}
+
+// mdEscape keeps note text from being read as HTML.
+func mdEscape(s string) string { return html.EscapeString(s) }
+
+// fence returns a code fence longer than any backtick run in the text.
+func fence(lines []string) string {
+	longest := 0
+	for _, l := range lines {
+		run := 0
+		for i := 0; i < len(l); i++ {
+			if l[i] == '`' {
+				run++
+				if run > longest {
+					longest = run
+				}
+			} else {
+				run = 0
+			}
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// objectBlocks renders one change as <details> blocks of at most limit
+// bytes each (0: one block).
+func objectBlocks(c Change, wo WriteOptions, limit int) []string {
+	var ls []string
+	for _, l := range objectLines(c, false, wo) {
+		op := l.op
+		if op == '~' || op == 0 {
+			op = ' '
+		}
+		ls = append(ls, string(op)+" "+strings.Repeat("  ", l.indent)+l.text)
+	}
+	f := fence(ls)
+	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], html.EscapeString(c.ID.String()), c.Action)
+	if c.Danger() {
+		summary = ":rotating_light: " + summary
+	}
+	if o := c.Origin.String(); o != "" {
+		summary += " — " + html.EscapeString(o)
+	}
+	open := func(cont bool) string {
+		s := summary
+		if cont {
+			s += " (continued)"
+		}
+		return fmt.Sprintf("<details><summary>%s</summary>\n\n%sdiff\n", s, f)
+	}
+	closing := f + "\n</details>\n\n"
+	var blocks []string
+	var b strings.Builder
+	b.WriteString(open(false))
+	body := 0
+	for _, l := range ls {
+		l += "\n"
+		if limit > 0 && body > 0 && b.Len()+len(l)+len(closing) > limit {
+			b.WriteString(closing)
+			blocks = append(blocks, b.String())
+			b.Reset()
+			b.WriteString(open(true))
+			body = 0
+		}
+		b.WriteString(l)
+		body++
+	}
+	b.WriteString(closing)
+	return append(blocks, b.String())
+}
+
+// MarkdownParts renders the Markdown report as parts of at most limit
+// bytes each (0: GitHubCommentLimit), leaving room in each for its header
+// (MarkdownPartHeader). Parts break only between blocks (the summary, the
+// notes, one <details> per object; an object too long for one part goes on
+// in "(continued)" blocks), so each part is valid Markdown on its own, and
+// at the default limit the parts concatenate to exactly what Write writes as
+// "markdown". The headers are not part of what concatenates.
+func (r *Report) MarkdownParts(limit int, wo WriteOptions) []string {
+	if limit <= 0 {
+		limit = GitHubCommentLimit
+	}
+	room := limit - partHeaderReserve
+	blocks := r.markdownBlocks(wo, room)
+	var parts []string
+	var b strings.Builder
+	for _, bl := range blocks {
+		if b.Len() > 0 && b.Len()+len(bl) > room {
+			parts = append(parts, b.String())
+			b.Reset()
+		}
+		b.WriteString(bl)
+	}
+	return append(parts, b.String())
+}
+
+// MarkdownPartMarker is the hidden HTML comment that names one part of one
+// report, so a pull-request comment can be found and updated in place.
+func MarkdownPartMarker(title string, i int) string {
+	return fmt.Sprintf("<!-- tools-diff:%s:part-%d -->", title, i)
+}
+
+// MarkdownPartHeader heads part i of n (from 1): the marker and, for a
+// report in more than one part, "part i/n".
+func MarkdownPartHeader(title string, i, n int) string {
+	h := MarkdownPartMarker(title, i) + "\n"
+	if n > 1 {
+		h += fmt.Sprintf("**part %d/%d**\n\n", i, n)
+	}
+	return h
+}

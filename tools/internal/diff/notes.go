@@ -1,0 +1,393 @@
+package diff
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/render"
+)
+
+// Note rules.
+const (
+	NoteImmutable    = "immutable-field"
+	NotePrune        = "prune"
+	NoteChartMajor   = "chart-major"
+	NoteSuspend      = "suspend"
+	NoteEnforcement  = "enforcement-loosened"
+	NoteFalcoRule    = "falco-rule"
+	NoteProducer     = "producer-moved"
+	NoteResize       = "volume-shrink"
+	fluxGroupSuffix  = ".toolkit.fluxcd.io"
+	kustomizeGroup   = "kustomize.toolkit.fluxcd.io"
+	constraintsGroup = "constraints.gatekeeper.sh"
+)
+
+// immutable lists, per group/kind, the field paths the API server refuses
+// to change (a prefix matches the fields below it).
+var immutable = map[string][]string{
+	"apps/Deployment":  {"spec.selector"},
+	"apps/ReplicaSet":  {"spec.selector"},
+	"apps/DaemonSet":   {"spec.selector"},
+	"apps/StatefulSet": {"spec.selector", "spec.volumeClaimTemplates", "spec.serviceName", "spec.podManagementPolicy"},
+	"batch/Job":        {"spec.selector", "spec.template", "spec.completionMode"},
+	"/Service":         {"spec.clusterIP", "spec.clusterIPs"},
+	"/PersistentVolumeClaim": {
+		"spec.storageClassName", "spec.accessModes", "spec.volumeName", "spec.volumeMode",
+		"spec.selector", "spec.dataSource", "spec.dataSourceRef",
+	},
+	"storage.k8s.io/StorageClass":                   {"provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"},
+	"rbac.authorization.k8s.io/RoleBinding":        {"roleRef"},
+	"rbac.authorization.k8s.io/ClusterRoleBinding": {"roleRef"},
+}
+
+// loudDeletions are the kinds whose deletion takes more with it.
+var loudDeletions = map[string]string{
+	"/PersistentVolumeClaim": "deleting a PersistentVolumeClaim deletes its volume and data when the reclaim policy is Delete (the AKS default)",
+	"/Namespace":             "deleting a Namespace deletes everything in it",
+	"apiextensions.k8s.io/CustomResourceDefinition": "deleting a CustomResourceDefinition deletes every object of its kind in the cluster",
+}
+
+func groupKind(id ID) string { return id.Group + "/" + id.Kind }
+
+func hasPrefixPath(p, prefix string) bool {
+	return p == prefix || strings.HasPrefix(p, prefix+".") || strings.HasPrefix(p, prefix+"[")
+}
+
+// notes returns the notes on one change (b or h nil for added or removed).
+func (c *comparer) notes(b, h *render.Object, ch *Change) []Note {
+	var out []Note
+	switch ch.Action {
+	case Removed:
+		out = append(out, c.pruneNotes(b, ch)...)
+	case Changed:
+		out = append(out, immutableNotes(b, ch)...)
+		out = append(out, shrinkNotes(b, h, ch)...)
+		out = append(out, chartMajorNotes(b, h, ch)...)
+		out = append(out, suspendNotes(b, h, ch)...)
+		out = append(out, enforcementNotes(b, h, ch)...)
+		if ch.BaseOrigin != nil {
+			out = append(out, Note{Level: Warning, Rule: NoteProducer, Message: fmt.Sprintf(
+				"moves from %s to %s: if %s prunes, it may delete the object the other applies; move it in two steps or mark it kustomize.toolkit.fluxcd.io/prune: disabled first",
+				ch.BaseOrigin.Producer, ch.Origin.Producer, ch.BaseOrigin.Producer)})
+		}
+	}
+	if ch.ID.Group == constraintsGroup && ch.Action == Removed {
+		out = append(out, Note{Level: Danger, Rule: NoteEnforcement, Message: "Gatekeeper constraint removed: its policy is no longer enforced"})
+	}
+	return out
+}
+
+// pruneNotes says whether and how a removed object is deleted.
+func (c *comparer) pruneNotes(b *render.Object, ch *Change) []Note {
+	loud, isLoud := loudDeletions[groupKind(ch.ID)]
+	prod := b.Origin.Producer
+	ann := b.Object.GetAnnotations()
+	switch {
+	case strings.EqualFold(ann["kustomize.toolkit.fluxcd.io/prune"], "disabled"):
+		return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: the object is marked kustomize.toolkit.fluxcd.io/prune: disabled and stays in the cluster, unmanaged"}}
+	case prod.Kind == flux.HelmReleaseKind:
+		if ann["helm.sh/resource-policy"] == "keep" {
+			return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: helm.sh/resource-policy: keep leaves it in the cluster, unmanaged"}}
+		}
+		msg := fmt.Sprintf("%s deletes it on upgrade (or uninstall)", prod)
+		if isLoud {
+			return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
+		}
+		return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+	}
+	ks, found := c.producer(prod)
+	if found {
+		prune, _, _ := unstructured.NestedBool(ks.Object.Object, "spec", "prune")
+		if !prune {
+			return []Note{{Level: Warning, Rule: NotePrune, Message: fmt.Sprintf("not deleted: %s has prune: false, so it stays in the cluster, unmanaged", prod)}}
+		}
+		msg := fmt.Sprintf("prune deletes it (%s has prune: true)", prod)
+		if isLoud {
+			return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
+		}
+		return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+	}
+	msg := fmt.Sprintf("deleted if %s has prune: true (it is not in the render)", prod)
+	if isLoud {
+		return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
+	}
+	return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+}
+
+// producer finds the producing Flux Kustomization, as head has it (its
+// prune setting then), else as base had it.
+func (c *comparer) producer(ref flux.Ref) (render.Object, bool) {
+	id := ID{Group: kustomizeGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
+	if o, ok := c.head[id]; ok {
+		return o, true
+	}
+	o, ok := c.base[id]
+	return o, ok
+}
+
+func immutableNotes(b *render.Object, ch *Change) []Note {
+	var out []Note
+	seen := map[string]bool{}
+	for _, prefix := range immutable[groupKind(ch.ID)] {
+		for _, f := range ch.Fields {
+			if !hasPrefixPath(f.Path, prefix) || seen[prefix] {
+				continue
+			}
+			seen[prefix] = true
+			out = append(out, Note{Level: Danger, Rule: NoteImmutable, Path: prefix, Message: fmt.Sprintf(
+				"%s is immutable on a %s: the apply fails; Flux replaces the object only with force: true (delete and create: downtime, and data loss for volumes)",
+				prefix, ch.ID.Kind)})
+		}
+	}
+	if immutableData, _, _ := unstructured.NestedBool(b.Object.Object, "immutable"); immutableData && (ch.ID.Kind == "ConfigMap" || ch.ID.Kind == "Secret") && ch.ID.Group == "" {
+		for _, f := range ch.Fields {
+			if hasPrefixPath(f.Path, "data") || hasPrefixPath(f.Path, "binaryData") || hasPrefixPath(f.Path, "stringData") {
+				out = append(out, Note{Level: Danger, Rule: NoteImmutable, Path: "data", Message: fmt.Sprintf(
+					"the %s is immutable: true, so its data cannot change: the apply fails (give it a new name)", ch.ID.Kind)})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// shrinkNotes: a PersistentVolumeClaim's storage request can only grow.
+func shrinkNotes(b, h *render.Object, ch *Change) []Note {
+	if groupKind(ch.ID) != "/PersistentVolumeClaim" {
+		return nil
+	}
+	old, _, _ := unstructured.NestedString(b.Object.Object, "spec", "resources", "requests", "storage")
+	cur, _, _ := unstructured.NestedString(h.Object.Object, "spec", "resources", "requests", "storage")
+	ob, ok1 := parseBytes(old)
+	nb, ok2 := parseBytes(cur)
+	if ok1 && ok2 && nb < ob {
+		return []Note{{Level: Danger, Rule: NoteResize, Path: "spec.resources.requests.storage", Message: fmt.Sprintf(
+			"storage request shrinks from %s to %s: a volume can only grow, the apply fails", old, cur)}}
+	}
+	return nil
+}
+
+// parseBytes reads a Kubernetes quantity of bytes well enough to compare.
+func parseBytes(s string) (float64, bool) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}, {"Pi", 1 << 50}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			return f * u.mult, err == nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
+}
+
+func chartMajorNotes(b, h *render.Object, ch *Change) []Note {
+	if ch.ID.Kind != flux.HelmReleaseKind || !strings.HasSuffix(ch.ID.Group, fluxGroupSuffix) {
+		return nil
+	}
+	old, _, _ := unstructured.NestedString(b.Object.Object, "spec", "chart", "spec", "version")
+	cur, _, _ := unstructured.NestedString(h.Object.Object, "spec", "chart", "spec", "version")
+	chart, _, _ := unstructured.NestedString(h.Object.Object, "spec", "chart", "spec", "chart")
+	om, ok1 := major(old)
+	nm, ok2 := major(cur)
+	if !ok1 || !ok2 || om == nm {
+		return nil
+	}
+	return []Note{{Level: Danger, Rule: NoteChartMajor, Path: "spec.chart.spec.version", Message: fmt.Sprintf(
+		"chart %s changes major version %s → %s: read its upgrade notes (values renamed, CRDs, breaking defaults)", chart, old, cur)}}
+}
+
+// major returns the major version of an exact version (1.2.3, v1.2); ranges
+// have none.
+func major(v string) (int, bool) {
+	v = strings.TrimPrefix(strings.TrimSpace(v), "v")
+	m, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(m)
+	return n, err == nil && m != ""
+}
+
+func suspendNotes(b, h *render.Object, ch *Change) []Note {
+	if !strings.HasSuffix(ch.ID.Group, fluxGroupSuffix) {
+		return nil
+	}
+	old, _, _ := unstructured.NestedBool(b.Object.Object, "spec", "suspend")
+	cur, _, _ := unstructured.NestedBool(h.Object.Object, "spec", "suspend")
+	switch {
+	case !old && cur:
+		return []Note{{Level: Danger, Rule: NoteSuspend, Path: "spec.suspend", Message: fmt.Sprintf(
+			"suspends %s: Flux stops reconciling it, so this and later changes to what it applies do not reach the cluster", ch.ID.Kind)}}
+	case old && !cur:
+		return []Note{{Level: Warning, Rule: NoteSuspend, Path: "spec.suspend", Message: fmt.Sprintf(
+			"resumes %s: every change made while it was suspended is applied now", ch.ID.Kind)}}
+	}
+	return nil
+}
+
+// enforcementRank orders Gatekeeper enforcement actions from strictest.
+var enforcementRank = map[string]int{"deny": 3, "warn": 2, "dryrun": 1}
+
+func enforcementNotes(b, h *render.Object, ch *Change) []Note {
+	if ch.ID.Group != constraintsGroup {
+		return nil
+	}
+	action := func(o *render.Object) string {
+		a, _, _ := unstructured.NestedString(o.Object.Object, "spec", "enforcementAction")
+		if a == "" {
+			a = "deny"
+		}
+		return strings.ToLower(a)
+	}
+	old, cur := action(b), action(h)
+	or, ok1 := enforcementRank[old]
+	nr, ok2 := enforcementRank[cur]
+	if ok1 && ok2 && nr < or {
+		return []Note{{Level: Danger, Rule: NoteEnforcement, Path: "spec.enforcementAction", Message: fmt.Sprintf(
+			"enforcement loosened %s → %s: violating objects are admitted", old, cur)}}
+	}
+	if ok1 && !ok2 && or > 1 {
+		return []Note{{Level: Warning, Rule: NoteEnforcement, Path: "spec.enforcementAction", Message: fmt.Sprintf(
+			"enforcement changes %s → %s: check the scoped actions still deny", old, cur)}}
+	}
+	return nil
+}
+
+// falcoRule is a Falco rule as one side's ConfigMaps define it.
+type falcoRule struct {
+	holder   ID
+	defined  bool // has a condition (not only an override)
+	disabled bool
+}
+
+// falcoRules collects the Falco rules in the ConfigMaps of one side: data
+// values that are Falco rule files (YAML lists of rule, macro and list
+// items). The last item naming a rule decides whether it is enabled.
+func falcoRules(objs map[ID]render.Object) map[string]falcoRule {
+	out := map[string]falcoRule{}
+	ids := make([]ID, 0, len(objs))
+	for id := range objs {
+		if id.Group == "" && id.Kind == "ConfigMap" {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].less(ids[j]) })
+	for _, id := range ids {
+		data, _, _ := unstructured.NestedStringMap(objs[id].Object.Object, "data")
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, it := range falcoItems(data[k]) {
+				name, ok := it["rule"].(string)
+				if !ok {
+					continue
+				}
+				r := out[name]
+				r.holder = id
+				if _, ok := it["condition"]; ok {
+					r.defined = true
+				}
+				if e, ok := it["enabled"].(bool); ok {
+					r.disabled = !e
+				}
+				out[name] = r
+			}
+		}
+	}
+	return out
+}
+
+// falcoItems parses a Falco rules file; anything else yields nothing.
+func falcoItems(s string) []map[string]any {
+	if !strings.Contains(s, "rule:") && !strings.Contains(s, "macro:") {
+		return nil
+	}
+	var items []map[string]any
+	if err := yaml.Unmarshal([]byte(s), &items); err != nil {
+		return nil
+	}
+	for _, it := range items {
+		if _, ok := it["rule"]; ok {
+			continue
+		}
+		if _, ok := it["macro"]; ok {
+			continue
+		}
+		if _, ok := it["list"]; ok {
+			continue
+		}
+		if _, ok := it["required_engine_version"]; ok {
+			continue
+		}
+		if _, ok := it["required_plugin_versions"]; ok {
+			continue
+		}
+		return nil
+	}
+	return items
+}
+
+// falcoNotes adds to the report a note for every Falco rule that base
+// enables and head removes or disables, on the ConfigMap that held (or now
+// disables) it. Rules are compared across all ConfigMaps, so a rule moved
+// from one file to another is not a removal.
+func (c *comparer) falcoNotes(r *Report) {
+	base, head := falcoRules(c.base), falcoRules(c.head)
+	names := make([]string, 0, len(base))
+	for n := range base {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b := base[name]
+		if b.disabled {
+			continue
+		}
+		h, ok := head[name]
+		var holder ID
+		var msg string
+		switch {
+		case !ok && b.defined:
+			holder, msg = b.holder, fmt.Sprintf("Falco rule %q removed: the events it detected no longer alert", name)
+		case ok && h.disabled:
+			holder, msg = h.holder, fmt.Sprintf("Falco rule %q disabled (enabled: false): the events it detected no longer alert", name)
+		default:
+			continue
+		}
+		for i := range r.Changes {
+			if r.Changes[i].ID == holder {
+				r.Changes[i].Notes = append(r.Changes[i].Notes, Note{Level: Danger, Rule: NoteFalcoRule, Message: msg})
+				break
+			}
+		}
+	}
+	// Stock rules disabled by a new override: head disables a rule base
+	// does not mention.
+	hnames := make([]string, 0, len(head))
+	for n := range head {
+		hnames = append(hnames, n)
+	}
+	sort.Strings(hnames)
+	for _, name := range hnames {
+		h := head[name]
+		if _, ok := base[name]; ok || !h.disabled {
+			continue
+		}
+		for i := range r.Changes {
+			if r.Changes[i].ID == h.holder {
+				r.Changes[i].Notes = append(r.Changes[i].Notes, Note{Level: Danger, Rule: NoteFalcoRule, Message: fmt.Sprintf(
+					"Falco rule %q disabled (enabled: false): the events it detected no longer alert", name)})
+				break
+			}
+		}
+	}
+}
