@@ -1,0 +1,255 @@
+package diff
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/render"
+)
+
+var apps = flux.Ref{Kind: "Kustomization", Namespace: "flux-system", Name: "apps"}
+
+// objects parses a YAML stream into render objects produced by apps.
+func objects(t *testing.T, stream string) []render.Object {
+	t.Helper()
+	var out []render.Object
+	for _, doc := range strings.Split(stream, "\n---\n") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatalf("%v in:\n%s", err, doc)
+		}
+		out = append(out, render.Object{Object: &unstructured.Unstructured{Object: m}, Origin: render.Origin{Producer: apps, File: "apps/x.yaml"}})
+	}
+	return out
+}
+
+func text(t *testing.T, r *Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := r.Write(&b, "text", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    helm.sh/chart: web-1.0.0
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      annotations:
+        checksum/config: aaa
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        ports:
+        - containerPort: 80
+        - containerPort: 443
+      - name: sidecar
+        image: proxy:1
+`
+
+func TestCompareFields(t *testing.T) {
+	tests := []struct {
+		name       string
+		base, head string
+		opts       Options
+		want       string
+	}{
+		{
+			name: "reordered containers and ports are no change",
+			base: deployment,
+			head: strings.NewReplacer(
+				"      - name: web\n        image: web:1\n        ports:\n        - containerPort: 80\n        - containerPort: 443\n      - name: sidecar\n        image: proxy:1\n",
+				"      - name: sidecar\n        image: proxy:1\n      - name: web\n        image: web:1\n        ports:\n        - containerPort: 443\n        - containerPort: 80\n",
+			).Replace(deployment),
+			opts: DefaultOptions(),
+			want: "diff: no changes\n",
+		},
+		{
+			name: "one image in one container is one line",
+			base: deployment,
+			head: strings.Replace(deployment, "image: web:1", "image: web:2", 1),
+			opts: DefaultOptions(),
+			want: `diff: 0 added, 0 removed, 1 changed
+~ Deployment.apps/shop/web changed (Kustomization/flux-system/apps from apps/x.yaml)
+    spec.template.spec.containers[name=web].image: web:1 → web:2
+`,
+		},
+		{
+			name: "noise ignored by default",
+			base: deployment,
+			head: strings.NewReplacer("web-1.0.0", "web-1.0.1", "checksum/config: aaa", "checksum/config: bbb").Replace(deployment),
+			opts: DefaultOptions(),
+			want: "diff: no changes\n",
+		},
+		{
+			name: "noise shown on request",
+			base: deployment,
+			head: strings.NewReplacer("web-1.0.0", "web-1.0.1", "checksum/config: aaa", "checksum/config: bbb").Replace(deployment),
+			opts: NoIgnore(),
+			want: `diff: 0 added, 0 removed, 1 changed
+~ Deployment.apps/shop/web changed (Kustomization/flux-system/apps from apps/x.yaml)
+    metadata.labels."helm.sh/chart": web-1.0.0 → web-1.0.1
+    spec.template.metadata.annotations.checksum/config: aaa → bbb
+`,
+		},
+		{
+			name: "multi-line string as a line diff",
+			base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata:\n  app.yaml: |\n    a: 1\n    b: 2\n    c: 3\n",
+			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata:\n  app.yaml: |\n    a: 1\n    b: 20\n    c: 3\n",
+			opts: DefaultOptions(),
+			want: `diff: 0 added, 0 removed, 1 changed
+~ ConfigMap/shop/cfg changed (Kustomization/flux-system/apps from apps/x.yaml)
+    data."app.yaml":
+      a: 1
+  -   b: 2
+  +   b: 20
+      c: 3
+`,
+		},
+		{
+			name: "added and removed objects",
+			base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old, namespace: shop}\ndata: {a: b}\n",
+			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: shop}\n",
+			opts: DefaultOptions(),
+			want: `diff: 1 added, 1 removed, 0 changed
++ ConfigMap/shop/new added (Kustomization/flux-system/apps from apps/x.yaml)
+  + apiVersion: v1
+  + kind: ConfigMap
+  + metadata:
+  +   name: new
+  +   namespace: shop
+- ConfigMap/shop/old removed (Kustomization/flux-system/apps from apps/x.yaml)
+    ! warning prune: deleted if Kustomization/flux-system/apps has prune: true (it is not in the render)
+  - apiVersion: v1
+  - data:
+  -   a: b
+  - kind: ConfigMap
+  - metadata:
+  -   name: old
+  -   namespace: shop
+`,
+		},
+		{
+			name: "custom field rule",
+			base: deployment,
+			head: strings.Replace(deployment, "image: proxy:1", "image: proxy:2", 1),
+			opts: func() Options {
+				o := DefaultOptions()
+				r, err := ParseRule("field:Deployment:spec.template.spec.containers[*].image")
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Ignore = append(o.Ignore, r)
+				return o
+			}(),
+			want: "diff: no changes\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := text(t, Compare(objects(t, tt.base), objects(t, tt.head), tt.opts))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRandomFieldsIgnored(t *testing.T) {
+	base := objects(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: x}\nstringData: {a: one}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: x}\nspec:\n  template:\n    metadata:\n      annotations: {rnd: abc}\n")
+	head := objects(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: x}\nstringData: {a: one}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: x}\nspec:\n  template:\n    metadata:\n      annotations: {rnd: xyz}\n")
+	for _, o := range [][]render.Object{base, head} {
+		o[1].Origin.Random = []string{"spec.template.metadata.annotations.rnd"}
+	}
+	if r := Compare(base, head, DefaultOptions()); r.Changed() {
+		t.Errorf("random field reported:\n%s", text(t, r))
+	}
+	if r := Compare(base, head, NoIgnore()); !r.Changed() {
+		t.Error("--no-ignore: random field not reported")
+	}
+}
+
+func TestSecretsNeverShown(t *testing.T) {
+	const values = "hunter2-old-value,hunter2-new-value,ZW5jb2RlZC1vbGQ=,ZW5jb2RlZC1uZXc=,encoded-old,encoded-new,gone-value,fresh-value"
+	base := objects(t, `apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: shop}
+stringData: {password: hunter2-old-value, same: unchanged-value, gone: gone-value}
+data: {token: ZW5jb2RlZC1vbGQ=}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: leak, namespace: shop}
+data: {url: "postgres://u:hunter2-old-value@db"}
+`)
+	head := objects(t, `apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: shop}
+stringData: {password: hunter2-new-value, same: unchanged-value, fresh: fresh-value}
+data: {token: ZW5jb2RlZC1uZXc=}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: leak, namespace: shop}
+data: {url: "postgres://u:hunter2-new-value@db"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: added, namespace: shop}
+stringData: {k: fresh-value}
+`)
+	r := Compare(base, head, DefaultOptions())
+	want := `diff: 1 added, 0 removed, 2 changed
+~ ConfigMap/shop/leak changed (Kustomization/flux-system/apps from apps/x.yaml)
+    data.url: postgres://u:***@db → postgres://u:***@db
++ Secret/shop/added added (Kustomization/flux-system/apps from apps/x.yaml)
+  + apiVersion: v1
+  + kind: Secret
+  + metadata:
+  +   name: added
+  +   namespace: shop
+  + stringData:
+  +   k: '***'
+~ Secret/shop/db changed (Kustomization/flux-system/apps from apps/x.yaml)
+  + data.fresh: (secret value added, not shown)
+  - data.gone: (secret value removed, not shown)
+    data.password: (secret value changed, not shown)
+    data.token: (secret value changed, not shown)
+`
+	if diff := cmp.Diff(want, text(t, r)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for _, format := range Formats {
+		var b bytes.Buffer
+		if err := r.Write(&b, format, WriteOptions{Color: true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range r.MarkdownParts(0, WriteOptions{}) {
+			b.WriteString(p)
+		}
+		for _, v := range strings.Split(values, ",") {
+			if strings.Contains(b.String(), v) {
+				t.Errorf("%s output shows secret value %q:\n%s", format, v, b.String())
+			}
+		}
+	}
+}
