@@ -68,6 +68,6 @@ func newRootCmd(version string, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetVersionTemplate("tools {{.Version}}\n")
-	root.AddCommand(newRenderCmd(stdout, stderr), newValidateCmd(stdout, stderr), newSynthCmd(stdout))
+	root.AddCommand(newRenderCmd(stdout, stderr), newValidateCmd(stdout, stderr), newPolicyCmd(stdout, stderr), newSynthCmd(stdout))
 	return root
 }

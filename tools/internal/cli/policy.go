@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aks-gitops/platform/tools/internal/finding"
+	"github.com/aks-gitops/platform/tools/internal/policy"
+	"github.com/aks-gitops/platform/tools/internal/report"
+)
+
+// failOnActions are the values of --fail-on, weakest last.
+var failOnActions = []string{"deny", "warn", "dryrun"}
+
+func newPolicyCmd(stdout, stderr io.Writer) *cobra.Command {
+	var flags renderFlags
+	var format, failOn string
+	cmd := &cobra.Command{
+		Use:   "policy [PATH...]",
+		Short: "Render, then check every object against the Gatekeeper constraints the render contains",
+		Long: `Policy renders like render (same flags), then evaluates each cluster with
+Gatekeeper's own engine (the constraint framework with its CEL and Rego
+drivers, as the admission webhook runs it) against the ConstraintTemplates
+and constraints found in that cluster's render. Every rendered object,
+Helm hooks included, is reviewed as a CREATE by the Flux controller that
+applies it, except what the webhook never sees: objects in namespaces the
+rendered Gatekeeper exempts (--exempt-namespace* flags of its webhook,
+namespaces labelled admission.gatekeeper.sh/ignore, a Config excluding them
+from the webhook). The render is the engine's data.inventory (only the
+kinds a rendered Config or SyncSet syncs, when there is one).
+
+A violation of a deny constraint is an error; warn and dryrun ones are
+warnings, unless --fail-on lowers the bar (--fail-on dryrun: any violation
+fails).
+
+Exit codes: 0 no errors, 1 violations that fail, 2 the render failed, a
+template does not compile, or bad usage.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := report.CheckFormat(format, report.Formats); err != nil {
+				return &exitError{ExitError, err}
+			}
+			if !slices.Contains(failOnActions, failOn) {
+				return &exitError{ExitError, fmt.Errorf("--fail-on %q: want one of %s", failOn, strings.Join(failOnActions, ", "))}
+			}
+			run, err := flags.render(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			run.summary(stderr)
+			if run.failed() {
+				return failed{ExitError}
+			}
+			var all []finding.Finding
+			for _, c := range run.clusters {
+				start := time.Now()
+				res, err := policy.Run(cmd.Context(), c, policy.Options{Concurrency: flags.concurrency})
+				if err != nil {
+					return &exitError{ExitError, fmt.Errorf("policy %s: %w", c.Path, err)}
+				}
+				errs, warns := finding.Count(res.Findings)
+				fmt.Fprintf(stderr, "policy %s: %d templates, %d constraints; %d objects evaluated, %d skipped (not seen by the webhook); %d violations (%d deny, %d warn or dryrun) in %s\n",
+					c.Path, res.Templates, res.Constraints, res.Objects, res.Skipped, len(res.Findings), errs, warns, time.Since(start).Round(time.Millisecond))
+				if len(res.AssumedNamespaces) > 0 {
+					fmt.Fprintf(stderr, "policy %s: namespaces not in the render, taken as unlabelled: %s\n", c.Path, strings.Join(res.AssumedNamespaces, ", "))
+				}
+				all = append(all, res.Findings...)
+			}
+			bar := slices.Index(failOnActions, failOn)
+			for i := range all {
+				if i := slices.Index(failOnActions, all[i].Action); i >= 0 && i <= bar {
+					all[i].Warning = false
+				}
+			}
+			if err := report.Findings(stdout, format, "policy", all); err != nil {
+				return &exitError{ExitError, err}
+			}
+			if finding.Failed(all) {
+				return failed{ExitFindings}
+			}
+			return nil
+		},
+	}
+	flags.bind(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	cmd.Flags().StringVar(&failOn, "fail-on", "deny", "weakest enforcement action whose violations fail the run: "+strings.Join(failOnActions, ", "))
+	cmd.AddCommand(newPolicyVerifyCmd(stdout, stderr))
+	return cmd
+}
+
+func newPolicyVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
+	var format string
+	var concurrency int
+	cmd := &cobra.Command{
+		Use:   "verify [DIR...]",
+		Short: "Run the gator suites under DIR (default policies/) with Gatekeeper's own test runner",
+		Long: `Verify runs every gator Suite (test.gatekeeper.sh/v1alpha1) found under
+each DIR (default: policies/), or the suite files named, with gator's own
+runner and drivers (CEL and Rego), and prints a verdict per suite, test and
+case.
+
+Exit codes: 0 every case passed, 1 a case or test failed, 2 a suite could not
+be read or bad usage.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return &exitError{ExitError, fmt.Errorf("--format %q: want text or json", format)}
+			}
+			if len(args) == 0 {
+				args = []string{"policies"}
+			}
+			start := time.Now()
+			results, err := policy.Verify(cmd.Context(), args, policy.VerifyOptions{Concurrency: concurrency})
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			var werr error
+			if format == "json" {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				werr = enc.Encode(map[string]any{"suites": results})
+			} else {
+				werr = writeVerify(stdout, results)
+			}
+			if werr != nil {
+				return &exitError{ExitError, werr}
+			}
+			fmt.Fprintf(stderr, "policy verify: %d suites in %s\n", len(results), time.Since(start).Round(time.Millisecond))
+			for _, r := range results {
+				if r.Failed() {
+					return failed{ExitFindings}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 2, "suites run at once")
+	return cmd
+}
+
+// writeVerify prints one line per suite, test and case, indented, with
+// why each failure failed, then the counts.
+func writeVerify(w io.Writer, results []policy.SuiteResult) error {
+	var suites, tests, cases, failedCases, failedTests int
+	verdict := func(skipped, failed bool) string {
+		switch {
+		case skipped:
+			return "SKIP"
+		case failed:
+			return "FAIL"
+		}
+		return "ok  "
+	}
+	for _, s := range results {
+		suites++
+		fmt.Fprintf(w, "%s %s\n", verdict(s.Skipped, s.Failed()), s.Path)
+		if s.Error != "" {
+			fmt.Fprintf(w, "       %s\n", s.Error)
+		}
+		for _, t := range s.Tests {
+			tests++
+			if t.Failed() {
+				failedTests++
+			}
+			fmt.Fprintf(w, "  %s %s\n", verdict(t.Skipped, t.Failed()), t.Name)
+			if t.Error != "" {
+				fmt.Fprintf(w, "         %s\n", t.Error)
+			}
+			for _, c := range t.Cases {
+				cases++
+				fmt.Fprintf(w, "    %s %s\n", verdict(c.Skipped, c.Error != ""), c.Name)
+				if c.Error != "" {
+					failedCases++
+					fmt.Fprintf(w, "           %s\n", c.Error)
+				}
+			}
+		}
+	}
+	result := "PASS"
+	if failedCases+failedTests > 0 {
+		result = "FAIL"
+	}
+	_, err := fmt.Fprintf(w, "%s: %d suites, %d tests (%d failed), %d cases (%d failed)\n", result, suites, tests, failedTests, cases, failedCases)
+	return err
+}

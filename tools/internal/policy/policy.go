@@ -1,0 +1,348 @@
+// Package policy evaluates a rendered cluster against the Gatekeeper
+// ConstraintTemplates and constraints that its own render contains, with
+// Gatekeeper's engine used as a library: the constraint framework client
+// with the Kubernetes-native (CEL) and Rego drivers, wired the way
+// Gatekeeper's admission webhook wires them, and asked the question the
+// webhook is asked. It also runs gator suites (see Verify).
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/frameworks/constraint/pkg/client/reviews"
+	"github.com/open-policy-agent/frameworks/constraint/pkg/types"
+	"github.com/open-policy-agent/gatekeeper/v3/pkg/expansion"
+	"github.com/open-policy-agent/gatekeeper/v3/pkg/gator/expand"
+	"github.com/open-policy-agent/gatekeeper/v3/pkg/gator/reader"
+	mutationtypes "github.com/open-policy-agent/gatekeeper/v3/pkg/mutation/types"
+	"github.com/open-policy-agent/gatekeeper/v3/pkg/target"
+	"github.com/open-policy-agent/gatekeeper/v3/pkg/util"
+	"golang.org/x/sync/errgroup"
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	ktypes "k8s.io/apimachinery/pkg/types"
+
+	"github.com/aks-gitops/platform/tools/internal/finding"
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/render"
+)
+
+// Check is the finding.Finding Check of every policy finding.
+const Check = "policy"
+
+// Options tune an evaluation.
+type Options struct {
+	// Concurrency bounds the objects reviewed at once (default GOMAXPROCS).
+	Concurrency int
+}
+
+// Result is the evaluation of one cluster.
+type Result struct {
+	Findings []finding.Finding
+	// Templates and Constraints are what the render contained and the
+	// engine compiled.
+	Templates   int
+	Constraints int
+	// Objects were reviewed; Skipped the webhook would never see
+	// (exempt or excluded namespaces).
+	Objects int
+	Skipped int
+	// Inventory is the number of objects given to the engine as
+	// data.inventory.
+	Inventory int
+	// AssumedNamespaces are namespaces objects live in that the render does
+	// not define: they are taken to exist with only the label the API
+	// server sets on every namespace (kubernetes.io/metadata.name).
+	AssumedNamespaces []string
+}
+
+// Evaluate reviews every object of c against the ConstraintTemplates and
+// constraints c contains, as Gatekeeper's admission webhook would, and
+// returns one finding per violation. An error means the cluster could not
+// be evaluated (a template that does not compile, a constraint without its
+// template, an object the engine rejects).
+func Evaluate(ctx context.Context, c *render.Cluster, opts Options) ([]finding.Finding, error) {
+	r, err := Run(ctx, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Findings, nil
+}
+
+// Run is Evaluate with the counts.
+func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err error) {
+	// The engine is third-party code fed with user input: a panic in it is
+	// an error naming the cluster, not a crash.
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("gatekeeper engine panicked: %v", p)
+		}
+	}()
+	objects, err := jsonObjects(c.Objects())
+	if err != nil {
+		return nil, err
+	}
+	res = &Result{}
+	var templates, constraints []render.Object
+	for _, o := range objects {
+		switch {
+		case reader.IsTemplate(o.Object):
+			templates = append(templates, o)
+		case reader.IsConstraint(o.Object):
+			constraints = append(constraints, o)
+		}
+	}
+	if len(templates) == 0 && len(constraints) == 0 {
+		return res, nil
+	}
+	settings, err := readSettings(objects)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := newClient(settings)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range templates {
+		templ, err := reader.ToTemplate(gkScheme, t.Object)
+		if err != nil {
+			return nil, fmt.Errorf("ConstraintTemplate %s (%s): %w", t.Object.GetName(), t.Origin, err)
+		}
+		if _, err := engine.AddTemplate(ctx, templ); err != nil {
+			return nil, fmt.Errorf("ConstraintTemplate %s (%s): %w", t.Object.GetName(), t.Origin, err)
+		}
+	}
+	for _, k := range constraints {
+		if _, err := engine.AddConstraint(ctx, k.Object); err != nil {
+			return nil, fmt.Errorf("constraint %s/%s (%s): %w", k.Object.GetKind(), k.Object.GetName(), k.Origin, err)
+		}
+	}
+	res.Templates, res.Constraints = len(templates), len(constraints)
+
+	for _, o := range objects {
+		if !settings.synced(o.Object) {
+			continue
+		}
+		if _, err := engine.AddData(ctx, o.Object); err != nil {
+			return nil, fmt.Errorf("inventory: %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+		}
+		res.Inventory++
+	}
+
+	all := make([]*unstructured.Unstructured, len(objects))
+	for i, o := range objects {
+		all[i] = o.Object
+	}
+	expander, err := expand.NewExpander(all)
+	if err != nil {
+		return nil, fmt.Errorf("expansion templates: %w", err)
+	}
+
+	limit := opts.Concurrency
+	if limit < 1 {
+		limit = runtime.GOMAXPROCS(0)
+	}
+	// Each object's findings go to its own slot: no locks.
+	perObject := make([][]finding.Finding, len(objects))
+	seen := make([]bool, len(objects))
+	// The expander keeps mutable state without a lock of its own (the
+	// webhook builds one expansion per request); one at a time.
+	var expandMu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i, o := range objects {
+		ns, sees := settings.webhookSees(o.Object)
+		if !sees {
+			continue
+		}
+		seen[i] = true
+		g.Go(func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("review %s (%s): gatekeeper engine panicked: %v", flux.RefOf(o.Object), o.Origin, p)
+				}
+			}()
+			expandMu.Lock()
+			resultants, err := expander.Expand(o.Object)
+			expandMu.Unlock()
+			if err != nil {
+				return fmt.Errorf("expand %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+			}
+			resp, err := review(gctx, engine, o, ns, resultants)
+			if err != nil {
+				return fmt.Errorf("review %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+			}
+			perObject[i] = findings(c.Path, o, resp)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i := range objects {
+		if seen[i] {
+			res.Objects++
+		} else {
+			res.Skipped++
+		}
+		res.Findings = append(res.Findings, perObject[i]...)
+	}
+	res.AssumedNamespaces = settings.assumedNamespaces()
+	finding.Sort(res.Findings)
+	return res, nil
+}
+
+// review asks the engine what the webhook would answer for a CREATE of
+// o by the Flux controller that applies it, then for what the object
+// expands to (ExpansionTemplates), as the webhook does.
+func review(ctx context.Context, engine reviewer, o render.Object, ns *corev1.Namespace, resultants []*expansion.Resultant) (*types.Responses, error) {
+	raw, err := o.Object.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	gvk := o.Object.GroupVersionKind()
+	req := &admissionv1.AdmissionRequest{
+		UID:       ktypes.UID("tools-policy"),
+		Kind:      metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
+		Name:      o.Object.GetName(),
+		Namespace: o.Object.GetNamespace(),
+		Operation: admissionv1.Create,
+		UserInfo:  authenticationv1.UserInfo{Username: applier(o.Origin.Producer)},
+		Object:    kruntime.RawExtension{Raw: raw},
+	}
+	if gvk.Group == "" && gvk.Kind == "Namespace" {
+		// The webhook clears the namespace of a Namespace request.
+		req.Namespace = ""
+		ns = nil
+	}
+	opts := []reviews.ReviewOpt{reviews.EnforcementPoint(util.WebhookEnforcementPoint)}
+	if ns != nil {
+		nsMap, err := util.NamespaceToMap(ns)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, reviews.Namespace(nsMap))
+	}
+	resp, err := engine.Review(ctx, &target.AugmentedReview{
+		AdmissionRequest: req,
+		Namespace:        ns,
+		Source:           mutationtypes.SourceTypeOriginal,
+		IsAdmission:      true,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range resultants {
+		rr, err := engine.Review(ctx, &target.AugmentedUnstructured{
+			Object:    *r.Obj,
+			Namespace: ns,
+			Operation: admissionv1.Create,
+			Source:    mutationtypes.SourceTypeGenerated,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("expanded %s %s: %w", r.Obj.GetKind(), r.Obj.GetName(), err)
+		}
+		expansion.OverrideEnforcementAction(r.EnforcementAction, rr)
+		expansion.AggregateResponses(r.TemplateName, resp, rr)
+	}
+	return resp, nil
+}
+
+// applier is the user Flux applies an object as: kustomize-controller or
+// helm-controller's service account (their default names and namespace).
+func applier(producer flux.Ref) string {
+	if producer.Kind == flux.HelmReleaseKind {
+		return "system:serviceaccount:flux-system:helm-controller"
+	}
+	return "system:serviceaccount:flux-system:kustomize-controller"
+}
+
+// findings turns the webhook's results into findings, one per constraint
+// and message, with the action the webhook takes.
+func findings(cluster string, o render.Object, resp *types.Responses) []finding.Finding {
+	var out []finding.Finding
+	for _, r := range resp.Results() {
+		action, ok := webhookAction(r)
+		if !ok {
+			continue
+		}
+		out = append(out, finding.Finding{
+			Cluster: cluster,
+			Object:  flux.RefOf(o.Object).String(),
+			File:    o.Origin.File,
+			Where:   o.Origin.String(),
+			Check:   Check,
+			Rule:    r.Constraint.GetKind() + "/" + r.Constraint.GetName(),
+			Action:  action,
+			Warning: action != string(util.Deny),
+			Message: r.Msg,
+		})
+	}
+	return out
+}
+
+// webhookAction is what the webhook does with a result: its
+// enforcementAction, or for "scoped" the strongest of the actions scoped to
+// the webhook (deny over warn over dryrun). Actions the webhook does not
+// know are skipped, as it skips them.
+func webhookAction(r *types.Result) (string, bool) {
+	actions := []string{r.EnforcementAction}
+	if r.EnforcementAction == string(util.Scoped) {
+		actions = r.ScopedEnforcementActions
+	}
+	best := ""
+	for _, a := range actions {
+		if util.ValidateEnforcementAction(util.EnforcementAction(a), r.Constraint.Object) != nil {
+			continue
+		}
+		if rank(a) > rank(best) {
+			best = a
+		}
+	}
+	return best, best != ""
+}
+
+func rank(action string) int {
+	return 1 + slices.Index([]string{string(util.Dryrun), string(util.Warn), string(util.Deny)}, action)
+}
+
+// errNoWebhook is returned when the engine cannot be built.
+var errNoWebhook = errors.New("gatekeeper engine")
+
+// trimArg returns the value of --name=value or "" and false.
+func trimArg(arg, name string) (string, bool) {
+	v, ok := strings.CutPrefix(arg, "--"+name+"=")
+	if !ok {
+		v, ok = strings.CutPrefix(arg, "-"+name+"=")
+	}
+	return v, ok
+}
+
+// jsonObjects returns copies of the rendered objects holding only JSON
+// types: the renderer may leave Go ints in them, which the engine's deep
+// copies reject.
+func jsonObjects(objects []render.Object) ([]render.Object, error) {
+	out := make([]render.Object, len(objects))
+	for i, o := range objects {
+		data, err := o.Object.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+		}
+		out[i] = render.Object{Object: u, Origin: o.Origin}
+	}
+	return out, nil
+}
