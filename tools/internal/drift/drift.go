@@ -1,0 +1,106 @@
+// Package drift compares a rendered cluster entry with a live cluster the way
+// Flux would reconcile it: every rendered object goes through a server-side
+// apply dry-run with the field manager of the controller that applies it
+// (kustomize-controller or helm-controller), and the result is compared with
+// the live object. Objects the cluster holds for a Flux owner of the render
+// but the render no longer has are prune candidates.
+//
+// A per-object outcome is data (created, drifted, unchanged, skipped,
+// prune, failed); an error from Check means the cluster could not be
+// evaluated (unreachable API server, authentication, throttling that did not
+// end), never "in sync".
+package drift
+
+import (
+	"sort"
+
+	"github.com/aks-gitops/platform/tools/internal/diff"
+)
+
+// Status is the outcome for one object.
+type Status string
+
+// Statuses, in the order reports list them.
+const (
+	// Created: the object is not live; Flux creates it.
+	Created Status = "created"
+	// Drifted: the live object differs from what the apply would leave.
+	Drifted Status = "drifted"
+	// Prune: a live object of a Flux owner in the render that the render
+	// no longer has; Flux deletes it (unless a note says otherwise).
+	Prune Status = "prune"
+	// Failed: the API server rejects the apply (an immutable field without
+	// force, an admission denial, an invalid object): Flux would fail too.
+	Failed Status = "failed"
+	// Skipped: not compared, for the reason given.
+	Skipped Status = "skipped"
+	// Unchanged: the apply would change nothing.
+	Unchanged Status = "unchanged"
+)
+
+// statuses lists the statuses in report order.
+var statuses = []Status{Created, Drifted, Prune, Failed, Skipped, Unchanged}
+
+// Result is the outcome for one object.
+type Result struct {
+	ID         diff.ID `json:"id"`
+	APIVersion string  `json:"apiVersion"`
+	Status     Status  `json:"status"`
+	// Producer is the Flux Kustomization or HelmRelease that applies (or,
+	// for a prune candidate, applied) the object.
+	Producer string `json:"producer,omitempty"`
+	// Reason says why an object was skipped or failed.
+	Reason string `json:"reason,omitempty"`
+	// Fields are the differences between the live object (old) and the
+	// dry-run result (new); Secret values are masked.
+	Fields []diff.FieldDiff `json:"fields,omitempty"`
+	Notes  []diff.Note      `json:"notes,omitempty"`
+}
+
+// Report is the live diff of one cluster entry.
+type Report struct {
+	// Cluster is the entry path, Server the API server compared with.
+	Cluster string `json:"cluster"`
+	Server  string `json:"server"`
+	// Results holds one result per rendered object and prune candidate,
+	// sorted by namespace, kind, name, group, then producer.
+	Results []Result `json:"results"`
+	// Warnings are limits of this comparison (e.g. Flux not installed, so
+	// no inventory), sorted.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Drifted reports whether the cluster differs from the render: anything
+// created, drifted, to prune or failing.
+func (r *Report) Drifted() bool {
+	for _, res := range r.Results {
+		switch res.Status {
+		case Created, Drifted, Prune, Failed:
+			return true
+		}
+	}
+	return false
+}
+
+// Counts returns how many results have each status.
+func (r *Report) Counts() map[Status]int {
+	out := map[Status]int{}
+	for _, res := range r.Results {
+		out[res.Status]++
+	}
+	return out
+}
+
+func sortResults(rs []Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		ka := [...]string{a.ID.Namespace, a.ID.Kind, a.ID.Name, a.ID.Group, a.Producer, a.APIVersion}
+		kb := [...]string{b.ID.Namespace, b.ID.Kind, b.ID.Name, b.ID.Group, b.Producer, b.APIVersion}
+		for n := range ka {
+			if ka[n] != kb[n] {
+				return ka[n] < kb[n]
+			}
+		}
+		return false
+	})
+}

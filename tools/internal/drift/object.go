@@ -1,0 +1,325 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
+	"github.com/fluxcd/pkg/ssa/jsondiff"
+	"github.com/fluxcd/pkg/ssa/normalize"
+	"github.com/fluxcd/pkg/ssa/utils"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
+)
+
+// check decides it.res. A returned error means the object could not be
+// evaluated (the API server failed); a rejection of the object is a result.
+func (ch *checker) check(ctx context.Context, it *item) error {
+	d, r := it.desired, &it.res
+	skip := func(format string, args ...any) error {
+		r.Status, r.Reason = Skipped, fmt.Sprintf(format, args...)
+		return nil
+	}
+	fail := func(format string, args ...any) error {
+		r.Status, r.Reason = Failed, fmt.Sprintf(format, args...)
+		return nil
+	}
+	if it.obj.Origin.Hook {
+		return skip("Helm hook (%s): run by Helm, not kept live", strings.Join(it.obj.Origin.HookEvents, ","))
+	}
+	if slices.Contains(it.obj.Origin.Random, "*") {
+		return skip("its name comes from chart randomness: no live object to compare with")
+	}
+	if it.prod == nil {
+		return skip("no Flux Kustomization or HelmRelease of the render applies it")
+	}
+	if it.mapping == nil {
+		gk := d.GroupVersionKind().GroupKind()
+		if ch.crdKinds[gk] {
+			r.Status = Created
+			r.Notes = append(r.Notes, note(diff.Warning, "crd-in-render", "the kind is defined by a CustomResourceDefinition of the render, which Flux applies first; the object itself is checked by the API server only then"))
+			return nil
+		}
+		return fail("the cluster serves no %s in %s and the render has no CustomResourceDefinition for it", gk.Kind, d.GetAPIVersion())
+	}
+	if it.mapping.Scope.Name() == meta.RESTScopeNameNamespace && d.GetNamespace() == "" {
+		return fail("%s is namespaced but the object has no metadata.namespace", d.GetKind())
+	}
+	live, err := ch.live(ctx, it)
+	if err != nil {
+		return err
+	}
+	if it.prod.manager == kustomizeManager {
+		switch {
+		case metaIs(reconcileKey, "disabled", d, live):
+			return skip("%s: disabled", reconcileKey)
+		case metaIs(ssaKey, "Ignore", d, live):
+			return skip("%s: Ignore", ssaKey)
+		case metaIs(ssaKey, "IfNotPresent", d):
+			if live != nil {
+				return skip("%s: IfNotPresent and the object exists", ssaKey)
+			}
+			r.Status = Created
+			return nil
+		}
+	} else if live != nil {
+		if metaIs(helmDriftKey, helmv2.DriftDetectionDisabledValue, d, live) {
+			return skip("%s: disabled", helmDriftKey)
+		}
+		if it.prod.helmDrift == helmv2.DriftDetectionDisabled {
+			return skip("%s has spec.driftDetection.mode disabled (the default): helm-controller does not compare its objects with the cluster", it.prod.ref)
+		}
+	}
+	if secrets.IsSOPS(d) {
+		return ch.compareSOPS(it, live)
+	}
+	dry := d.DeepCopy()
+	utils.RemoveCABundleFromCRD(dry)
+	err = ch.cl.retry(ctx, func(ctx context.Context) error {
+		var err error
+		dry, err = ch.resource(it.mapping, d.GetNamespace()).Apply(ctx, d.GetName(), dry, metav1.ApplyOptions{
+			FieldManager: it.prod.manager, Force: true, DryRun: []string{metav1.DryRunAll},
+		})
+		return err
+	})
+	if err != nil {
+		return ch.dryRunFailed(it, live, err)
+	}
+	if dry.GetResourceVersion() == "" {
+		r.Status = Created
+		return nil
+	}
+	if live == nil || live.GetResourceVersion() != dry.GetResourceVersion() {
+		// Changed since the list: compare with what the dry-run saw.
+		if live, err = ch.get(ctx, it.mapping, d.GetNamespace(), d.GetName()); err != nil {
+			return fmt.Errorf("get: %w", err)
+		}
+		if live == nil {
+			r.Status = Created
+			return nil
+		}
+	}
+	return ch.compare(it, live, dry)
+}
+
+// dryRunFailed turns a rejected dry-run into a result, or returns the
+// error when the API server failed rather than judged the object.
+func (ch *checker) dryRunFailed(it *item, live *unstructured.Unstructured, err error) error {
+	d, r := it.desired, &it.res
+	if !isRejection(err) {
+		return fmt.Errorf("dry-run apply: %w", err)
+	}
+	msg := serverMessage(err)
+	if live == nil {
+		var se apierrors.APIStatus
+		if errors.As(err, &se) && apierrors.IsNotFound(err) {
+			if det := se.Status().Details; det != nil && det.Kind == "namespaces" {
+				// The namespace is not live. Flux applies Namespaces before
+				// namespaced objects, so an object of a namespace the render
+				// creates is created too (the server checks it only then).
+				if ch.namespaces[d.GetNamespace()] {
+					r.Status = Created
+					r.Notes = append(r.Notes, note(diff.Warning, "namespace-in-render",
+						fmt.Sprintf("namespace %s is not live yet: Flux creates it first; the object is checked by the API server only then", d.GetNamespace())))
+					return nil
+				}
+				r.Status, r.Reason = Failed, fmt.Sprintf("namespace %s does not exist and the render does not create it", d.GetNamespace())
+				return nil
+			}
+		}
+		r.Status, r.Reason = Failed, "the API server rejects it: "+msg
+		return nil
+	}
+	if !ssaerrors.IsImmutableError(err) {
+		r.Status, r.Reason = Failed, "the API server rejects the change: "+msg
+		return nil
+	}
+	// An immutable field change: the dry-run cannot show the result, so
+	// the fields are those the render sets that differ from the live ones.
+	r.Fields, r.Notes = ch.fields(it, live, overlay(live, d))
+	force := it.prod.manager == kustomizeManager && (it.prod.force || metaIs(forceKey, "enabled", d, live))
+	if force {
+		r.Status = Drifted
+		r.Notes = append(r.Notes, note(diff.Danger, "recreate",
+			"immutable field change: Flux deletes the object and creates it again (force): "+msg))
+		return nil
+	}
+	r.Status, r.Reason = Failed, "immutable field change, the API server rejects it: "+msg
+	if it.prod.manager == kustomizeManager {
+		r.Notes = append(r.Notes, note(diff.Warning, "force",
+			fmt.Sprintf("Flux recreates such an object only with the annotation %s: enabled or spec.force on %s", forceKey, it.prod.ref)))
+	}
+	return nil
+}
+
+// isRejection reports whether err is the API server judging the object
+// (invalid, conflicting, denied by admission, missing namespace) rather than
+// failing to answer or refusing the caller's credentials.
+func isRejection(err error) bool {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Status().Code {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusForbidden:
+		// RBAC says "User \"x\" cannot patch resource ..."; an admission
+		// webhook or policy denial is about the object.
+		m := se.Status().Message
+		return !(strings.Contains(m, " cannot ") && strings.Contains(m, " resource \""))
+	}
+	return false
+}
+
+// serverMessage is the API server's message on one line.
+func serverMessage(err error) string {
+	var se apierrors.APIStatus
+	msg := err.Error()
+	if errors.As(err, &se) && se.Status().Message != "" {
+		msg = se.Status().Message
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// compare sets it.res from the live object and the dry-run result.
+func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error {
+	paths, whole := it.prod.ignoredPaths(dry)
+	if whole {
+		it.res.Status, it.res.Reason = Skipped, fmt.Sprintf("an ignore rule of %s covers the whole object", it.prod.ref)
+		return nil
+	}
+	l, n := clean(live), clean(dry)
+	if len(paths) > 0 {
+		sort.Sort(sort.Reverse(sort.StringSlice(paths))) // later list items first
+		patch := jsondiff.GenerateRemovePatch(paths...)
+		for _, u := range []*unstructured.Unstructured{l, n} {
+			if err := jsondiff.ApplyPatchToUnstructured(u, patch); err != nil {
+				return fmt.Errorf("ignore rules of %s: %w", it.prod.ref, err)
+			}
+		}
+	}
+	it.res.Fields, it.res.Notes = ch.fields(it, l, n)
+	if len(it.res.Fields) > 0 {
+		it.res.Status = Drifted
+	} else {
+		it.res.Status = Unchanged
+	}
+	return nil
+}
+
+// fields compares live and desired with the diff engine: Secret values
+// masked, chart randomness and noise left out.
+func (ch *checker) fields(it *item, live, desired *unstructured.Unstructured) ([]diff.FieldDiff, []diff.Note) {
+	l, n := clean(live), clean(desired)
+	// Known dry-run quirks (an HPA's duplicated metric); a failure leaves
+	// the object as it is.
+	_ = normalize.DryRunUnstructured(l)
+	_ = normalize.DryRunUnstructured(n)
+	rep := diff.Compare(
+		[]render.Object{{Object: l, Origin: it.obj.Origin}},
+		[]render.Object{{Object: n, Origin: it.obj.Origin}},
+		ch.opts.Diff)
+	if !rep.Changed() {
+		return nil, nil
+	}
+	c := rep.Changes[0]
+	return c.Fields, c.Notes
+}
+
+// serverFields are set by the API server and differ between the live
+// object and any dry-run of it.
+var serverFields = []string{"managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"}
+
+// clean returns a copy of u without server-set noise and status.
+func clean(u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := u.DeepCopy()
+	for _, f := range serverFields {
+		unstructured.RemoveNestedField(out.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(out.Object, "status")
+	return out
+}
+
+// overlay returns live with every field desired sets replaced by desired's
+// value (maps merged, lists and scalars replaced): what the apply asks
+// for, when the server cannot say what it would make of it.
+func overlay(live, desired *unstructured.Unstructured) *unstructured.Unstructured {
+	out := live.DeepCopy()
+	merge(out.Object, runtime.DeepCopyJSON(desired.Object))
+	return out
+}
+
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				merge(dm, sm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// compareSOPS compares a SOPS-encrypted Secret with the live one by keys:
+// its values are ciphertext until Flux decrypts them.
+func (ch *checker) compareSOPS(it *item, live *unstructured.Unstructured) error {
+	r := &it.res
+	sopsNote := note(diff.Warning, "sops", "SOPS-encrypted in the repository: compared by keys only")
+	r.Notes = append(r.Notes, sopsNote)
+	if live == nil {
+		r.Status = Created
+		return nil
+	}
+	want := map[string]bool{}
+	for _, f := range []string{"data", "stringData"} {
+		m, _, _ := unstructured.NestedMap(it.desired.Object, f)
+		for k := range m {
+			want[k] = true
+		}
+	}
+	have := map[string]bool{}
+	m, _, _ := unstructured.NestedMap(live.Object, "data")
+	for k := range m {
+		have[k] = true
+	}
+	for k := range want {
+		if !have[k] {
+			r.Fields = append(r.Fields, diff.FieldDiff{Path: "data." + pathKey(k), Op: diff.OpAdded, Masked: true})
+		}
+	}
+	for k := range have {
+		if !want[k] {
+			r.Fields = append(r.Fields, diff.FieldDiff{Path: "data." + pathKey(k), Op: diff.OpRemoved, Masked: true})
+		}
+	}
+	sort.Slice(r.Fields, func(i, j int) bool { return r.Fields[i].Path < r.Fields[j].Path })
+	if len(r.Fields) > 0 {
+		r.Status = Drifted
+	} else {
+		r.Status = Unchanged
+	}
+	return nil
+}
+
+// pathKey quotes a map key the way the diff engine writes paths.
+func pathKey(k string) string {
+	if strings.ContainsAny(k, ".[]\"") {
+		return fmt.Sprintf("%q", k)
+	}
+	return k
+}

@@ -1,0 +1,199 @@
+package drift
+
+import (
+	"fmt"
+	"strings"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/kustomize"
+	"github.com/fluxcd/pkg/ssa/jsondiff"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/render"
+)
+
+// Field managers and owner label groups of the Flux controllers.
+const (
+	kustomizeManager = "kustomize-controller"
+	helmManager      = "helm-controller"
+)
+
+// Metadata keys Flux reads on the objects it applies (labels or
+// annotations; values compared case-insensitively, as Flux does).
+var (
+	kustomizeGroup = kustomizev1.GroupVersion.Group
+	helmGroup      = helmv2.GroupVersion.Group
+
+	reconcileKey = kustomizeGroup + "/reconcile" // disabled: never applied
+	ssaKey       = kustomizeGroup + "/ssa"       // Ignore | IfNotPresent | Merge | Override
+	forceKey     = kustomizeGroup + "/force"     // enabled: recreate on immutable change
+	pruneKey     = kustomizeGroup + "/prune"     // disabled: never pruned
+	// helm-controller's per-object opt-out of drift detection.
+	helmDriftKey = helmv2.DriftDetectionMetadataKey
+	// Helm keeps an object with this annotation when a release drops it.
+	helmKeepKey = "helm.sh/resource-policy"
+)
+
+// producer is a Flux Kustomization or HelmRelease of the render, with what
+// decides how its output is applied and compared.
+type producer struct {
+	ref     flux.Ref
+	manager string // field manager
+	// group is the owner label group: <group>/name and <group>/namespace.
+	group string
+	// force: spec.force of a Kustomization.
+	force bool
+	// prune: spec.prune of a Kustomization; pruneKnown is false when
+	// neither the render nor the cluster has the Kustomization object.
+	prune, pruneKnown bool
+	// helmDrift is a HelmRelease's spec.driftDetection.mode.
+	helmDrift helmv2.DriftDetectionMode
+	// ignore holds spec.ignore (Kustomization) or
+	// spec.driftDetection.ignore (HelmRelease).
+	ignore jsondiff.CompiledIgnoreRules
+	// randomKinds are kinds of which the HelmRelease renders an object
+	// with a random name: live ones of those kinds cannot be matched.
+	randomKinds map[string]bool
+}
+
+// metaValue returns the value of key among the labels and annotations of
+// any of objs (the rendered object first, then the live one).
+func metaValue(key string, objs ...*unstructured.Unstructured) string {
+	for _, u := range objs {
+		if u == nil {
+			continue
+		}
+		if v := u.GetAnnotations()[key]; v != "" {
+			return v
+		}
+		if v := u.GetLabels()[key]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func metaIs(key, want string, objs ...*unstructured.Unstructured) bool {
+	for _, u := range objs {
+		if u != nil && strings.EqualFold(metaValue(key, u), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// producers returns the Flux objects that rendered output in c (suspended
+// or failed ones apply nothing and own nothing here), keyed by reference.
+func producers(c *render.Cluster) (map[flux.Ref]*producer, error) {
+	rendered := map[flux.Ref]*unstructured.Unstructured{}
+	for _, o := range c.Objects() {
+		if flux.IsFlux(o.Object) {
+			rendered[flux.RefOf(o.Object)] = o.Object
+		}
+	}
+	out := map[flux.Ref]*producer{}
+	for _, u := range c.Units {
+		if u.Skipped != "" || u.Failed {
+			continue
+		}
+		p := &producer{ref: u.Ref}
+		obj := rendered[u.Ref]
+		switch u.Ref.Kind {
+		case flux.KustomizationKind:
+			p.manager, p.group = kustomizeManager, kustomizeGroup
+			if obj != nil {
+				ks, err := flux.DecodeKustomization(obj)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", u.Ref, err)
+				}
+				p.force, p.prune, p.pruneKnown = ks.Spec.Force, ks.Spec.Prune, true
+				if p.ignore, err = compileIgnore(kustomizeRules(ks.Spec.Ignore)); err != nil {
+					return nil, fmt.Errorf("%s: spec.ignore: %w", u.Ref, err)
+				}
+			}
+		case flux.HelmReleaseKind:
+			p.manager, p.group = helmManager, helmGroup
+			p.helmDrift = helmv2.DriftDetectionDisabled
+			if obj != nil {
+				hr, err := flux.DecodeHelmRelease(obj)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", u.Ref, err)
+				}
+				dd := hr.GetDriftDetection()
+				p.helmDrift = dd.GetMode()
+				if p.ignore, err = compileIgnore(helmRules(dd.Ignore)); err != nil {
+					return nil, fmt.Errorf("%s: spec.driftDetection.ignore: %w", u.Ref, err)
+				}
+			}
+			p.randomKinds = map[string]bool{}
+			for _, o := range u.Objects {
+				for _, r := range o.Origin.Random {
+					if r == "*" {
+						p.randomKinds[o.Object.GetKind()] = true
+					}
+				}
+			}
+		default:
+			return nil, fmt.Errorf("%s: not a Kustomization or HelmRelease", u.Ref)
+		}
+		out[u.Ref] = p
+	}
+	return out, nil
+}
+
+type rule struct {
+	paths  []string
+	target *kustomize.Selector
+}
+
+func kustomizeRules(in []kustomizev1.IgnoreRule) []rule {
+	out := make([]rule, len(in))
+	for i, r := range in {
+		out[i] = rule{paths: r.Paths, target: r.Target}
+	}
+	return out
+}
+
+func helmRules(in []helmv2.IgnoreRule) []rule {
+	out := make([]rule, len(in))
+	for i, r := range in {
+		out[i] = rule{paths: r.Paths, target: r.Target}
+	}
+	return out
+}
+
+func compileIgnore(rules []rule) (jsondiff.CompiledIgnoreRules, error) {
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	in := make([]jsondiff.IgnoreRule, len(rules))
+	for i, r := range rules {
+		in[i].Paths = r.paths
+		if t := r.target; t != nil {
+			in[i].Selector = &jsondiff.Selector{
+				Group: t.Group, Version: t.Version, Kind: t.Kind, Name: t.Name, Namespace: t.Namespace,
+				AnnotationSelector: t.AnnotationSelector, LabelSelector: t.LabelSelector,
+			}
+		}
+	}
+	return jsondiff.CompileIgnoreRules(in)
+}
+
+// ignoredPaths returns the JSON pointers p's rules ignore for obj, and
+// whether one of them is the whole object.
+func (p *producer) ignoredPaths(obj *unstructured.Unstructured) (paths []string, whole bool) {
+	for sel, ps := range p.ignore {
+		if !sel.MatchUnstructured(obj) {
+			continue
+		}
+		for _, path := range ps {
+			if path == jsondiff.IgnorePathRoot {
+				whole = true
+			}
+			paths = append(paths, path)
+		}
+	}
+	return paths, whole
+}

@@ -1,0 +1,225 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/flux"
+)
+
+// inventory is what a live Kustomization's status says it applied.
+type inventory struct {
+	prod    *producer
+	entries []inventoryEntry
+}
+
+type inventoryEntry struct {
+	key     key
+	mapping *meta.RESTMapping // nil: the kind is no longer served
+}
+
+// inventories reads status.inventory of the live Kustomization of every
+// Kustomization producer. Without Flux's CRD in the cluster there is none,
+// and prune candidates come from owner labels only.
+func (ch *checker) inventories(ctx context.Context) ([]inventory, error) {
+	var prods []*producer
+	for _, p := range ch.prods {
+		if p.ref.Kind == flux.KustomizationKind {
+			prods = append(prods, p)
+		}
+	}
+	if len(prods) == 0 {
+		return nil, nil
+	}
+	sort.Slice(prods, func(i, j int) bool { return prods[i].ref.String() < prods[j].ref.String() })
+	gvk := kustomizev1.GroupVersion.WithKind(kustomizev1.KustomizationKind)
+	m, err := ch.cl.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		ch.warnings = append(ch.warnings, fmt.Sprintf("the cluster serves no %s: Flux is not installed, prune candidates come from owner labels only", gvk.GroupVersion()))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", gvk, err)
+	}
+	out := make([]inventory, len(prods))
+	missing := make([]bool, len(prods))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ch.opts.Concurrency)
+	for i, p := range prods {
+		g.Go(func() error {
+			out[i].prod = p
+			live, err := ch.get(gctx, m, p.ref.Namespace, p.ref.Name)
+			if err != nil {
+				return fmt.Errorf("get %s: %w", p.ref, err)
+			}
+			if live == nil {
+				missing[i] = true
+				return nil
+			}
+			var ks kustomizev1.Kustomization
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(live.Object, &ks); err != nil {
+				return fmt.Errorf("live %s: %w", p.ref, err)
+			}
+			if !p.pruneKnown {
+				p.prune, p.pruneKnown = ks.Spec.Prune, true
+			}
+			if ks.Status.Inventory == nil {
+				return nil
+			}
+			for _, e := range ks.Status.Inventory.Entries {
+				id, err := object.ParseObjMetadata(e.ID)
+				if err != nil {
+					return fmt.Errorf("live %s: inventory: %w", p.ref, err)
+				}
+				entry := inventoryEntry{key: key{id.GroupKind.Group, id.GroupKind.Kind, id.Namespace, id.Name}}
+				em, err := ch.cl.mapper.RESTMapping(id.GroupKind, e.Version)
+				switch {
+				case meta.IsNoMatchError(err):
+				case err != nil:
+					return fmt.Errorf("live %s: inventory: resolve %s: %w", p.ref, id.GroupKind, err)
+				default:
+					entry.mapping = em
+				}
+				out[i].entries = append(out[i].entries, entry)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, p := range prods {
+		if missing[i] {
+			ch.warnings = append(ch.warnings, fmt.Sprintf("%s is not live: no inventory to find prune candidates in", p.ref))
+		}
+	}
+	return out, nil
+}
+
+// ownerOf returns the producer of the render whose owner labels u carries.
+func (ch *checker) ownerOf(u *unstructured.Unstructured) *producer {
+	l := u.GetLabels()
+	for _, c := range []struct{ group, kind string }{
+		{kustomizeGroup, flux.KustomizationKind}, {helmGroup, flux.HelmReleaseKind},
+	} {
+		name, ns := l[c.group+"/name"], l[c.group+"/namespace"]
+		if name == "" || ns == "" {
+			continue
+		}
+		if p := ch.prods[flux.Ref{Kind: c.kind, Namespace: ns, Name: name}]; p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// controlled reports whether a controller owns u (an EndpointSlice copies
+// its Service's labels, for instance): Flux did not apply it.
+func controlled(u *unstructured.Unstructured) bool {
+	for _, ref := range u.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneCandidates returns the live objects a producer of the render owns,
+// by owner labels or by its Kustomization's inventory, that the render no
+// longer has.
+func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Result, error) {
+	type candidate struct {
+		live *unstructured.Unstructured
+		prod *producer
+	}
+	found := map[key]candidate{}
+	for _, objs := range ch.owned {
+		for k, u := range objs {
+			if ch.desired[k] || controlled(u) {
+				continue
+			}
+			p := ch.ownerOf(u)
+			if p == nil || p.randomKinds[u.GetKind()] {
+				continue
+			}
+			found[k] = candidate{u, p}
+		}
+	}
+	// Inventory entries the labels did not turn up (labels removed by
+	// hand, or a resource that could not be listed).
+	type lookup struct {
+		entry inventoryEntry
+		prod  *producer
+		live  *unstructured.Unstructured
+	}
+	var lookups []*lookup
+	for _, in := range inv {
+		for _, e := range in.entries {
+			if ch.desired[e.key] || e.mapping == nil {
+				continue
+			}
+			if _, ok := found[e.key]; ok {
+				continue
+			}
+			if _, listed := ch.owned[e.mapping.Resource]; listed {
+				if u := ch.owned[e.mapping.Resource][e.key]; u != nil {
+					found[e.key] = candidate{u, in.prod}
+				}
+				// else: not live with its labels; fetched below in case
+				// the labels were removed.
+			}
+			if _, ok := found[e.key]; !ok {
+				lookups = append(lookups, &lookup{entry: e, prod: in.prod})
+			}
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ch.opts.Concurrency)
+	for _, l := range lookups {
+		g.Go(func() error {
+			u, err := ch.get(gctx, l.entry.mapping, l.entry.key.namespace, l.entry.key.name)
+			if err != nil {
+				return fmt.Errorf("get %s %s/%s of the inventory of %s: %w", l.entry.key.kind, l.entry.key.namespace, l.entry.key.name, l.prod.ref, err)
+			}
+			l.live = u
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, l := range lookups {
+		if l.live != nil {
+			if _, ok := found[l.entry.key]; !ok {
+				found[l.entry.key] = candidate{l.live, l.prod}
+			}
+		}
+	}
+	out := make([]Result, 0, len(found))
+	for _, c := range found {
+		r := Result{ID: diff.IDOf(c.live), APIVersion: c.live.GetAPIVersion(), Status: Prune, Producer: c.prod.ref.String()}
+		switch {
+		case c.prod.manager == helmManager && metaIs(helmKeepKey, "keep", c.live):
+			r.Notes = append(r.Notes, note(diff.Warning, "kept", helmKeepKey+": keep: Helm leaves it in the cluster"))
+		case c.prod.manager == helmManager:
+			r.Notes = append(r.Notes, note(diff.Danger, "prune", "Helm deletes it when the release is upgraded"))
+		case metaIs(pruneKey, "disabled", c.live):
+			r.Notes = append(r.Notes, note(diff.Warning, "kept", pruneKey+": disabled: Flux leaves it in the cluster"))
+		case c.prod.pruneKnown && !c.prod.prune:
+			r.Notes = append(r.Notes, note(diff.Warning, "kept", fmt.Sprintf("%s has spec.prune false: Flux leaves it in the cluster", c.prod.ref)))
+		default:
+			r.Notes = append(r.Notes, note(diff.Danger, "prune", "Flux deletes it (garbage collection)"))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
