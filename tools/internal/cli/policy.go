@@ -73,7 +73,7 @@ template does not compile, or bad usage.`,
 			}
 			bar := slices.Index(failOnActions, failOn)
 			for i := range all {
-				if i := slices.Index(failOnActions, all[i].Action); i >= 0 && i <= bar {
+				if rank := slices.Index(failOnActions, all[i].Action); rank >= 0 && rank <= bar {
 					all[i].Warning = false
 				}
 			}

@@ -3,9 +3,11 @@ package policy
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/gatekeeper/v3/pkg/gator"
@@ -82,32 +84,27 @@ func Verify(ctx context.Context, paths []string, opts VerifyOptions) ([]SuiteRes
 	}
 	var suites []found
 	for _, p := range paths {
-		abs, err := filepath.Abs(p)
+		files, err := yamlFiles(p)
 		if err != nil {
 			return nil, err
 		}
-		fi, err := os.Stat(abs)
-		if err != nil {
-			return nil, fmt.Errorf("suites %s: %w", p, err)
-		}
-		target := strings.TrimPrefix(filepath.ToSlash(abs), "/")
-		list, err := verify.ReadSuites(fsys, target, target, fi.IsDir())
-		if err != nil {
-			return nil, fmt.Errorf("suites %s: %w", p, err)
-		}
-		if len(list) == 0 {
-			return nil, fmt.Errorf("suites %s: no Suite (test.gatekeeper.sh/v1alpha1) found", p)
-		}
-		for _, s := range list {
-			rel := p
-			if fi.IsDir() {
-				r, err := filepath.Rel(abs, "/"+s.AbsolutePath)
-				if err != nil {
-					return nil, err
-				}
-				rel = filepath.Join(p, r)
+		n := len(suites)
+		for _, file := range files {
+			abs, err := filepath.Abs(file)
+			if err != nil {
+				return nil, err
 			}
-			suites = append(suites, found{suite: s, path: filepath.ToSlash(rel)})
+			target := strings.TrimPrefix(filepath.ToSlash(abs), "/")
+			list, err := verify.ReadSuites(fsys, target, target, false)
+			if err != nil {
+				return nil, fmt.Errorf("suite %s: %w", file, err)
+			}
+			for _, s := range list {
+				suites = append(suites, found{suite: s, path: filepath.ToSlash(file)})
+			}
+		}
+		if len(suites) == n {
+			return nil, fmt.Errorf("suites %s: no Suite (test.gatekeeper.sh/v1alpha1) found", p)
 		}
 	}
 	runner, err := verify.NewRunner(fsys, func(o ...gator.Opt) (gator.Client, error) {
@@ -156,4 +153,31 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// yamlFiles returns p if it is a file, else the YAML files below it
+// (walked recursively, sorted), as gator verify DIR/... reads them.
+func yamlFiles(p string) ([]string, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("suites %s: %w", p, err)
+	}
+	if !fi.IsDir() {
+		return []string{p}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && gator.IsYAMLExtension(filepath.Ext(path)) {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("suites %s: %w", p, err)
+	}
+	sort.Strings(out)
+	return out, nil
 }
