@@ -190,7 +190,8 @@ func message(v any) string {
 }
 
 // readFile parses a repository file as the multi-document YAML it is in git
-// (JSON too), skipping empty documents and keeping only objects with a kind.
+// (JSON too), keeping only documents that are objects with a kind. A file
+// that is not YAML is an error.
 func readFile(path string) ([]*unstructured.Unstructured, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -209,12 +210,13 @@ func readFile(path string) ([]*unstructured.Unstructured, error) {
 		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
 		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(doc, &obj); err != nil {
+		var v any
+		if err := yaml.Unmarshal(doc, &v); err != nil {
 			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
-		if obj == nil {
-			continue // only comments
+		obj, ok := v.(map[string]any)
+		if !ok {
+			continue // only comments, or not an object (e.g. a Falco rules list)
 		}
 		u := &unstructured.Unstructured{Object: obj}
 		if u.GetKind() == "" {
