@@ -69,5 +69,6 @@ func newRootCmd(version string, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetVersionTemplate("tools {{.Version}}\n")
 	root.AddCommand(newRenderCmd(stdout, stderr), newValidateCmd(stdout, stderr), newPolicyCmd(stdout, stderr), newSynthCmd(stdout))
+	root.AddCommand(newDiffCmd(stdout, stderr))
 	return root
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -202,7 +201,7 @@ func (c *comparer) mask(s string) string {
 // clean returns a deep copy of obj without noise: the random fields, then
 // ignored labels and annotations on any metadata (pod templates too).
 func (c *comparer) clean(obj map[string]any, random map[string]bool) map[string]any {
-	out := runtime.DeepCopyJSON(obj)
+	out, _ := normalize(obj).(map[string]any)
 	for p := range random {
 		if p == "*" {
 			continue
@@ -243,6 +242,52 @@ func (c *comparer) stripMetadata(v any) {
 			c.stripMetadata(x)
 		}
 	}
+}
+
+// normalize deep-copies a decoded object with one type per kind of value:
+// a render holds Go ints from Helm where a cached render holds int64 from
+// JSON, and the two must compare equal.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = normalize(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = normalize(x)
+		}
+		return out
+	case int:
+		return int64(t)
+	case int8:
+		return int64(t)
+	case int16:
+		return int64(t)
+	case int32:
+		return int64(t)
+	case uint:
+		return int64(t)
+	case uint8:
+		return int64(t)
+	case uint16:
+		return int64(t)
+	case uint32:
+		return int64(t)
+	case uint64:
+		return int64(t)
+	case float32:
+		return normalize(float64(t))
+	case float64:
+		if t == float64(int64(t)) && t < 1<<53 && t > -(1<<53) {
+			return int64(t)
+		}
+		return t
+	}
+	return v
 }
 
 // objectYAML is the whole object, noise stripped and secrets masked.

@@ -143,6 +143,9 @@ type Report struct {
 	// Title names what was compared (e.g. the cluster path) in headings.
 	Title   string   `json:"title,omitempty"`
 	Changes []Change `json:"changes"`
+	// Failure says why there is no comparison (a side failed to render);
+	// the report then shows it instead of changes.
+	Failure string `json:"failure,omitempty"`
 }
 
 // Changed reports whether anything differs.

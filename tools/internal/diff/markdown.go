@@ -24,6 +24,12 @@ func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
 	if title == "" {
 		title = "diff"
 	}
+	if r.Failure != "" {
+		ls := []string{r.Failure}
+		f := fence(ls)
+		fmt.Fprintf(&b, "### `%s`: no diff, a render failed\n\n%s\n%s\n%s\n", title, f, clip(r.Failure), f)
+		return []string{b.String()}
+	}
 	fmt.Fprintf(&b, "### `%s`: %s\n\n", title, r.summaryLine())
 	a, rm, ch, d := r.Counts()
 	if a+rm+ch > 0 {

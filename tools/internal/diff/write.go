@@ -77,9 +77,10 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		Title   string         `json:"title,omitempty"`
+		Failure string         `json:"failure,omitempty"`
 		Summary map[string]int `json:"summary"`
 		Changes []Change       `json:"changes"`
-	}{r.Title, map[string]int{"added": a, "removed": rm, "changed": ch, "danger": d}, changes})
+	}{r.Title, r.Failure, map[string]int{"added": a, "removed": rm, "changed": ch, "danger": d}, changes})
 }
 
 // MarshalJSON adds the origin on one line.
@@ -98,6 +99,9 @@ func (c Change) MarshalJSON() ([]byte, error) {
 
 // summaryLine is "1 added, 2 changed, 1 danger note" or "no changes".
 func (r *Report) summaryLine() string {
+	if r.Failure != "" {
+		return "failed: " + r.Failure
+	}
 	a, rm, ch, d := r.Counts()
 	if a+rm+ch == 0 {
 		return "no changes"
