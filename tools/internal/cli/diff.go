@@ -32,6 +32,8 @@ type diffFlags struct {
 	noIgnore       bool
 	markdownDir    string
 	maxObjectLines int
+	live           bool
+	liveOpts       liveOptions
 }
 
 func newDiffCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -69,6 +71,9 @@ or constraints removed, and Falco rules removed or disabled.
 
 Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if df.live {
+				return runDiffLive(cmd.Context(), &rf, &df, args, stdout, stderr)
+			}
 			return runDiff(cmd.Context(), &rf, &df, args, stdout, stderr)
 		},
 	}
@@ -83,7 +88,30 @@ Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 	fs.BoolVar(&df.noIgnore, "no-ignore", false, "show everything: no noise rules, chart randomness included")
 	fs.StringVar(&df.markdownDir, "markdown-dir", "", "also write the Markdown report as one file per cluster and part, each under GitHub's comment limit")
 	fs.IntVar(&df.maxObjectLines, "max-object-lines", diff.DefaultMaxObjectLines, "longest added or removed object shown as YAML (-1: none)")
+	fs.BoolVar(&df.live, "live", false, "compare the render of one entry (the working tree) with the live cluster instead of another revision")
+	fs.StringVar(&df.liveOpts.kubeconfig, "kubeconfig", "", "with --live: kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&df.liveOpts.context, "context", "", "with --live: kube context (default: the current one)")
+	fs.IntVar(&df.liveOpts.concurrency, "live-concurrency", 0, "with --live: parallel dry-runs (0: the default)")
 	return cmd
+}
+
+// runDiffLive renders the working tree and hands it to the live drift.
+func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []string, stdout, stderr io.Writer) error {
+	if df.base != "" || df.head != "" {
+		return &exitError{ExitError, errors.New("--live compares the working tree with the cluster: --base and --head do not apply")}
+	}
+	_, wo, err := df.options(stdout)
+	if err != nil {
+		return &exitError{ExitError, err}
+	}
+	run, err := rf.render(ctx, args)
+	if err != nil {
+		return err
+	}
+	run.summary(stderr)
+	lo := df.liveOpts
+	lo.format, lo.color = df.format, wo.Color
+	return runLive(ctx, run, lo, stdout, stderr)
 }
 
 // options turns the diff flags into compare and write options.
