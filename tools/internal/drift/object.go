@@ -237,7 +237,15 @@ func (ch *checker) fields(it *item, live, desired *unstructured.Unstructured) ([
 		return nil, nil
 	}
 	c := rep.Changes[0]
-	return c.Fields, c.Notes
+	var notes []diff.Note
+	for _, n := range c.Notes {
+		// The dry-run, not a list of fields, says whether a change is
+		// immutable: dryRunFailed notes it.
+		if n.Rule != diff.NoteImmutable {
+			notes = append(notes, n)
+		}
+	}
+	return c.Fields, notes
 }
 
 // serverFields are set by the API server and differ between the live
@@ -255,24 +263,45 @@ func clean(u *unstructured.Unstructured) *unstructured.Unstructured {
 }
 
 // overlay returns live with every field desired sets replaced by desired's
-// value (maps merged, lists and scalars replaced): what the apply asks
-// for, when the server cannot say what it would make of it.
+// value: what the apply asks for, when the server cannot say what it would
+// make of it. Maps are merged, and so are lists of maps of the same length
+// item by item, so fields the server defaulted (a container's
+// imagePullPolicy) do not show as removed; other values are replaced.
 func overlay(live, desired *unstructured.Unstructured) *unstructured.Unstructured {
 	out := live.DeepCopy()
-	merge(out.Object, runtime.DeepCopyJSON(desired.Object))
+	mergeMap(out.Object, runtime.DeepCopyJSON(desired.Object))
 	return out
 }
 
-func merge(dst, src map[string]any) {
+func mergeMap(dst, src map[string]any) {
 	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				merge(dm, sm)
-				continue
-			}
-		}
-		dst[k] = v
+		dst[k] = mergeValue(dst[k], v)
 	}
+}
+
+func mergeValue(dst, src any) any {
+	switch s := src.(type) {
+	case map[string]any:
+		if d, ok := dst.(map[string]any); ok {
+			mergeMap(d, s)
+			return d
+		}
+	case []any:
+		d, ok := dst.([]any)
+		if !ok || len(d) != len(s) {
+			return src
+		}
+		for i := range s {
+			sm, ok1 := s[i].(map[string]any)
+			dm, ok2 := d[i].(map[string]any)
+			if !ok1 || !ok2 {
+				return src
+			}
+			mergeMap(dm, sm)
+		}
+		return d
+	}
+	return src
 }
 
 // compareSOPS compares a SOPS-encrypted Secret with the live one by keys:

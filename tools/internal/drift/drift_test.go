@@ -1,0 +1,497 @@
+package drift
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/utils"
+	"github.com/google/go-cmp/cmp"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"golang.org/x/tools/txtar"
+
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/testenv"
+)
+
+// fixture is a parsed testdata archive: per producer, the rendered objects
+// and the objects applied earlier.
+type fixture struct {
+	render map[flux.Ref][]*unstructured.Unstructured
+	live   map[flux.Ref][]*unstructured.Unstructured
+}
+
+func loadFixture(t *testing.T, file string) fixture {
+	t.Helper()
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fixture{render: map[flux.Ref][]*unstructured.Unstructured{}, live: map[flux.Ref][]*unstructured.Unstructured{}}
+	for _, af := range ar.Files {
+		dir, base := path.Split(af.Name)
+		parts := strings.SplitN(strings.TrimSuffix(base, ".yaml"), "_", 3)
+		if len(parts) != 3 {
+			t.Fatalf("%s: want <ks|hr>_<namespace>_<name>.yaml", af.Name)
+		}
+		ref := flux.Ref{Kind: flux.KustomizationKind, Namespace: parts[1], Name: parts[2]}
+		if parts[0] == "hr" {
+			ref.Kind = flux.HelmReleaseKind
+		}
+		objs, err := utils.ReadObjects(bytes.NewReader(af.Data))
+		if err != nil {
+			t.Fatalf("%s: %v", af.Name, err)
+		}
+		for _, o := range objs {
+			setOwner(o, ref)
+		}
+		switch dir {
+		case "render/":
+			f.render[ref] = objs
+		case "live/":
+			f.live[ref] = objs
+		default:
+			t.Fatalf("%s: want render/ or live/", af.Name)
+		}
+	}
+	return f
+}
+
+// setOwner sets the owner labels the Flux controller of ref puts on what
+// it applies (the render sets them too).
+func setOwner(u *unstructured.Unstructured, ref flux.Ref) {
+	group := kustomizeGroup
+	if ref.Kind == flux.HelmReleaseKind {
+		group = helmGroup
+	}
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[group+"/name"], labels[group+"/namespace"] = ref.Name, ref.Namespace
+	u.SetLabels(labels)
+}
+
+// cluster builds the render of the fixture as the renderer would.
+func (f fixture) cluster() *render.Cluster {
+	c := &render.Cluster{Path: "clusters/test"}
+	refs := make([]flux.Ref, 0, len(f.render))
+	for ref := range f.render {
+		refs = append(refs, ref)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
+	for _, ref := range refs {
+		u := &render.Unit{Ref: ref}
+		for _, o := range f.render[ref] {
+			origin := render.Origin{Producer: ref, File: "apps/" + strings.ToLower(o.GetKind()) + ".yaml"}
+			if ref.Kind == flux.HelmReleaseKind {
+				origin = render.Origin{Producer: ref, Chart: ref.Name + "-1.0.0", Template: "templates/" + o.GetName() + ".yaml"}
+				if ev := o.GetAnnotations()["helm.sh/hook"]; ev != "" {
+					origin.Hook, origin.HookEvents = true, strings.Split(ev, ",")
+				}
+			}
+			u.Objects = append(u.Objects, render.Object{Object: o.DeepCopy(), Origin: origin})
+		}
+		c.Units = append(c.Units, u)
+	}
+	return c
+}
+
+// fluxCRDs creates permissive Kustomization and HelmRelease CRDs, without
+// a status subresource so a test can write a Kustomization's inventory.
+func fluxCRDs(t *testing.T, c client.Client) {
+	t.Helper()
+	for _, d := range []struct{ group, version, kind, plural string }{
+		{kustomizeGroup, "v1", "Kustomization", "kustomizations"},
+		{helmGroup, "v2", "HelmRelease", "helmreleases"},
+	} {
+		preserve := true
+		testenv.CreateCRD(t, c, &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: d.plural + "." + d.group},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: d.group,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: d.kind, ListKind: d.kind + "List", Plural: d.plural, Singular: strings.ToLower(d.kind)},
+				Scope: apiextensionsv1.NamespaceScoped,
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+					Name: d.version, Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+						Type: "object", XPreserveUnknownFields: &preserve,
+					}},
+				}},
+			},
+		})
+	}
+}
+
+// applyAsFlux applies objs with the field manager of ref's controller, as
+// Flux does (server-side apply, staged: namespaces first).
+func applyAsFlux(t *testing.T, c client.Client, ref flux.Ref, objs []*unstructured.Unstructured) {
+	t.Helper()
+	owner := ssa.Owner{Field: kustomizeManager, Group: kustomizeGroup}
+	if ref.Kind == flux.HelmReleaseKind {
+		owner = ssa.Owner{Field: helmManager, Group: helmGroup}
+	}
+	rm := ssa.NewResourceManager(c, polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{}), owner)
+	var in []*unstructured.Unstructured
+	for _, o := range objs {
+		in = append(in, o.DeepCopy())
+	}
+	opts := ssa.DefaultApplyOptions()
+	opts.WaitTimeout = 30 * time.Second
+	if _, err := rm.ApplyAllStaged(t.Context(), in, opts); err != nil {
+		t.Fatalf("apply %s: %v", ref, err)
+	}
+}
+
+func newClient(t *testing.T, cfg *rest.Config) client.Client {
+	t.Helper()
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// edit merge-patches an object as someone with kubectl would.
+func edit(t *testing.T, c client.Client, apiVersion, kind, ns, name, patch string) {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(apiVersion)
+	u.SetKind(kind)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	if err := c.Patch(t.Context(), u, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatalf("edit %s %s/%s: %v", kind, ns, name, err)
+	}
+}
+
+func mustObject(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	objs, err := utils.ReadObjects(strings.NewReader(y))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("object: %v (%d objects)", err, len(objs))
+	}
+	return objs[0]
+}
+
+// row is the part of a result the tests pin.
+type row struct {
+	ID, Status, Producer, Reason string
+	Fields                       []string
+	Notes                        []string
+}
+
+func rows(rep *Report) []row {
+	var out []row
+	for _, r := range rep.Results {
+		w := row{ID: r.ID.String(), Status: string(r.Status), Producer: r.Producer, Reason: r.Reason}
+		for _, f := range r.Fields {
+			s := fmt.Sprintf("%s %s", f.Path, f.Op)
+			switch {
+			case f.Masked:
+				s += " masked"
+			case f.Op == "changed":
+				s += fmt.Sprintf(" %s -> %s", f.Old, f.New)
+			}
+			w.Fields = append(w.Fields, s)
+		}
+		for _, n := range r.Notes {
+			w.Notes = append(w.Notes, string(n.Level)+" "+n.Rule)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func fastOptions() Options {
+	opts := DefaultOptions()
+	opts.Backoff.Steps = 2
+	opts.RequestTimeout = 10 * time.Second
+	return opts
+}
+
+// TestCheck applies a known state as Flux would, drifts it by hand in
+// every way the engine tells apart, and pins each finding.
+func TestCheck(t *testing.T) {
+	env := testenv.Start(t)
+	cfg := env.RESTConfig()
+	c := newClient(t, cfg)
+	fluxCRDs(t, c)
+	f := loadFixture(t, "testdata/drift.txtar")
+	ks := flux.Ref{Kind: flux.KustomizationKind, Namespace: "flux-system", Name: "apps"}
+	applyAsFlux(t, c, ks, f.live[ks])
+	for ref, objs := range f.live {
+		if ref != ks {
+			applyAsFlux(t, c, ref, objs)
+		}
+	}
+
+	// The hand edits.
+	edit(t, c, "apps/v1", "Deployment", "apps", "web", `{"spec":{"replicas":5}}`)
+	edit(t, c, "v1", "ConfigMap", "apps", "edited", `{"data":{"key":"hacked"}}`)
+	edit(t, c, "v1", "ConfigMap", "apps", "chart-cfg", `{"data":{"mode":"hacked","ignored":"by-hand"}}`)
+	edit(t, c, "v1", "ConfigMap", "apps", "quiet-cfg", `{"data":{"mode":"hacked"}}`)
+	deleted := mustObject(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deleted, namespace: apps}\n")
+	if err := c.Delete(t.Context(), deleted); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, y := range []string{
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n",
+		// Applied by an earlier revision, its owner labels removed by hand:
+		// only the inventory knows it.
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: orphan, namespace: apps}\ndata: {key: v}\n",
+	} {
+		if err := c.Create(ctx, mustObject(t, y)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := mustObject(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+status:
+  inventory:
+    entries:
+      - {id: _apps__Namespace, v: v1}
+      - {id: apps_settings__ConfigMap, v: v1}
+      - {id: apps_orphan__ConfigMap, v: v1}
+      - {id: apps_gone__ConfigMap, v: v1}
+      - {id: apps_web_apps_Deployment, v: v1}
+`)
+	if err := c.Create(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := Check(ctx, cfg, f.cluster(), fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		ksRef   = "Kustomization/flux-system/apps"
+		webRef  = "HelmRelease/apps/web"
+		quietRf = "HelmRelease/apps/quiet"
+	)
+	want := []row{
+		{ID: "Namespace/apps", Status: "unchanged", Producer: ksRef},
+		{ID: "Namespace/newns", Status: "created", Producer: ksRef},
+		{ID: "ConfigMap/apps/chart-cfg", Status: "drifted", Producer: webRef, Fields: []string{"data.mode changed hacked -> normal"}},
+		{ID: "ConfigMap/apps/chart-old", Status: "prune", Producer: webRef, Notes: []string{"danger prune"}},
+		{ID: "ConfigMap/apps/deleted", Status: "created", Producer: ksRef},
+		{ID: "ConfigMap/apps/disabled", Status: "skipped", Producer: ksRef, Reason: "kustomize.toolkit.fluxcd.io/reconcile: disabled"},
+		{ID: "ConfigMap/apps/edited", Status: "drifted", Producer: ksRef, Fields: []string{"data.key changed hacked -> v"}},
+		{ID: "ConfigMap/apps/extra", Status: "prune", Producer: ksRef, Notes: []string{"danger prune"}},
+		{ID: "ConfigMap/apps/ifnotpresent", Status: "skipped", Producer: ksRef, Reason: "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent and the object exists"},
+		{ID: "ConfigMap/apps/ignored", Status: "skipped", Producer: ksRef, Reason: "kustomize.toolkit.fluxcd.io/ssa: Ignore"},
+		{ID: "ConfigMap/apps/orphan", Status: "prune", Producer: ksRef, Notes: []string{"danger prune"}},
+		{ID: "ConfigMap/apps/quiet-cfg", Status: "skipped", Producer: quietRf, Reason: "HelmRelease/apps/quiet has spec.driftDetection.mode disabled (the default): helm-controller does not compare its objects with the cluster"},
+		{ID: "ConfigMap/apps/settings", Status: "unchanged", Producer: ksRef},
+		{ID: "Deployment.apps/apps/forced", Status: "drifted", Producer: ksRef},
+		{ID: "Deployment.apps/apps/web", Status: "drifted", Producer: ksRef, Fields: []string{"spec.replicas changed 5 -> 2"}},
+		{ID: "HelmRelease.helm.toolkit.fluxcd.io/apps/quiet", Status: "unchanged", Producer: ksRef},
+		{ID: "HelmRelease.helm.toolkit.fluxcd.io/apps/web", Status: "unchanged", Producer: ksRef},
+		{ID: "Job.batch/apps/web-migrate", Status: "skipped", Producer: webRef, Reason: "Helm hook (pre-upgrade): run by Helm, not kept live"},
+		{ID: "Secret/apps/creds", Status: "drifted", Producer: ksRef, Fields: []string{"data.password changed masked"}},
+		{ID: "Service/apps/web", Status: "failed", Producer: ksRef},
+		{ID: "ConfigMap/newns/cm", Status: "created", Producer: ksRef, Notes: []string{"warning namespace-in-render"}},
+	}
+	got := rows(rep)
+	// The immutable-field results carry the server's wording; pinned apart.
+	var forced, svc *row
+	for i := range got {
+		switch got[i].ID {
+		case "Deployment.apps/apps/forced":
+			forced = &got[i]
+		case "Service/apps/web":
+			svc = &got[i]
+		}
+	}
+	if forced == nil || svc == nil {
+		t.Fatalf("missing results:\n%+v", got)
+	}
+	if want := "spec.selector.matchLabels.app changed forced-v1 -> forced-v2"; !contains(forced.Fields, want) || !contains(forced.Notes, "danger recreate") {
+		t.Errorf("forced Deployment: fields %q notes %q; want %q and a recreate note", forced.Fields, forced.Notes, want)
+	}
+	if !strings.HasPrefix(svc.Reason, "immutable field change, the API server rejects it: ") || !strings.Contains(svc.Reason, "spec.clusterIPs[0]") ||
+		!contains(svc.Fields, "spec.clusterIP changed 10.0.0.50 -> 10.0.0.60") || !contains(svc.Notes, "warning force") {
+		t.Errorf("Service clusterIP change: %+v", *svc)
+	}
+	forced.Fields, forced.Notes, svc.Reason, svc.Fields, svc.Notes = nil, nil, "", nil, nil
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if !rep.Drifted() {
+		t.Error("Drifted() = false")
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("warnings: %q", rep.Warnings)
+	}
+
+	var text bytes.Buffer
+	_ = rep.Write(&text, "text", WriteOptions{})
+	t.Logf("text report:\n%s", text.String())
+
+	// No format ever shows a Secret value, changed or not.
+	for _, format := range Formats {
+		var buf bytes.Buffer
+		if err := rep.Write(&buf, format, WriteOptions{Unchanged: true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []string{"live-secret-value-1", "desired-secret-value-2", "admin"} {
+			if strings.Contains(buf.String(), v) || strings.Contains(buf.String(), base64.StdEncoding.EncodeToString([]byte(v))) {
+				t.Errorf("%s output shows the Secret value %q:\n%s", format, v, buf.String())
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCheckInSync: what Flux applied, compared right after, is in sync:
+// no spurious difference from server defaulting, stringData or managed
+// fields.
+func TestCheckInSync(t *testing.T) {
+	env := testenv.Start(t)
+	cfg := env.RESTConfig()
+	c := newClient(t, cfg)
+	fluxCRDs(t, c)
+	f := loadFixture(t, "testdata/drift.txtar")
+	for ref, objs := range f.render {
+		if ref.Kind == flux.HelmReleaseKind {
+			// Hooks are not kept live.
+			var keep []*unstructured.Unstructured
+			for _, o := range objs {
+				if o.GetAnnotations()["helm.sh/hook"] == "" {
+					keep = append(keep, o)
+				}
+			}
+			objs = keep
+		}
+		f.live[ref] = objs
+	}
+	ks := flux.Ref{Kind: flux.KustomizationKind, Namespace: "flux-system", Name: "apps"}
+	applyAsFlux(t, c, ks, f.live[ks])
+	for ref, objs := range f.live {
+		if ref != ks {
+			applyAsFlux(t, c, ref, objs)
+		}
+	}
+	rep, err := Check(t.Context(), cfg, f.cluster(), fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status != Unchanged && r.Status != Skipped {
+			t.Errorf("%s: %s %s %+v", r.ID, r.Status, r.Reason, r.Fields)
+		}
+	}
+	if rep.Drifted() {
+		t.Error("Drifted() = true for a cluster in sync")
+	}
+	// Flux's CRDs are installed but the Kustomization is not live.
+	if want := []string{"Kustomization/flux-system/apps is not live: no inventory to find prune candidates in"}; !cmp.Equal(rep.Warnings, want) {
+		t.Errorf("warnings %q, want %q", rep.Warnings, want)
+	}
+}
+
+// TestCheckUnreachable: no API server is an error, never "in sync".
+func TestCheckUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	cfg := &rest.Config{Host: "https://" + addr, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	f := loadFixture(t, "testdata/drift.txtar")
+	_, err = Check(t.Context(), cfg, f.cluster(), fastOptions())
+	if err == nil || !strings.Contains(err.Error(), addr) {
+		t.Errorf("err = %v, want an error naming %s", err, addr)
+	}
+}
+
+// TestCheckServerStops: an API server that goes away in the middle of
+// the run fails the run.
+func TestCheckServerStops(t *testing.T) {
+	env := testenv.Start(t)
+	cfg := env.RESTConfig()
+	c := newClient(t, cfg)
+	fluxCRDs(t, c)
+	f := loadFixture(t, "testdata/drift.txtar")
+	for ref, objs := range f.live {
+		applyAsFlux(t, c, ref, objs)
+	}
+	// A proxy that serves the first requests and then drops every
+	// connection, as a server that stops would.
+	target, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := rest.TransportFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = transport
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	// Counts the dry-runs (PATCH): the server goes away after a few of
+	// them, in the middle of the per-object phase.
+	var served atomic.Int64
+	const budget = 3
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *http.Server
+	srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch && served.Add(1) > budget {
+			go func() { _ = srv.Close() }()
+			panic(http.ErrAbortHandler)
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	pcfg := &rest.Config{Host: "http://" + l.Addr().String()}
+
+	_, err = Check(t.Context(), pcfg, f.cluster(), fastOptions())
+	if err == nil {
+		t.Fatalf("no error after the server went away (%d dry-runs)", served.Load())
+	}
+	if served.Load() <= budget {
+		t.Errorf("failed after %d dry-runs, before the server went away: %v", served.Load(), err)
+	}
+	t.Logf("error after %d dry-runs: %v", served.Load(), err)
+}
+
