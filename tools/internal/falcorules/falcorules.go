@@ -418,7 +418,7 @@ func (c *checker) readOverride(it *item) {
 				}
 				it.override[k] = op
 				if _, present := it.keys[k]; !present {
-					c.addItem(it, n.Content[i], "an %s override for %q was specified but %q is not defined", op, k, k)
+					c.addItem(it, n.Content[i], "override %s %q was specified but the item has no %q", op, k, k)
 				}
 			}
 		}
@@ -488,8 +488,8 @@ func (c *checker) readRule(it *item) {
 	_, hasPrio := it.keys["priority"]
 	switch {
 	case it.append:
-		for k := range it.override {
-			if k == "condition" || k == "output" || k == "desc" || k == "priority" {
+		for _, k := range sortedKeys(it.override) {
+			if _, present := it.keys[k]; present && (k == "condition" || k == "output" || k == "desc" || k == "priority") {
 				c.scalar(it, k)
 			}
 		}

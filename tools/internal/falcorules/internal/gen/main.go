@@ -60,12 +60,19 @@ func run(args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for name, v := range map[string]string{
-		"falco": o.falco, "engine": o.engine, "libs": o.libs, "libs-ref": o.libsRef, "plugins": o.plugins,
-		"plugins-ref": o.pluginsRef, "rules": o.rules, "rules-ref": o.rulesRef, "out": o.out,
+	for _, req := range []struct{ name, v string }{
+		{"falco", o.falco},
+		{"engine", o.engine},
+		{"libs", o.libs},
+		{"libs-ref", o.libsRef},
+		{"plugins", o.plugins},
+		{"plugins-ref", o.pluginsRef},
+		{"rules", o.rules},
+		{"rules-ref", o.rulesRef},
+		{"out", o.out},
 	} {
-		if v == "" {
-			return fmt.Errorf("-%s is required", name)
+		if req.v == "" {
+			return fmt.Errorf("-%s is required", req.name)
 		}
 	}
 	fields, err := fieldsFile(o)
