@@ -639,7 +639,6 @@ func (p *parser) numValueOrTransformer(c *check) {
 
 func (p *parser) strValueOrTransformer(c *check) {
 	p.blank()
-	pos := p.i
 	if t := p.transformerOrVal(); t != nil {
 		c.rhs = t
 		return
@@ -648,7 +647,6 @@ func (p *parser) strValueOrTransformer(c *check) {
 		c.values = []value{v}
 		return
 	}
-	_ = pos
 	p.fail("expected a string value or a field with a valid transformer: 'val', 'tolower', 'toupper', 'b64', 'basename', 'len', 'join', 'concat', 'getopt'")
 }
 

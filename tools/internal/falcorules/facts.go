@@ -140,7 +140,7 @@ func parseSemver(s string) ([3]int, bool) {
 // "" or a reason the reference is not valid.
 func (f *facts) lookupField(name string, arg *string) (string, string) {
 	if fi, ok := f.fields[name]; ok {
-		return name, fi.checkArg(name, arg, false)
+		return name, fi.checkArg(name, arg)
 	}
 	// name.<something>: fields that take their argument after a dot.
 	for i := len(name) - 1; i > 0; i-- {
@@ -180,7 +180,7 @@ func (f *facts) lookupField(name string, arg *string) (string, string) {
 	return "", fmt.Sprintf("unknown field %s", name)
 }
 
-func (fi fieldInfo) checkArg(name string, arg *string, _ bool) string {
+func (fi fieldInfo) checkArg(name string, arg *string) string {
 	if arg == nil {
 		if fi.arg == "required" {
 			if fi.dot != "" && fi.noBracket {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -244,7 +245,7 @@ func (c *checker) readItem(it *item, n *yaml.Node, pos int) {
 		c.addItem(it, nil, "item is both %s and %s: Falco reads it as a %s and ignores the rest", kinds[0], kinds[1], kinds[0])
 	}
 	for _, k := range order {
-		if !allowedKeys[it.kind][k] && !(len(kinds) > 1 && contains(kinds, k)) {
+		if !allowedKeys[it.kind][k] && !slices.Contains(kinds, k) {
 			c.addItem(it, keyNode(n, k), "unknown key %q (Falco ignores it)", k)
 		}
 	}
@@ -261,15 +262,6 @@ func (c *checker) readItem(it *item, n *yaml.Node, pos int) {
 	case "rule":
 		c.readRule(it)
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func keyNode(m *yaml.Node, key string) *yaml.Node {
@@ -429,7 +421,7 @@ func (c *checker) readOverride(it *item) {
 	it.append = legacy || len(it.override) > 0
 }
 
-func (c *checker) define(m map[string]*def, it *item, what string) {
+func (c *checker) define(m map[string]*def, it *item) {
 	if it.append {
 		return
 	}
@@ -455,7 +447,7 @@ func (c *checker) readList(it *item) {
 	if bareStrLen(it.name) != len(it.name) {
 		c.addItem(it, it.keys["list"], "invalid list name: it must match [^()\"'[:space:]=,]+")
 	}
-	c.define(c.lists, it, "list")
+	c.define(c.lists, it)
 }
 
 func (c *checker) readMacro(it *item) {
@@ -464,7 +456,7 @@ func (c *checker) readMacro(it *item) {
 	if identLen(it.name) != len(it.name) {
 		c.addItem(it, it.keys["macro"], "invalid macro name: it must match [a-zA-Z]+[a-zA-Z0-9_]*")
 	}
-	c.define(c.macros, it, "macro")
+	c.define(c.macros, it)
 }
 
 var priorities = []string{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "info", "debug"}
@@ -508,7 +500,7 @@ func (c *checker) readRule(it *item) {
 		}
 	}
 	if n, ok := it.keys["priority"]; ok && isScalar(n) && n.Value != "" {
-		if !contains(priorities, strings.ToLower(n.Value)) {
+		if !slices.Contains(priorities, strings.ToLower(n.Value)) {
 			c.addItem(it, n, "invalid priority %q (one of emergency, alert, critical, error, warning, notice, informational, info, debug, any case)", n.Value)
 		}
 	}
@@ -533,7 +525,7 @@ func (c *checker) readRule(it *item) {
 		}
 	}
 	c.readExceptions(it)
-	c.define(c.rules, it, "rule")
+	c.define(c.rules, it)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -84,7 +84,7 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Fuzz(func(_ *testing.T, data []byte) {
 		_ = Check(map[string][]byte{"f.yaml": data})
 	})
 }
