@@ -62,7 +62,7 @@ func (c *checker) readExceptions(it *item) {
 		}
 		name := nameNode.Value
 		if seen[name] {
-			c.addItem(it, nameNode, "exception %q is defined twice in the same rule", name)
+			c.warnItem(it, nameNode, "exception %q is defined twice in the same rule", name)
 		}
 		seen[name] = true
 		c.readException(it, name, ex, keys, appending)

@@ -31,6 +31,10 @@ type Problem struct {
 	Line    int    // 1-based line in File, 0 when unknown
 	Item    string // `rule "Shell in container"`, `macro "m"`, `list "l"`, `item 3`
 	Message string
+	// Warning marks what Falco loads with a warning (deprecated forms,
+	// unused macros and lists, a repeated exception name); everything
+	// else Falco rejects, ignores or reads differently from the text.
+	Warning bool
 }
 
 func (p Problem) String() string {
@@ -38,10 +42,14 @@ func (p Problem) String() string {
 	if p.Line > 0 {
 		loc += ":" + strconv.Itoa(p.Line)
 	}
-	if p.Item != "" {
-		return loc + ": " + p.Item + ": " + p.Message
+	msg := p.Message
+	if p.Warning {
+		msg = "warning: " + msg
 	}
-	return loc + ": " + p.Message
+	if p.Item != "" {
+		return loc + ": " + p.Item + ": " + msg
+	}
+	return loc + ": " + msg
 }
 
 // Check checks the rule files of one Falco deployment together (a macro or
@@ -73,6 +81,9 @@ func Check(files map[string][]byte) []Problem {
 		}
 		if a.Item != b.Item {
 			return a.Item < b.Item
+		}
+		if a.Warning != b.Warning {
+			return !a.Warning
 		}
 		return a.Message < b.Message
 	})
@@ -124,6 +135,12 @@ type checker struct {
 
 func (c *checker) add(file string, line int, it string, format string, args ...any) {
 	c.problems = append(c.problems, Problem{File: file, Line: line, Item: it, Message: fmt.Sprintf(format, args...)})
+}
+
+// warnItem records a problem Falco only warns about.
+func (c *checker) warnItem(it *item, n *yaml.Node, format string, args ...any) {
+	c.addItem(it, n, format, args...)
+	c.problems[len(c.problems)-1].Warning = true
 }
 
 func (c *checker) addItem(it *item, n *yaml.Node, format string, args ...any) {
@@ -415,11 +432,17 @@ func (c *checker) readOverride(it *item) {
 			}
 		}
 	}
+	if legacy {
+		c.warnItem(it, it.keys["append"], "append: true is deprecated: use override (%s: append)", appendKey[it.kind])
+	}
 	if legacy && len(it.override) > 0 {
 		c.addItem(it, n, "append: true and override cannot be used together")
 	}
 	it.append = legacy || len(it.override) > 0
 }
+
+// appendKey is the key an append adds to, per item kind.
+var appendKey = map[string]string{"list": "items", "macro": "condition", "rule": "condition or exceptions"}
 
 func (c *checker) define(m map[string]*def, it *item) {
 	if it.append {
@@ -494,6 +517,7 @@ func (c *checker) readRule(it *item) {
 			c.addItem(it, nil, "missing condition, output, desc and priority (a rule that only sets enabled must say enabled)")
 		}
 		it.append = true
+		c.warnItem(it, nil, "a rule with only enabled is deprecated: use override (enabled: replace)")
 	default:
 		for _, k := range []string{"desc", "condition", "output", "priority"} {
 			c.scalar(it, k)

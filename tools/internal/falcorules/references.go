@@ -61,7 +61,7 @@ func (c *checker) checkReferences() {
 		for _, name := range sortedKeys(m.defs) {
 			d := m.defs[name]
 			if !d.used && !m.stock[name] {
-				c.addItem(d.it, nil, "%s is not used by any rule, macro or list", m.what)
+				c.warnItem(d.it, nil, "%s is not used by any rule, macro or list", m.what)
 			}
 		}
 	}
