@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -23,13 +24,30 @@ type comparer struct {
 	// base and head objects by identity, for notes that look at other
 	// objects (the producing Kustomization's prune).
 	base, head map[ID]render.Object
+	// frozen counts, per producer suspended in head, the objects it
+	// rendered in base and no longer renders.
+	frozen map[flux.Ref]int
 }
 
-// minSecretLen: shorter values ("1", "yes") would mask unrelated text.
-const minSecretLen = 4
+// minSecretLen: shorter values ("true", "admin") would mask unrelated text
+// everywhere; Secret objects themselves never show any value.
+const minSecretLen = 8
+
+// maskable reports whether a Secret value is worth masking wherever it
+// appears: long enough, and not a number or a boolean.
+func maskable(v string) bool {
+	if len(strings.TrimSpace(v)) < minSecretLen {
+		return false
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return false
+	}
+	_, err := strconv.ParseBool(v)
+	return err != nil
+}
 
 func newComparer(base, head []render.Object, opts Options) *comparer {
-	c := &comparer{opts: opts, base: map[ID]render.Object{}, head: map[ID]render.Object{}}
+	c := &comparer{opts: opts, base: map[ID]render.Object{}, head: map[ID]render.Object{}, frozen: map[flux.Ref]int{}}
 	seen := map[string]bool{}
 	for _, set := range [][]render.Object{base, head} {
 		for _, o := range set {
@@ -37,7 +55,7 @@ func newComparer(base, head []render.Object, opts Options) *comparer {
 				continue
 			}
 			for _, v := range secretData(o.Object.Object) {
-				if len(v) >= minSecretLen && !seen[v] {
+				if maskable(v) && !seen[v] {
 					seen[v] = true
 					c.secretValues = append(c.secretValues, v)
 				}
@@ -62,6 +80,51 @@ func newComparer(base, head []render.Object, opts Options) *comparer {
 		}
 	}
 	return c
+}
+
+// producerID is the identity of the Flux object a producer reference
+// names.
+func producerID(ref flux.Ref) (ID, bool) {
+	switch ref.Kind {
+	case flux.KustomizationKind:
+		return ID{Group: kustomizeGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, true
+	case flux.HelmReleaseKind:
+		return ID{Group: helmGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, true
+	}
+	return ID{}, false
+}
+
+// suspendedInHead reports whether head suspends the producer, so Flux
+// stops applying (and pruning) what it rendered.
+func (c *comparer) suspendedInHead(ref flux.Ref) bool {
+	id, ok := producerID(ref)
+	if !ok {
+		return false
+	}
+	o, ok := c.head[id]
+	if !ok {
+		return false
+	}
+	s, _, _ := unstructured.NestedBool(o.Object.Object, "spec", "suspend")
+	return s
+}
+
+// frozenNotes tells, on each producer head suspends, how many of the
+// objects it rendered are left alone.
+func (c *comparer) frozenNotes(r *Report) {
+	for i := range r.Changes {
+		ch := &r.Changes[i]
+		for ref, n := range c.frozen {
+			if id, _ := producerID(ref); id != ch.ID {
+				continue
+			}
+			for j := range ch.Notes {
+				if ch.Notes[j].Rule == NoteSuspend {
+					ch.Notes[j].Message += fmt.Sprintf(" (%d objects it applies stay in the cluster as they are; not compared)", n)
+				}
+			}
+		}
+	}
 }
 
 func secretObj(obj map[string]any) *unstructured.Unstructured {
@@ -106,6 +169,11 @@ func (c *comparer) compare(b, h *render.Object) (Change, bool) {
 	case b == nil:
 		ch = Change{ID: IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Added, Origin: h.Origin}
 		ch.YAML = c.objectYAML(h)
+	case h == nil && c.suspendedInHead(b.Origin.Producer):
+		// Flux leaves what a suspended producer applied as it is: not a
+		// removal. The producer's suspend note counts these.
+		c.frozen[b.Origin.Producer]++
+		return Change{}, false
 	case h == nil:
 		ch = Change{ID: IDOf(b.Object), APIVersion: b.Object.GetAPIVersion(), Action: Removed, Origin: b.Origin}
 		ch.YAML = c.objectYAML(b)

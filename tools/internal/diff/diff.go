@@ -219,6 +219,7 @@ func Compare(base, head []render.Object, opts Options) *Report {
 	})
 	r := &Report{Changes: changes}
 	c.falcoNotes(r)
+	c.frozenNotes(r)
 	return r
 }
 

@@ -25,6 +25,7 @@ const (
 	NoteResize       = "volume-shrink"
 	fluxGroupSuffix  = ".toolkit.fluxcd.io"
 	kustomizeGroup   = "kustomize.toolkit.fluxcd.io"
+	helmGroup        = "helm.toolkit.fluxcd.io"
 	constraintsGroup = "constraints.gatekeeper.sh"
 )
 
@@ -41,7 +42,7 @@ var immutable = map[string][]string{
 		"spec.storageClassName", "spec.accessModes", "spec.volumeName", "spec.volumeMode",
 		"spec.selector", "spec.dataSource", "spec.dataSourceRef",
 	},
-	"storage.k8s.io/StorageClass":                   {"provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"},
+	"storage.k8s.io/StorageClass":                  {"provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"},
 	"rbac.authorization.k8s.io/RoleBinding":        {"roleRef"},
 	"rbac.authorization.k8s.io/ClusterRoleBinding": {"roleRef"},
 }

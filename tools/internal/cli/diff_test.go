@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+)
+
+// diffRepo is a git repository written from a diff fixture: files named
+// base/PATH exist only in the base commit (on main), head/PATH only in the
+// head commit (on the checked-out branch feature), any other file in both.
+type diffRepo struct {
+	dir string
+	// runs are the fixture's NAME.args (one command line after
+	// `diff --repo REPO --cache-dir CACHE`), with their NAME.want: "exit N"
+	// then the expected stdout.
+	runs []diffRun
+}
+
+type diffRun struct {
+	name string
+	args []string
+	want string
+}
+
+// git runs git in dir with a fixed identity and no user configuration.
+func diffGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func diffWriteFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// commitTrees makes a repository whose main branch holds base and whose
+// branch feature (checked out) holds head.
+func commitTrees(t *testing.T, base, head map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	diffGit(t, dir, "init", "-q", "-b", "main")
+	diffWriteFiles(t, dir, base)
+	diffGit(t, dir, "add", "-A")
+	diffGit(t, dir, "commit", "-q", "--allow-empty", "-m", "base")
+	diffGit(t, dir, "checkout", "-q", "-b", "feature")
+	for name := range base {
+		if _, ok := head[name]; !ok {
+			diffGit(t, dir, "rm", "-q", name)
+		}
+	}
+	diffWriteFiles(t, dir, head)
+	diffGit(t, dir, "add", "-A")
+	diffGit(t, dir, "commit", "-q", "--allow-empty", "-m", "head")
+	return dir
+}
+
+func loadDiffFixture(t *testing.T, path string, e env) diffRepo {
+	t.Helper()
+	ar, err := txtar.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, head := map[string]string{}, map[string]string{}
+	runs := map[string]*diffRun{}
+	run := func(name string) *diffRun {
+		if runs[name] == nil {
+			runs[name] = &diffRun{name: name}
+		}
+		return runs[name]
+	}
+	for _, f := range ar.Files {
+		data := string(f.Data)
+		switch {
+		case strings.HasSuffix(f.Name, ".args"):
+			run(strings.TrimSuffix(f.Name, ".args")).args = strings.Fields(e.expand(data, ""))
+		case strings.HasSuffix(f.Name, ".want"):
+			run(strings.TrimSuffix(f.Name, ".want")).want = data
+		case strings.HasPrefix(f.Name, "base/"):
+			base[strings.TrimPrefix(f.Name, "base/")] = data
+		case strings.HasPrefix(f.Name, "head/"):
+			head[strings.TrimPrefix(f.Name, "head/")] = data
+		default:
+			base[f.Name], head[f.Name] = data, data
+		}
+	}
+	r := diffRepo{dir: commitTrees(t, base, head)}
+	for _, x := range runs {
+		r.runs = append(r.runs, *x)
+	}
+	sort.Slice(r.runs, func(i, j int) bool { return r.runs[i].name < r.runs[j].name })
+	return r
+}
+
+var diffTimeRE = regexp.MustCompile(`in [0-9.]+s\n`)
+
+// TestDiffFixtures runs every testdata/diff-*.txtar: a real git repository
+// with a base and a head commit, `tools diff` run in-process, exit code and
+// stdout compared exactly (go test -update rewrites the .want sections).
+func TestDiffFixtures(t *testing.T) {
+	e := localEnv(t)
+	cases, err := filepath.Glob(filepath.Join("testdata", "diff-*.txtar"))
+	if err != nil || len(cases) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for _, path := range cases {
+		// Absolute: the runs change the working directory.
+		path, err := filepath.Abs(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
+			r := loadDiffFixture(t, path, e)
+			cache := t.TempDir()
+			got := map[string]string{}
+			for _, run := range r.runs {
+				args := append([]string{"diff", "--repo", r.dir, "--cache-dir", cache, "--offline", "--charts", e.chartsDir}, run.args...)
+				code, stdout, stderr := runIn(t, r.dir, args...)
+				out := fmt.Sprintf("exit %d\n%s", code, strings.ReplaceAll(stdout, r.dir, "$REPO"))
+				if code == ExitError {
+					// Errors are on stderr: keep them, without timings.
+					out += "stderr:\n" + diffTimeRE.ReplaceAllString(strings.ReplaceAll(stderr, r.dir, "$REPO"), "in T\n")
+				}
+				got[run.name] = out
+				if *update {
+					continue
+				}
+				if diff := cmp.Diff(run.want, out); diff != "" {
+					t.Errorf("%s: %v (-want +got):\n%s\nstderr:\n%s", run.name, run.args, diff, stderr)
+				}
+			}
+			if *update {
+				updateWants(t, path, got)
+			}
+		})
+	}
+}
+
+// runIn runs the CLI in-process with dir as the working directory (the
+// default base is found from the repository there).
+func runIn(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Chdir(dir)
+	return run(args...)
+}
+
+// updateWants rewrites the .want sections of a fixture.
+func updateWants(t *testing.T, path string, got map[string]string) {
+	t.Helper()
+	ar, err := txtar.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range ar.Files {
+		if name, ok := strings.CutSuffix(f.Name, ".want"); ok {
+			ar.Files[i].Data = []byte(got[name])
+			delete(got, name)
+		}
+	}
+	for _, name := range diffSortedKeys(got) {
+		ar.Files = append(ar.Files, txtar.File{Name: name + ".want", Data: []byte(got[name])})
+	}
+	if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func diffSortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestDiffSecretsInEveryFormat changes a Secret's values and a ConfigMap
+// that embeds one of them: no value appears in text, JSON, Markdown or the
+// Markdown part files, only the keys.
+func TestDiffSecretsInEveryFormat(t *testing.T) {
+	values := []string{"old-password-1234", "new-password-5678", "b2xkLXRva2VuLXZhbHVl", "old-token-value", "bmV3LXRva2VuLXZhbHVl", "new-token-value", "removed-value-999", "added-value-000"}
+	entry := "-- clusters/test/secret.yaml --\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"
+	base := map[string]string{
+		"clusters/test/secret.yaml": strings.TrimPrefix(entry, "-- clusters/test/secret.yaml --\n") +
+			"stringData:\n  password: old-password-1234\n  gone: removed-value-999\ndata:\n  token: b2xkLXRva2VuLXZhbHVl\n",
+		"clusters/test/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dsn\n  namespace: shop\ndata:\n  url: postgres://app:old-password-1234@db/app\n",
+	}
+	head := map[string]string{
+		"clusters/test/secret.yaml": strings.TrimPrefix(entry, "-- clusters/test/secret.yaml --\n") +
+			"stringData:\n  password: new-password-5678\n  fresh: added-value-000\ndata:\n  token: bmV3LXRva2VuLXZhbHVl\n",
+		"clusters/test/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dsn\n  namespace: shop\ndata:\n  url: postgres://app:new-password-5678@db/app\n",
+	}
+	dir := commitTrees(t, base, head)
+	cache := t.TempDir()
+	for _, format := range []string{"text", "json", "markdown"} {
+		md := t.TempDir()
+		code, stdout, stderr := runIn(t, dir, "diff", "--repo", dir, "--cache-dir", cache, "--format", format, "--color", "always", "--markdown-dir", md)
+		if code != ExitFindings {
+			t.Fatalf("%s: exit %d, stderr:\n%s", format, code, stderr)
+		}
+		all := stdout + stderr
+		files, _ := filepath.Glob(filepath.Join(md, "*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all += string(b)
+		}
+		for _, v := range values {
+			if strings.Contains(all, v) {
+				t.Errorf("%s: secret value %q shown:\n%s", format, v, all)
+			}
+		}
+		for _, key := range []string{"data.password", "data.token", "data.gone", "data.fresh"} {
+			if !strings.Contains(stdout, key) {
+				t.Errorf("%s: key %s not reported:\n%s", format, key, stdout)
+			}
+		}
+	}
+}
+
+// TestDiffMarkdownParts diffs a change set far over GitHub's comment limit,
+// with one object alone over it: every part file fits a comment, is headed
+// "part i/n" under the hidden marker, and the parts without their headers
+// concatenate to exactly the Markdown report on stdout.
+func TestDiffMarkdownParts(t *testing.T) {
+	base, head := map[string]string{}, map[string]string{}
+	for i := range 300 {
+		name := fmt.Sprintf("clusters/test/cm-%03d.yaml", i)
+		cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%03d\n  namespace: shop\ndata:\n  config.txt: |\n"
+		var b, h strings.Builder
+		fmt.Fprintf(&b, cm, i)
+		fmt.Fprintf(&h, cm, i)
+		for l := range 12 {
+			fmt.Fprintf(&b, "    line %d of cm-%03d: the old value, with some more text to make it longer\n", l, i)
+			fmt.Fprintf(&h, "    line %d of cm-%03d: the new value, with some more text to make it longer\n", l, i)
+		}
+		base[name], head[name] = b.String(), h.String()
+	}
+	var big, bigNew strings.Builder
+	big.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\n  namespace: shop\ndata:\n  big.txt: |\n")
+	bigNew.WriteString(big.String())
+	for l := range 3000 {
+		fmt.Fprintf(&big, "    old line %d %s\n", l, strings.Repeat("x", 20))
+		fmt.Fprintf(&bigNew, "    new line %d %s\n", l, strings.Repeat("x", 20))
+	}
+	base["clusters/test/huge.yaml"], head["clusters/test/huge.yaml"] = big.String(), bigNew.String()
+	dir := commitTrees(t, base, head)
+	md := filepath.Join(t.TempDir(), "md")
+	code, stdout, stderr := runIn(t, dir, "diff", "--repo", dir, "--cache-dir", t.TempDir(), "--format", "markdown", "--markdown-dir", md)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	files, err := filepath.Glob(filepath.Join(md, "clusters_test.part-*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("%d parts, want the report split into at least 3", len(files))
+	}
+	var joined strings.Builder
+	for i := 1; i <= len(files); i++ {
+		b, err := os.ReadFile(filepath.Join(md, "clusters_test.part-"+strconv.Itoa(i)+".md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if n := len([]rune(s)); n > 65536 {
+			t.Errorf("part %d: %d characters, over GitHub's 65,536", i, n)
+		}
+		header := fmt.Sprintf("<!-- tools-diff:clusters/test:part-%d -->\n**part %d/%d**\n\n", i, i, len(files))
+		body, ok := strings.CutPrefix(s, header)
+		if !ok {
+			t.Fatalf("part %d does not start with %q:\n%.200s", i, header, s)
+		}
+		if strings.Count(body, "<details>") != strings.Count(body, "</details>") {
+			t.Errorf("part %d splits a <details> block", i)
+		}
+		joined.WriteString(body)
+	}
+	if joined.String() != stdout {
+		t.Errorf("the parts do not concatenate to the report (%d vs %d bytes)", joined.Len(), len(stdout))
+	}
+	if !strings.Contains(stdout, "ConfigMap/shop/huge</code> changed") || !strings.Contains(stdout, "(continued)") {
+		t.Error("the object over the limit is not continued in a further block")
+	}
+}
