@@ -120,7 +120,11 @@ func (c *comparer) frozenNotes(r *Report) {
 			}
 			for j := range ch.Notes {
 				if ch.Notes[j].Rule == NoteSuspend {
-					ch.Notes[j].Message += fmt.Sprintf(" (%d objects it applies stay in the cluster as they are; not compared)", n)
+					what := "objects it applies stay"
+					if n == 1 {
+						what = "object it applies stays"
+					}
+					ch.Notes[j].Message += fmt.Sprintf(" (%d %s in the cluster as they are; not compared)", n, what)
 				}
 			}
 		}
@@ -461,7 +465,8 @@ func (w walker) walkKeyed(p, key string, a, b []any) {
 	byKey := func(l []any) map[string]any {
 		m := map[string]any{}
 		for _, x := range l {
-			m[scalarString(x.(map[string]any)[key])] = x
+			v, _ := itemKey(x.(map[string]any), key)
+			m[scalarString(v)] = x
 		}
 		return m
 	}
@@ -492,7 +497,7 @@ func (w walker) walkKeyed(p, key string, a, b []any) {
 }
 
 // listKeys are the fields that name list items, in order of preference.
-var listKeys = []string{"name", "containerPort", "mountPath", "devicePath", "type", "port", "key", "ip", "topologyKey", "rule", "macro", "list"}
+var listKeys = []string{"name", "metadata.name", "containerPort", "mountPath", "devicePath", "type", "port", "key", "ip", "topologyKey", "rule", "macro", "list"}
 
 // listKey returns the field by which the items of both lists are named:
 // every item a map holding it as a scalar, unique within each list.
@@ -509,7 +514,7 @@ candidates:
 				if !ok {
 					return ""
 				}
-				v, ok := m[key]
+				v, ok := itemKey(m, key)
 				if !ok || !isScalar(v) {
 					continue candidates
 				}
@@ -523,6 +528,21 @@ candidates:
 		return key
 	}
 	return ""
+}
+
+// itemKey returns a list item's key field; "metadata.name" is nested
+// (StatefulSet volumeClaimTemplates).
+func itemKey(m map[string]any, key string) (any, bool) {
+	if key == "metadata.name" {
+		md, ok := m["metadata"].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		v, ok := md["name"]
+		return v, ok
+	}
+	v, ok := m[key]
+	return v, ok
 }
 
 func isScalar(v any) bool {

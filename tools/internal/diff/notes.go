@@ -141,9 +141,16 @@ func immutableNotes(b *render.Object, ch *Change) []Note {
 				continue
 			}
 			seen[prefix] = true
-			out = append(out, Note{Level: Danger, Rule: NoteImmutable, Path: prefix, Message: fmt.Sprintf(
-				"%s is immutable on a %s: the apply fails; Flux replaces the object only with force: true (delete and create: downtime, and data loss for volumes)",
-				prefix, ch.ID.Kind)})
+			msg := fmt.Sprintf("%s is immutable on a %s: the apply fails; Flux replaces the object only with force: true (delete, then create)", prefix, ch.ID.Kind)
+			switch groupKind(ch.ID) {
+			case "/PersistentVolumeClaim":
+				msg += ", which for a PersistentVolumeClaim means a new, empty volume"
+			case "apps/StatefulSet":
+				if prefix == "spec.volumeClaimTemplates" {
+					msg += "; existing claims keep their old spec"
+				}
+			}
+			out = append(out, Note{Level: Danger, Rule: NoteImmutable, Path: prefix, Message: msg})
 		}
 	}
 	if immutableData, _, _ := unstructured.NestedBool(b.Object.Object, "immutable"); immutableData && (ch.ID.Kind == "ConfigMap" || ch.ID.Kind == "Secret") && ch.ID.Group == "" {
