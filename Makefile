@@ -79,9 +79,8 @@ lint: ## golangci-lint, shellcheck and actionlint
 rules-test: ## promtool check + unit tests of our PrometheusRules
 	bash scripts/test-prometheus-rules.sh
 
-policy-test: ## gator: every suite under policies/, then the rendered apps against the constraints
-	@command -v gator >/dev/null || { echo "policy-test: gator not found; run 'make tools'" >&2; exit 2; }
-	gator verify ./policies/...
+policy-test: ## Gatekeeper's engine: every suite under policies/, then the rendered apps against the constraints
+	$(GO) run ./tools policy verify
 	bash scripts/policy-check.sh
 
 fmt: ## Format Go code with the linter's formatters (gofumpt)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks rendered manifests against our Gatekeeper constraints with
-# Gatekeeper's own engine (gator): any violation, whatever the constraint's
-# enforcement action (warn in staging, deny in production), fails the check.
-# The constraints' exemptions are the only way past it.
+# Gatekeeper's own engine (`tools policy`, which runs it as a library the way
+# the admission webhook does): any violation, whatever the constraint's
+# enforcement action (warn in staging, deny in production), fails the check
+# (--fail-on dryrun). The constraints' exemptions are the only way past it.
 #
 #   scripts/policy-check.sh [ENV...]   (default: staging production)
 #
@@ -17,10 +18,6 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-repo=$PWD
-
-PATH="${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/bin}:$PATH"
-command -v gator >/dev/null || { echo "policy-check: gator not found; run 'make tools'" >&2; exit 2; }
 
 envs=("$@")
 if [[ ${#envs[@]} -eq 0 ]]; then
@@ -94,30 +91,31 @@ YAML
 
 status=0
 for env in "${envs[@]}"; do
-	out="$work/$env.yaml"
 	if [[ ${FULL:-0} == 1 ]]; then
-		# shellcheck disable=SC2086 # RENDER_FLAGS is a list of flags
-		"$work/tools" render "clusters/$env" -o "$out" ${RENDER_FLAGS:-} || exit 2
+		# RENDER_FLAGS is a list of flags, split on spaces.
+		read -ra args <<<"${RENDER_FLAGS:-}"
+		args=("clusters/$env" "${args[@]}")
 	else
 		scratch="$work/repo-$env"
 		mkdir -p "$scratch"
 		cp -r apps policies "$scratch/"
 		write_entry "$env" "$scratch/entry"
-		"$work/tools" render "$scratch/entry" --repo "$scratch" --offline -o "$out" || exit 2
+		args=("$scratch/entry" --repo "$scratch" --offline)
 	fi
-	# gator exits 1 for deny violations (and errors) and 0 for warn ones;
-	# either way it prints each violation on stdout.
+	# tools policy: 0 no failing violation, 1 violations (each printed with
+	# its object and file), 2 could not render or evaluate.
 	rc=0
-	findings=$(cd "$repo" && gator test -f "$out") || rc=$?
-	if [[ $rc -ne 0 && -z $findings ]]; then
-		echo "policy-check: $env: gator failed (exit $rc)" >&2
-		exit 2
-	fi
-	if [[ -n $findings ]]; then
-		printf 'policy-check: %s: violations:\n%s\n' "$env" "$findings" >&2
+	"$work/tools" policy --fail-on dryrun "${args[@]}" || rc=$?
+	case $rc in
+	0) echo "policy-check: $env: no violations" ;;
+	1)
+		echo "policy-check: $env: violations (above)" >&2
 		status=1
-	else
-		echo "policy-check: $env: no violations"
-	fi
+		;;
+	*)
+		echo "policy-check: $env: could not check (exit $rc)" >&2
+		exit 2
+		;;
+	esac
 done
 exit "$status"

@@ -93,7 +93,7 @@ func readSettings(objects []render.Object) (*settings, error) {
 		case gvk.Group == "" && gvk.Kind == "Namespace":
 			ns := &corev1.Namespace{}
 			if err := kruntime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ns); err != nil {
-				return nil, fmt.Errorf("Namespace %s (%s): %w", u.GetName(), o.Origin, err)
+				return nil, fmt.Errorf("namespace %s (%s): %w", u.GetName(), o.Origin, err)
 			}
 			if ns.Labels == nil {
 				ns.Labels = map[string]string{}
@@ -105,7 +105,7 @@ func readSettings(objects []render.Object) (*settings, error) {
 		case reader.IsConfig(u) && u.GetName() == "config":
 			cfg, err := reader.ToConfig(gkScheme, u)
 			if err != nil {
-				return nil, fmt.Errorf("Config %s/%s (%s): %w", u.GetNamespace(), u.GetName(), o.Origin, err)
+				return nil, fmt.Errorf("gatekeeper config %s/%s (%s): %w", u.GetNamespace(), u.GetName(), o.Origin, err)
 			}
 			s.excluder.Add(cfg.Spec.Match)
 			for _, e := range cfg.Spec.Sync.SyncOnly {
