@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/report"
+	"github.com/aks-gitops/platform/tools/internal/schemas"
 	"github.com/aks-gitops/platform/tools/internal/validate"
 )
 
@@ -17,6 +19,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
 	var format string
 	var skipKinds []string
+	var schemaFile string
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Render, then check what Helm and the API server would not tell you",
@@ -60,7 +63,14 @@ or bad usage.`,
 				}
 				skip[k] = true
 			}
-			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip})
+			bundle, err := loadSchemas(schemaFile, target, cmd.Flags().Changed("kube-version"))
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			if schemaFile != "" {
+				target, _ = apilifecycle.Parse(bundle.Minor())
+			}
+			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip, Schemas: bundle})
 			if err := report.Findings(stdout, format, "validate", findings); err != nil {
 				return &exitError{ExitError, err}
 			}
@@ -72,6 +82,29 @@ or bad usage.`,
 	}
 	flags.bind(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	cmd.Flags().StringVar(&schemaFile, "schemas", "", "schema bundle written by `tools schemas` (a cluster's built-in kinds and CRDs) instead of the built-in kinds of --kube-version")
 	cmd.Flags().StringArrayVar(&skipKinds, "skip-kind", nil, "GROUP/KIND of a custom resource whose CRD the cluster provides outside the render (repeatable)")
 	return cmd
+}
+
+// loadSchemas returns the schema bundle validation uses: the file given, or
+// the built-in kinds of the target version. A file from a cluster of
+// another version than an explicit --kube-version is a usage error.
+func loadSchemas(file string, target apilifecycle.Version, explicitTarget bool) (*schemas.Bundle, error) {
+	if file == "" {
+		return schemas.Builtin(target.String())
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--schemas: %w", err)
+	}
+	defer f.Close()
+	b, err := schemas.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("--schemas %s: %w", file, err)
+	}
+	if explicitTarget && b.Minor() != target.String() {
+		return nil, fmt.Errorf("--schemas %s holds Kubernetes %s, but --kube-version is %s", file, b.Kubernetes, target)
+	}
+	return b, nil
 }

@@ -38,19 +38,40 @@ type Validator struct {
 	crds     map[schema.GroupKind]*unstructured.Unstructured
 	versions map[schema.GroupVersionKind]*version
 	compiled map[schema.GroupKind]error
+	// schemas provides the kinds no CRD of the render defines (built-in
+	// kinds, a cluster's CRDs); compiledSchemas records those compiled.
+	schemas         Schemas
+	compiledSchemas map[schema.GroupVersionKind]error
+}
+
+// Schemas is a source of schemas in CRD form for kinds that have no CRD in
+// the render: the built-in kinds of a Kubernetes version, or whatever a
+// cluster serves (see package schemas).
+type Schemas interface {
+	Has(gvk schema.GroupVersionKind) bool
+	Schema(gvk schema.GroupVersionKind) (*apiextensions.JSONSchemaProps, bool, error)
 }
 
 type version struct {
 	structural *structuralschema.Structural
 	schema     apiservervalidation.SchemaValidator
 	cel        *cel.Validator
+	// builtin: a kind the API server decodes into Go types, which ignore
+	// null values and check metadata as strictly as the rest (custom
+	// resources keep unknown metadata fields out of pruning).
+	builtin bool
 }
 
 // New indexes the CRDs among objs. It returns the CRDs that cannot be
 // read; one that does not compile (not structural, a CEL rule that does not
 // compile) is reported when an object of its kind is validated.
 func New(objs []*unstructured.Unstructured) (*Validator, []error) {
-	v := &Validator{crds: map[schema.GroupKind]*unstructured.Unstructured{}, versions: map[schema.GroupVersionKind]*version{}, compiled: map[schema.GroupKind]error{}}
+	v := &Validator{
+		crds:            map[schema.GroupKind]*unstructured.Unstructured{},
+		versions:        map[schema.GroupVersionKind]*version{},
+		compiled:        map[schema.GroupKind]error{},
+		compiledSchemas: map[schema.GroupVersionKind]error{},
+	}
 	var errs []error
 	for _, u := range objs {
 		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != apiextensionsv1.SchemeGroupVersion.String() {
@@ -101,22 +122,65 @@ func (v *Validator) add(u *unstructured.Unstructured) error {
 		if validation == nil || validation.OpenAPIV3Schema == nil {
 			continue
 		}
-		structural, err := structuralschema.NewStructural(validation.OpenAPIV3Schema)
+		compiled, err := compileSchema(validation.OpenAPIV3Schema)
 		if err != nil {
 			return fmt.Errorf("version %s: %w", ver.Name, err)
 		}
-		sv, _, err := apiservervalidation.NewSchemaValidator(validation.OpenAPIV3Schema)
-		if err != nil {
-			return fmt.Errorf("version %s: %w", ver.Name, err)
-		}
-		gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}
-		v.versions[gvk] = &version{
-			structural: structural,
-			schema:     sv,
-			cel:        cel.NewValidator(structural, true, celconfig.PerCallLimit),
-		}
+		v.versions[schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}] = compiled
 	}
 	return nil
+}
+
+func compileSchema(s *apiextensions.JSONSchemaProps) (*version, error) {
+	structural, err := structuralschema.NewStructural(s)
+	if err != nil {
+		return nil, err
+	}
+	sv, _, err := apiservervalidation.NewSchemaValidator(s)
+	if err != nil {
+		return nil, err
+	}
+	return &version{structural: structural, schema: sv, cel: cel.NewValidator(structural, true, celconfig.PerCallLimit)}, nil
+}
+
+// WithSchemas makes v validate kinds no CRD of the render defines from s.
+func (v *Validator) WithSchemas(s Schemas) *Validator {
+	v.schemas = s
+	return v
+}
+
+// Compile compiles gvk's schema (from a CRD of the render or from the
+// Schemas) and reports whether it can be used.
+func (v *Validator) Compile(gvk schema.GroupVersionKind) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case v.Has(gvk):
+		return v.compile(gvk.GroupKind())
+	case v.schemas != nil && v.schemas.Has(gvk):
+		return v.compileFromSchemas(gvk)
+	}
+	return fmt.Errorf("no schema for %s", gvk)
+}
+
+// compileFromSchemas compiles gvk from v.schemas once; the caller holds mu.
+func (v *Validator) compileFromSchemas(gvk schema.GroupVersionKind) error {
+	if err, done := v.compiledSchemas[gvk]; done {
+		return err
+	}
+	s, _, err := v.schemas.Schema(gvk)
+	if err == nil {
+		var ver *version
+		if ver, err = compileSchema(s); err == nil {
+			ver.builtin = true
+			v.versions[gvk] = ver
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("schema of %s: %w", gvk, err)
+	}
+	v.compiledSchemas[gvk] = err
+	return err
 }
 
 // Has reports whether a CRD of the render defines gvk's group and kind.
@@ -125,15 +189,27 @@ func (v *Validator) Has(gvk schema.GroupVersionKind) bool {
 	return ok
 }
 
+// Known reports whether v can validate gvk: a CRD of the render defines
+// it, or its Schemas have it.
+func (v *Validator) Known(gvk schema.GroupVersionKind) bool {
+	return v.Has(gvk) || (v.schemas != nil && v.schemas.Has(gvk))
+}
+
 // Validate returns what the API server would reject obj for, sorted; nil
 // when it is valid or no CRD of the render defines its kind (see Has).
 func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured) []string {
 	gvk := obj.GroupVersionKind()
-	if !v.Has(gvk) {
+	var err error
+	v.mu.Lock()
+	switch {
+	case v.Has(gvk):
+		err = v.compile(gvk.GroupKind())
+	case v.schemas != nil && v.schemas.Has(gvk):
+		err = v.compileFromSchemas(gvk)
+	default:
+		v.mu.Unlock()
 		return nil
 	}
-	v.mu.Lock()
-	err := v.compile(gvk.GroupKind())
 	ver, ok := v.versions[gvk]
 	v.mu.Unlock()
 	switch {
@@ -153,9 +229,12 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 	if err := utiljson.Unmarshal(data, &u); err != nil {
 		return []string{err.Error()}
 	}
+	if ver.builtin {
+		dropNulls(u)
+	}
 	structuraldefaulting.Default(u, ver.structural)
 	var out []string
-	for _, p := range structuralpruning.PruneWithOptions(u, ver.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
+	for _, p := range structuralpruning.PruneWithOptions(u, ver.structural, !ver.builtin, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
 		out = append(out, fmt.Sprintf("unknown field %q", p))
 	}
 	errs := apiservervalidation.ValidateCustomResource(nil, u, ver.schema)
@@ -169,4 +248,23 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 	}
 	sort.Strings(out)
 	return out
+}
+
+// dropNulls removes null values from maps, as decoding into Go types
+// ignores them (`creationTimestamp: null` in generated manifests).
+func dropNulls(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			if e == nil {
+				delete(t, k)
+				continue
+			}
+			dropNulls(e)
+		}
+	case []any:
+		for _, e := range t {
+			dropNulls(e)
+		}
+	}
 }

@@ -8,6 +8,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -19,6 +20,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/promrules"
 	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/schemas"
 	"github.com/aks-gitops/platform/tools/internal/valueslint"
 )
 
@@ -32,6 +34,10 @@ type Options struct {
 	// SkipKinds are custom kinds ("group/Kind") whose CRD the cluster
 	// provides itself, outside the render: not reported as having no schema.
 	SkipKinds map[string]bool
+	// Schemas are the schemas of the kinds the cluster serves besides the
+	// render's CRDs: the built-in kinds of the target version, or a bundle
+	// fetched from a cluster (package schemas).
+	Schemas crdvalidate.Schemas
 }
 
 // Run checks every cluster.
@@ -69,37 +75,59 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	for _, f := range dashboards.Check(all) {
 		out = append(out, newFinding(byObject[f.Object], "dashboard", f.Message))
 	}
-	crds, errs := crdvalidate.New(append(all, constraintCRDs(all)...))
+	// The Flux CRDs generated from the Flux API types come first, so a
+	// render that ships its own Flux CRDs validates against those.
+	var defs []*unstructured.Unstructured
+	if flux, err := schemas.Flux(); err != nil {
+		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "tool", Check: "crd", Message: err.Error()})
+	} else {
+		defs = flux.Objects()
+	}
+	defs = append(defs, all...)
+	crds, errs := crdvalidate.New(append(defs, constraintCRDs(all)...))
+	if opts.Schemas != nil {
+		crds.WithSchemas(opts.Schemas)
+	}
 	for _, err := range errs {
 		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
 	}
 	for _, o := range objects {
 		for _, msg := range crds.Validate(ctx, o.Object) {
+			msg = strings.ReplaceAll(msg, "should match '"+schemas.Base64Pattern+"'", "must be base64")
 			out = append(out, newFinding(o, "schema", msg))
 		}
 		for _, msg := range promrules.Check(o.Object) {
 			out = append(out, newFinding(o, "prometheus-rule", msg))
 		}
-		if msg := noSchema(o.Object, crds, opts.SkipKinds); msg != "" {
-			out = append(out, newFinding(o, "schema", msg))
-		}
-		if f := apilifecycle.Check(o.Object.GroupVersionKind(), opts.Target); f != nil {
-			lf := newFinding(o, "api-lifecycle", f.Message)
-			lf.Warning = f.Severity == apilifecycle.Warning
+		lifecycle := apilifecycle.Check(o.Object.GroupVersionKind(), opts.Target)
+		if lifecycle != nil {
+			lf := newFinding(o, "api-lifecycle", lifecycle.Message)
+			lf.Warning = lifecycle.Severity == apilifecycle.Warning
 			out = append(out, lf)
+		}
+		if lifecycle == nil || lifecycle.Severity == apilifecycle.Warning {
+			if msg := noSchema(o.Object, crds, opts); msg != "" {
+				out = append(out, newFinding(o, "schema", msg))
+			}
 		}
 	}
 	return out
 }
 
-// noSchema says why an object of a custom kind cannot be checked: no CRD of
-// the render defines it (a typo in apiVersion or kind, or a CRD the cluster
-// provides, which --skip-kind names). Built-in kinds are apilifecycle's,
-// Flux kinds are decoded strictly by the renderer.
-func noSchema(u *unstructured.Unstructured, crds *crdvalidate.Validator, skip map[string]bool) string {
+// noSchema says why an object cannot be checked: no CRD of the render
+// defines its kind (a typo in apiVersion or kind, or a CRD the cluster
+// provides, which --skip-kind names), or the target Kubernetes version does
+// not serve that built-in group-version-kind.
+func noSchema(u *unstructured.Unstructured, crds *crdvalidate.Validator, opts Options) string {
 	gvk := u.GroupVersionKind()
-	if flux.IsFlux(u) || scheme.Scheme.IsGroupRegistered(gvk.Group) || crds.Has(gvk) || skip[gvk.Group+"/"+gvk.Kind] {
+	if crds.Known(gvk) || opts.SkipKinds[gvk.Group+"/"+gvk.Kind] {
 		return ""
+	}
+	if scheme.Scheme.IsGroupRegistered(gvk.Group) {
+		if opts.Schemas == nil {
+			return ""
+		}
+		return fmt.Sprintf("Kubernetes %s serves no %s %s (no schema; check apiVersion and kind)", opts.Target, gvk.GroupVersion(), gvk.Kind)
 	}
 	return fmt.Sprintf("no CustomResourceDefinition in the render defines %s %s (if the cluster provides it, pass --skip-kind %s/%s)", gvk.GroupVersion(), gvk.Kind, gvk.Group, gvk.Kind)
 }
