@@ -61,7 +61,10 @@ func Check(files map[string][]byte) []Problem {
 	if err != nil {
 		return []Problem{{Message: err.Error()}}
 	}
-	c := &checker{facts: f, lists: map[string]*def{}, macros: map[string]*def{}, rules: map[string]*def{}}
+	c := &checker{
+		facts: f, lists: map[string]*def{}, macros: map[string]*def{}, rules: map[string]*def{},
+		lines: map[string][]string{},
+	}
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
@@ -131,6 +134,7 @@ type checker struct {
 	rules    map[string]*def
 	problems []Problem
 	seq      int
+	lines    map[string][]string // file name -> lines, for positions
 }
 
 func (c *checker) add(file string, line int, it string, format string, args ...any) {
@@ -152,6 +156,7 @@ func (c *checker) addItem(it *item, n *yaml.Node, format string, args ...any) {
 }
 
 func (c *checker) readFile(name string, data []byte) {
+	c.lines[name] = strings.Split(string(data), "\n")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	pos := 0
 	for {

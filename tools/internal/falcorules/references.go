@@ -23,6 +23,9 @@ type scope struct {
 	node        *yaml.Node
 	text        string
 	offset      int // bytes of text that are not the item's own (appendBase)
+	c           *checker
+	segs        []segment
+	segsDone    bool
 }
 
 func (c *checker) checkReferences() {
@@ -47,7 +50,7 @@ func (c *checker) checkReferences() {
 					c.checkOutput(it, n, skip)
 				}
 				for _, f := range it.exFields {
-					sc := &scope{it: it, fields: true, skipUnknown: skip, where: "exception", node: f.node}
+					sc := &scope{it: it, fields: true, skipUnknown: skip, where: "exception", node: f.node, c: c}
 					c.checkField(sc, &fieldRef{name: f.name}, false)
 				}
 			}
@@ -99,7 +102,7 @@ func (c *checker) checkItemCondition(it *item, fields, skip bool) {
 	if !ok || !isScalar(n) || strings.TrimSpace(n.Value) == "" {
 		return
 	}
-	sc := &scope{it: it, fields: fields, skipUnknown: skip, where: "condition", node: n, text: n.Value}
+	sc := &scope{it: it, fields: fields, skipUnknown: skip, where: "condition", node: n, text: n.Value, c: c}
 	if it.append && (it.override["condition"] == "append" || (len(it.override) == 0 && c.appendFlag(it))) {
 		sc.text = appendBase + " " + n.Value
 		sc.offset = len(appendBase) + 1
@@ -108,15 +111,30 @@ func (c *checker) checkItemCondition(it *item, fields, skip bool) {
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
-			c.addItem(it, n, "condition: syntax error at %s: %s%s", sc.position(se.pos), se.msg, sc.near(se.pos))
+			c.addAt(sc, se.pos, "condition: syntax error at %s: %s%s", sc.position(se.pos), se.msg, sc.near(se.pos))
 		}
 		return
 	}
 	c.walk(sc, e)
 }
 
-// position is "line L column C" (or "column C") of pos in the item's own text.
+// addAt records a problem at pos of the scope's text: on the file line that
+// holds it when the scalar maps back to the file.
+func (c *checker) addAt(sc *scope, pos int, format string, args ...any) {
+	c.addItem(sc.it, sc.node, format, args...)
+	if line, _, ok := sc.filePos(c, pos); ok {
+		c.problems[len(c.problems)-1].Line = line
+	}
+}
+
+// position is "column C" of pos on its file line when the scalar maps back
+// to the file, else "line L column C" (or "column C") in the item's own text.
 func (sc *scope) position(pos int) string {
+	if sc.c != nil {
+		if _, col, ok := sc.filePos(sc.c, pos); ok {
+			return fmt.Sprintf("column %d", col)
+		}
+	}
 	pos -= sc.offset
 	if pos < 0 {
 		pos = 0
@@ -179,7 +197,7 @@ func (c *checker) macroRef(sc *scope, e *expr) {
 	if _, ok := c.lists[name]; ok || c.facts.stockLists[name] {
 		hint = " (a list of that name exists: lists go on the right of in, intersects or pmatch)"
 	}
-	c.addItem(sc.it, sc.node, "%s: undefined macro %q at %s%s", sc.where, name, sc.position(e.pos), hint)
+	c.addAt(sc, e.pos, "%s: undefined macro %q at %s%s", sc.where, name, sc.position(e.pos), hint)
 }
 
 func (c *checker) isList(name string) bool {
@@ -210,7 +228,7 @@ func (c *checker) checkCheck(sc *scope, ch *check) {
 			}
 			return
 		}
-		c.addItem(sc.it, sc.node, "%s: undefined list %q at %s", sc.where, v.text, sc.position(v.pos))
+		c.addAt(sc, v.pos, "%s: undefined list %q at %s", sc.where, v.text, sc.position(v.pos))
 		return
 	}
 	for _, v := range ch.values {
@@ -223,7 +241,7 @@ func (c *checker) checkCheck(sc *scope, ch *check) {
 		}
 		if evtType {
 			if !c.facts.evttypes[v.text] {
-				c.addItem(sc.it, sc.node, "%s: unknown event type %q at %s", sc.where, v.text, sc.position(v.pos))
+				c.addAt(sc, v.pos, "%s: unknown event type %q at %s", sc.where, v.text, sc.position(v.pos))
 			}
 			continue
 		}
@@ -233,7 +251,7 @@ func (c *checker) checkCheck(sc *scope, ch *check) {
 			if _, ok := c.macros[v.text]; ok || c.facts.stockMacros[v.text] {
 				hint = "; a macro of that name exists, but macros are conditions, not lists"
 			}
-			c.addItem(sc.it, sc.node, "%s: undefined list %q at %s (quote the value if it is meant literally%s)", sc.where, v.text, sc.position(v.pos), hint)
+			c.addAt(sc, v.pos, "%s: undefined list %q at %s (quote the value if it is meant literally%s)", sc.where, v.text, sc.position(v.pos), hint)
 		}
 	}
 }
@@ -261,7 +279,7 @@ func (c *checker) checkEventTypes(sc *scope, list string, pos int, seen map[stri
 			continue
 		}
 		if !c.facts.evttypes[v.Value] {
-			c.addItem(sc.it, sc.node, "%s: unknown event type %q (from list %q) at %s", sc.where, v.Value, list, sc.position(pos))
+			c.addAt(sc, pos, "%s: unknown event type %q (from list %q) at %s", sc.where, v.Value, list, sc.position(pos))
 		}
 	}
 }
@@ -283,10 +301,10 @@ func (c *checker) checkOperand(sc *scope, op *operand, output bool) {
 		c.checkField(sc, op.field, output)
 	case op.transformer != "":
 		if singleTransformers[op.transformer] && len(op.args) != 1 {
-			c.addItem(sc.it, sc.node, "%s: transformer %s takes one argument, not %d, at %s", sc.where, op.transformer, len(op.args), sc.position(op.pos))
+			c.addAt(sc, op.pos, "%s: transformer %s takes one argument, not %d, at %s", sc.where, op.transformer, len(op.args), sc.position(op.pos))
 		}
 		if op.arg != nil && (op.transformer == "val" || singleTransformers[op.transformer]) {
-			c.addItem(sc.it, sc.node, "%s: transformer %s does not support field arguments ([%s]) at %s", sc.where, op.transformer, *op.arg, sc.position(op.pos))
+			c.addAt(sc, op.pos, "%s: transformer %s does not support field arguments ([%s]) at %s", sc.where, op.transformer, *op.arg, sc.position(op.pos))
 		}
 		for _, a := range op.args {
 			c.checkOperand(sc, a, output)
@@ -303,23 +321,26 @@ func (c *checker) checkField(sc *scope, f *fieldRef, output bool) {
 		return
 	}
 	name, msg := c.facts.lookupField(f.name, f.arg)
-	at := ""
-	if sc.text != "" {
-		at = " at " + sc.position(f.pos)
+	report := func(format string, args ...any) {
+		if sc.text == "" { // an exception's field: no position inside
+			c.addItem(sc.it, sc.node, format, args...)
+			return
+		}
+		c.addAt(sc, f.pos, format+" at %s", append(args, sc.position(f.pos))...)
 	}
 	if msg != "" {
 		if name == "" && sc.skipUnknown {
 			return
 		}
-		c.addItem(sc.it, sc.node, "%s: %s%s", sc.where, msg, at)
+		report("%s: %s", sc.where, msg)
 		return
 	}
 	fi := c.facts.fields[name]
 	if output && fi.filterOnly {
-		c.addItem(sc.it, sc.node, "%s: field %s is filter only and cannot be printed%s", sc.where, f.name, at)
+		report("%s: field %s is filter only and cannot be printed", sc.where, f.name)
 	}
 	if !output && fi.printOnly {
-		c.addItem(sc.it, sc.node, "%s: field %s can only be printed, not compared%s", sc.where, f.name, at)
+		report("%s: field %s can only be printed, not compared", sc.where, f.name)
 	}
 }
 
@@ -425,10 +446,10 @@ func editDistance(a, b string, limit int) int {
 // field (the formatter would fall back to a shorter prefix and print the
 // rest as text, which hides typos such as %proc.cmdlin).
 func (c *checker) checkOutput(it *item, n *yaml.Node, skip bool) {
-	s := strings.TrimSpace(n.Value)
-	sc := &scope{it: it, fields: true, skipUnknown: skip, where: "output", node: n, text: s}
-	s = strings.TrimPrefix(s, "*")
-	base := len(sc.text) - len(s)
+	sc := &scope{it: it, fields: true, skipUnknown: skip, where: "output", node: n, text: n.Value, c: c}
+	trimmed := strings.TrimSpace(n.Value) // Falco trims the output
+	s := strings.TrimPrefix(trimmed, "*")
+	base := strings.Index(n.Value, trimmed) + len(trimmed) - len(s) // offset of s in the value
 	for i := 0; i < len(s); i++ {
 		if s[i] != '%' {
 			continue
@@ -447,7 +468,7 @@ func (c *checker) checkOutput(it *item, n *yaml.Node, skip bool) {
 		}
 		op, m, err := parseFieldOrTransformer(s[j:])
 		if err != nil {
-			c.addItem(it, n, "output: %% at %s is not followed by a field or a transformer%s", sc.position(base+i), sc.near(base+i))
+			c.addAt(sc, base+i, "output: %% at %s is not followed by a field or a transformer%s", sc.position(base+i), sc.near(base+i))
 			return
 		}
 		shift(op, base+j)
