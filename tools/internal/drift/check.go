@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -109,10 +108,10 @@ func Check(ctx context.Context, cfg *rest.Config, c *render.Cluster, opts Option
 	ch := &checker{
 		cl: cl, opts: opts, cluster: c, prods: prods,
 		desired: map[key]bool{}, crdKinds: map[schema.GroupKind]bool{}, namespaces: map[string]bool{},
-		owned: map[schema.GroupVersionResource]map[key]*unstructured.Unstructured{},
+		owned:    map[schema.GroupVersionResource]map[key]*unstructured.Unstructured{},
 		unlisted: map[schema.GroupVersionResource]bool{},
 	}
-	items, err := ch.prepare(ctx)
+	items, err := ch.prepare()
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +141,7 @@ func Check(ctx context.Context, cfg *rest.Config, c *render.Cluster, opts Option
 }
 
 // prepare resolves every rendered object's resource and scope.
-func (ch *checker) prepare(ctx context.Context) ([]*item, error) {
+func (ch *checker) prepare() ([]*item, error) {
 	objs := ch.cluster.Objects()
 	for _, o := range objs {
 		u := o.Object
@@ -332,15 +331,4 @@ func (ch *checker) checkAll(ctx context.Context, items []*item) error {
 // note builds a diff.Note.
 func note(level diff.Level, rule, msg string) diff.Note {
 	return diff.Note{Level: level, Rule: rule, Message: msg}
-}
-
-// joinNonEmpty joins the non-empty parts with "; ".
-func joinNonEmpty(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, "; ")
 }

@@ -21,13 +21,13 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/utils"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"golang.org/x/tools/txtar"
 
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -163,7 +163,7 @@ func applyAsFlux(t *testing.T, c client.Client, ref flux.Ref, objs []*unstructur
 	}
 }
 
-func newClient(t *testing.T, cfg *rest.Config) client.Client {
+func newClient(t testing.TB, cfg *rest.Config) client.Client {
 	t.Helper()
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
@@ -494,4 +494,3 @@ func TestCheckServerStops(t *testing.T) {
 	}
 	t.Logf("error after %d dry-runs: %v", served.Load(), err)
 }
-

@@ -180,7 +180,7 @@ func isRejection(err error) bool {
 		// RBAC says "User \"x\" cannot patch resource ..."; an admission
 		// webhook or policy denial is about the object.
 		m := se.Status().Message
-		return !(strings.Contains(m, " cannot ") && strings.Contains(m, " resource \""))
+		return !strings.Contains(m, " cannot ") || !strings.Contains(m, " resource \"")
 	}
 	return false
 }
