@@ -25,7 +25,7 @@ dropped). Pass it to validate with --schemas FILE: objects are then checked
 against exactly what that cluster serves, and custom resources whose CRD the
 cluster provides outside the render are validated too.
 
-The tool ships the built-in schemas of Kubernetes `+shippedSchemas()+`, generated the
+The tool ships the built-in schemas of Kubernetes ` + shippedSchemas() + `, generated the
 same way from a real kube-apiserver.
 
 Exit codes: 0 written, 2 the cluster could not be read or the file written.`,

@@ -37,8 +37,10 @@ func Shipped() []string {
 	return out
 }
 
-var builtinOnce = map[string]func() (*Bundle, error){}
-var builtinMu sync.Mutex
+var (
+	builtinOnce = map[string]func() (*Bundle, error){}
+	builtinMu   sync.Mutex
+)
 
 // Builtin returns the built-in kinds' schemas of Kubernetes minor ("1.36"),
 // read once; a minor the tool does not ship is an error that says which it
