@@ -208,7 +208,8 @@ func (c *comparer) fields(b, h *render.Object) []FieldDiff {
 	bo, ho := c.clean(b.Object.Object, random), c.clean(h.Object.Object, random)
 	var out []FieldDiff
 	if isSecret(id) {
-		out = secretFields(b.Object.Object, h.Object.Object)
+		// The cleaned copies: a value from chart randomness is no change.
+		out = secretFields(bo, ho)
 		for _, m := range []map[string]any{bo, ho} {
 			delete(m, "data")
 			delete(m, "stringData")

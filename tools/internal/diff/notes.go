@@ -133,6 +133,12 @@ func (c *comparer) producer(ref flux.Ref) (render.Object, bool) {
 }
 
 func immutableNotes(b *render.Object, ch *Change) []Note {
+	if ch.Origin.Hook {
+		// Helm deletes a hook before creating it again (the default
+		// before-hook-creation policy): nothing is updated in place.
+		return nil
+	}
+	forced := strings.EqualFold(b.Object.GetAnnotations()["kustomize.toolkit.fluxcd.io/force"], "enabled")
 	var out []Note
 	seen := map[string]bool{}
 	for _, prefix := range immutable[groupKind(ch.ID)] {
@@ -149,6 +155,11 @@ func immutableNotes(b *render.Object, ch *Change) []Note {
 				if prefix == "spec.volumeClaimTemplates" {
 					msg += "; existing claims keep their old spec"
 				}
+			}
+			if forced {
+				out = append(out, Note{Level: Warning, Rule: NoteImmutable, Path: prefix, Message: fmt.Sprintf(
+					"%s is immutable on a %s: Flux deletes and recreates the object (kustomize.toolkit.fluxcd.io/force: enabled)", prefix, ch.ID.Kind)})
+				continue
 			}
 			out = append(out, Note{Level: Danger, Rule: NoteImmutable, Path: prefix, Message: msg})
 		}
