@@ -391,13 +391,13 @@ func (c *comparer) objectYAML(o *render.Object) string {
 // walker collects field differences.
 type walker struct{ out *[]FieldDiff }
 
-func (w walker) add(p string, op Op, old, new any) {
+func (w walker) add(p string, op Op, before, after any) {
 	f := FieldDiff{Path: p, Op: op}
 	if op != OpAdded {
-		f.Old = formatValue(old)
+		f.Old = formatValue(before)
 	}
 	if op != OpRemoved {
-		f.New = formatValue(new)
+		f.New = formatValue(after)
 	}
 	*w.out = append(*w.out, f)
 }
@@ -459,10 +459,6 @@ func (w walker) walk(p string, a, b any) {
 }
 
 func (w walker) walkKeyed(p, key string, a, b []any) {
-	type item struct {
-		k string
-		v any
-	}
 	byKey := func(l []any) map[string]any {
 		m := map[string]any{}
 		for _, x := range l {

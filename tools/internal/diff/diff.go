@@ -172,14 +172,6 @@ func (r *Report) Counts() (added, removed, changed, dangers int) {
 	return added, removed, changed, dangers
 }
 
-// side is one object of base or head, its noise stripped.
-type side struct {
-	obj    render.Object
-	id     ID
-	clean  map[string]any
-	random []string
-}
-
 // Compare matches base and head objects by identity and returns what
 // differs, in a deterministic order (namespace, kind, name, group).
 // An object rendered twice under one identity (by two producers) is

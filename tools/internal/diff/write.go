@@ -210,9 +210,9 @@ func objectLines(c Change, compact bool, wo WriteOptions) []line {
 		if c.Action == Removed {
 			op = '-'
 		}
-		max := wo.maxObjectLines()
+		limit := wo.maxObjectLines()
 		ls := splitLines(c.YAML)
-		if max < 0 || len(ls) > max {
+		if limit < 0 || len(ls) > limit {
 			return []line{{op: ' ', text: fmt.Sprintf("(%d lines of YAML not shown)", len(ls))}}
 		}
 		for _, l := range ls {
