@@ -128,6 +128,7 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 		}
 	}
 	res.Templates, res.Constraints = len(templates), len(constraints)
+	kinds := constrainedKinds(constraints)
 
 	for _, o := range objects {
 		if !settings.synced(o.Object) {
@@ -177,6 +178,12 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 			expandMu.Unlock()
 			if err != nil {
 				return fmt.Errorf("expand %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+			}
+			if len(resultants) == 0 && !kinds.matches(o.Object) {
+				// No constraint lists this kind: the engine's answer is
+				// known to be empty, and asking it would decode the object
+				// once per constraint (CRDs are large).
+				return nil
 			}
 			resp, err := review(gctx, engine, o, ns, resultants)
 			if err != nil {
@@ -345,4 +352,52 @@ func jsonObjects(objects []render.Object) ([]render.Object, error) {
 		out[i] = render.Object{Object: u, Origin: o.Origin}
 	}
 	return out, nil
+}
+
+// kindSet is the union of the constraints' match.kinds; all means some
+// constraint matches every kind.
+type kindSet struct {
+	all   bool
+	kinds map[string]bool // "group/Kind", with "*" for either part
+}
+
+func constrainedKinds(constraints []render.Object) kindSet {
+	ks := kindSet{kinds: map[string]bool{}}
+	for _, k := range constraints {
+		list, ok, _ := unstructured.NestedFieldNoCopy(k.Object.Object, "spec", "match", "kinds")
+		entries, _ := list.([]any)
+		if !ok || len(entries) == 0 {
+			ks.all = true
+			return ks
+		}
+		for _, e := range entries {
+			em, _ := e.(map[string]any)
+			groups, _ := em["apiGroups"].([]any)
+			kinds, _ := em["kinds"].([]any)
+			if len(groups) == 0 || len(kinds) == 0 {
+				// Gatekeeper: an entry without groups or kinds matches all.
+				ks.all = true
+				return ks
+			}
+			for _, g := range groups {
+				for _, kind := range kinds {
+					ks.kinds[fmt.Sprint(g)+"/"+fmt.Sprint(kind)] = true
+				}
+			}
+		}
+	}
+	return ks
+}
+
+func (ks kindSet) matches(u *unstructured.Unstructured) bool {
+	if ks.all {
+		return true
+	}
+	gvk := u.GroupVersionKind()
+	for _, key := range []string{gvk.Group + "/" + gvk.Kind, "*/" + gvk.Kind, gvk.Group + "/*", "*/*"} {
+		if ks.kinds[key] {
+			return true
+		}
+	}
+	return false
 }
