@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/drift"
 )
 
@@ -21,6 +22,9 @@ type liveOptions struct {
 	format      string // text, json or markdown
 	color       bool
 	concurrency int // parallel dry-runs; < 1 means drift's default
+	// diff holds the noise rules (--ignore, --no-ignore); nil means
+	// diff.DefaultOptions().
+	diff *diff.Options
 }
 
 // runLive compares one rendered cluster entry with the cluster the kube
@@ -49,6 +53,9 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 	if lo.concurrency > 0 {
 		opts.Concurrency = lo.concurrency
 	}
+	if lo.diff != nil {
+		opts.Diff = *lo.diff
+	}
 	p := newProgress(stderr)
 	opts.Progress = p.update
 	rep, err := drift.Check(ctx, cfg, run.clusters[0], opts)
@@ -68,10 +75,10 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 // progress writes a self-overwriting "checked n/total" line on stderr when
 // stderr is a terminal, at most every 100 ms; otherwise nothing.
 type progress struct {
-	w    io.Writer
-	tty  bool
-	mu   sync.Mutex // update is called from the drift workers
-	last time.Time
+	w     io.Writer
+	tty   bool
+	mu    sync.Mutex // update is called from the drift workers
+	last  time.Time
 	shown bool
 }
 

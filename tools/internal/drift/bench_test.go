@@ -40,10 +40,13 @@ func benchObjects(n int) []*unstructured.Unstructured {
 		var obj map[string]any
 		switch i % 3 {
 		case 0:
-			obj = map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": md,
-				"data": map[string]any{"index": strconv.Itoa(i), "config.yaml": fmt.Sprintf("name: %s\nreplicas: %d\n", name, i%5)}}
+			obj = map[string]any{
+				"apiVersion": "v1", "kind": "ConfigMap", "metadata": md,
+				"data": map[string]any{"index": strconv.Itoa(i), "config.yaml": fmt.Sprintf("name: %s\nreplicas: %d\n", name, i%5)},
+			}
 		case 1:
-			obj = map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md,
+			obj = map[string]any{
+				"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md,
 				"spec": map[string]any{
 					"replicas": int64(1),
 					"selector": map[string]any{"matchLabels": map[string]any{"app": name}},
@@ -55,11 +58,16 @@ func benchObjects(n int) []*unstructured.Unstructured {
 							"resources": map[string]any{"limits": map[string]any{"memory": "64Mi"}},
 						}}},
 					},
-				}}
+				},
+			}
 		default:
-			obj = map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": md,
-				"spec": map[string]any{"clusterIP": "None", "selector": map[string]any{"app": name},
-					"ports": []any{map[string]any{"port": int64(80), "targetPort": int64(8080)}}}}
+			obj = map[string]any{
+				"apiVersion": "v1", "kind": "Service", "metadata": md,
+				"spec": map[string]any{
+					"clusterIP": "None", "selector": map[string]any{"app": name},
+					"ports": []any{map[string]any{"port": int64(80), "targetPort": int64(8080)}},
+				},
+			}
 		}
 		out = append(out, &unstructured.Unstructured{Object: obj})
 	}
