@@ -93,11 +93,11 @@ func (p *progress) update(done, total int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if now := time.Now(); done < total && now.Sub(p.last) < 100*time.Millisecond {
+	now := time.Now()
+	if done < total && now.Sub(p.last) < 100*time.Millisecond {
 		return
-	} else {
-		p.last = now
 	}
+	p.last = now
 	fmt.Fprintf(p.w, "\rlive diff: %d/%d objects", done, total)
 	p.shown = true
 }
