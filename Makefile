@@ -86,9 +86,10 @@ policy-test: ## Gatekeeper's engine: every suite under policies/, then the rende
 fmt: ## Format Go code with the linter's formatters (gofumpt)
 	golangci-lint fmt --config .golangci.yml ./...
 
-bench: ## Render benchmarks: cold and warm per synthetic size (built binary), then the Go benchmarks
+bench: ## Render benchmarks, the Go benchmarks, then tools check vs the upstream CLI pipeline (CHARTS=dir: this repo's clusters)
 	bash scripts/bench.sh
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./tools/...
+	CHARTS='$(CHARTS)' bash scripts/bench-pipeline.sh
 
 tools: ## Install the lint tools into TOOLS_BIN
 	bash scripts/install-tools.sh
