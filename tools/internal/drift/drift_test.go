@@ -3,6 +3,7 @@ package drift
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -23,8 +24,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -316,6 +319,7 @@ status:
 		{ID: "HelmRelease.helm.toolkit.fluxcd.io/apps/web", Status: "unchanged", Producer: ksRef},
 		{ID: "Job.batch/apps/web-migrate", Status: "skipped", Producer: webRef, Reason: "Helm hook (pre-upgrade): run by Helm, not kept live"},
 		{ID: "Secret/apps/creds", Status: "drifted", Producer: ksRef, Fields: []string{"data.password changed masked"}},
+		{ID: "Secret/apps/frozen", Status: "failed", Producer: ksRef, Reason: "immutable field change, the API server rejects it: Secret \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set", Fields: []string{"data.token changed masked"}, Notes: []string{"warning force"}},
 		{ID: "Service/apps/web", Status: "failed", Producer: ksRef},
 		{ID: "ConfigMap/newns/cm", Status: "created", Producer: ksRef, Notes: []string{"warning namespace-in-render"}},
 	}
@@ -361,7 +365,7 @@ status:
 		if err := rep.Write(&buf, format, WriteOptions{Unchanged: true}); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range []string{"live-secret-value-1", "desired-secret-value-2", "admin"} {
+		for _, v := range []string{"live-secret-value-1", "desired-secret-value-2", "admin", "frozen-live-token-3", "frozen-desired-token-4"} {
 			if strings.Contains(buf.String(), v) || strings.Contains(buf.String(), base64.StdEncoding.EncodeToString([]byte(v))) {
 				t.Errorf("%s output shows the Secret value %q:\n%s", format, v, buf.String())
 			}
@@ -493,4 +497,49 @@ func TestCheckServerStops(t *testing.T) {
 		t.Errorf("failed after %d dry-runs, before the server went away: %v", served.Load(), err)
 	}
 	t.Logf("error after %d dry-runs: %v", served.Load(), err)
+}
+
+// TestMaskSecretValues: a server message quoting a Secret value (raw or
+// base64) never carries it on.
+func TestMaskSecretValues(t *testing.T) {
+	s := mustObject(t, `apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: x}
+data: {a: c2VjcmV0LWE=}
+stringData: {b: secret-b-longer, c: no}
+`)
+	msg := `Secret "s" is invalid: data[a]: "secret-a" (c2VjcmV0LWE=), stringData[b]: "secret-b-longer", c: "no"`
+	want := `Secret "s" is invalid: data[a]: "***" (***), stringData[b]: "***", c: "no"`
+	if got := maskSecretValues(s, msg); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	cm := mustObject(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: secret-a}\n")
+	if got := maskSecretValues(cm, msg); got != msg {
+		t.Errorf("a ConfigMap's values are masked: %s", got)
+	}
+}
+
+// TestIsRejection tells the API server judging an object from it failing
+// or refusing the caller.
+func TestIsRejection(t *testing.T) {
+	gr := schema.GroupResource{Resource: "configmaps"}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "invalid", err: apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, "x", nil), want: true},
+		{name: "webhook denial", err: apierrors.NewForbidden(gr, "x", errors.New(`admission webhook "v.example.com" denied the request: no`)), want: true},
+		{name: "RBAC", err: apierrors.NewForbidden(gr, "x", errors.New(`User "bob" cannot patch resource "configmaps" in API group "" in the namespace "a"`)), want: false},
+		{name: "namespace missing", err: apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "a"), want: true},
+		{name: "throttled", err: apierrors.NewTooManyRequests("slow down", 1), want: false},
+		{name: "unauthorized", err: apierrors.NewUnauthorized("who"), want: false},
+		{name: "internal", err: apierrors.NewInternalError(errors.New("etcd")), want: false},
+		{name: "transport", err: errors.New("dial tcp: connection refused"), want: false},
+	}
+	for _, tt := range tests {
+		if got := isRejection(tt.err); got != tt.want {
+			t.Errorf("%s: isRejection = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

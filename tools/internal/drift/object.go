@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -122,7 +123,7 @@ func (ch *checker) dryRunFailed(it *item, live *unstructured.Unstructured, err e
 	if !isRejection(err) {
 		return fmt.Errorf("dry-run apply: %w", err)
 	}
-	msg := serverMessage(err)
+	msg := maskSecretValues(d, serverMessage(err))
 	if live == nil {
 		var se apierrors.APIStatus
 		if errors.As(err, &se) && apierrors.IsNotFound(err) {
@@ -193,6 +194,37 @@ func serverMessage(err error) string {
 		msg = se.Status().Message
 	}
 	return strings.Join(strings.Fields(msg), " ")
+}
+
+// maskSecretValues replaces in msg any value of the Secret u (decoded or as
+// base64), so that a server message quoting one never shows it. The API
+// server redacts Secret contents itself; this holds if it ever does not.
+func maskSecretValues(u *unstructured.Unstructured, msg string) string {
+	if u.GroupVersionKind().Group != "" || u.GetKind() != "Secret" {
+		return msg
+	}
+	var values []string
+	for _, f := range []string{"data", "stringData"} {
+		m, _, _ := unstructured.NestedMap(u.Object, f)
+		for _, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				continue
+			}
+			values = append(values, s)
+			if b, err := base64.StdEncoding.DecodeString(s); f == "data" && err == nil {
+				values = append(values, string(b))
+			}
+		}
+	}
+	// Longest first, so a value containing another is masked whole.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		if len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, secrets.Mask)
+		}
+	}
+	return msg
 }
 
 // compare sets it.res from the live object and the dry-run result.

@@ -46,7 +46,8 @@ type producer struct {
 	// force: spec.force of a Kustomization.
 	force bool
 	// prune: spec.prune of a Kustomization; pruneKnown is false when
-	// neither the render nor the cluster has the Kustomization object.
+	// neither the render nor the cluster has the Kustomization object (then
+	// force, prune and ignore are unknown and taken as unset).
 	prune, pruneKnown bool
 	// helmDrift is a HelmRelease's spec.driftDetection.mode.
 	helmDrift helmv2.DriftDetectionMode

@@ -70,7 +70,12 @@ func (ch *checker) inventories(ctx context.Context) ([]inventory, error) {
 				return fmt.Errorf("live %s: %w", p.ref, err)
 			}
 			if !p.pruneKnown {
-				p.prune, p.pruneKnown = ks.Spec.Prune, true
+				// Not in the render (the entry's own Kustomization, made by
+				// the bootstrap): the live spec is what Flux goes by.
+				p.prune, p.pruneKnown, p.force = ks.Spec.Prune, true, ks.Spec.Force
+				if p.ignore, err = compileIgnore(kustomizeRules(ks.Spec.Ignore)); err != nil {
+					return fmt.Errorf("live %s: spec.ignore: %w", p.ref, err)
+				}
 			}
 			if ks.Status.Inventory == nil {
 				return nil
