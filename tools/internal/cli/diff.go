@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
@@ -231,19 +232,28 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 	failedSides := false
 	for _, p := range paths {
 		rep := &diff.Report{Title: p}
+		// Both sides at once: what one leaves idle (reading the cache,
+		// waiting for kustomize's lock) the other uses. Each goroutine
+		// writes only its own index.
 		var objs [2][]render.Object
+		var errs [2]error
+		var g errgroup.Group
 		for i, s := range []diffSide{base, head} {
-			o, err := renderSide(ctx, renderers[s.name], s, p)
-			if err != nil {
+			g.Go(func() error {
+				objs[i], errs[i] = renderSide(ctx, renderers[s.name], s, p)
+				return nil
+			})
+		}
+		_ = g.Wait() // errors are in errs
+		for i, s := range []diffSide{base, head} {
+			if errs[i] != nil {
 				failedSides = true
-				msg := fmt.Sprintf("%s (%s): %v", s.name, s.label, err)
+				msg := fmt.Sprintf("%s (%s): %v", s.name, s.label, errs[i])
 				fmt.Fprintf(stderr, "error: %s\n", msg)
 				if rep.Failure == "" {
 					rep.Failure = msg
 				}
-				continue
 			}
-			objs[i] = o
 		}
 		if rep.Failure == "" {
 			rep = diff.Compare(objs[0], objs[1], opts)
