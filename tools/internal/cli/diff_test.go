@@ -313,3 +313,67 @@ func TestDiffMarkdownParts(t *testing.T) {
 		t.Error("the object over the limit is not continued in a further block")
 	}
 }
+
+// TestDiffUsageErrors: bad flags and revisions are one line on stderr and
+// exit 2, before anything renders.
+func TestDiffUsageErrors(t *testing.T) {
+	dir := commitTrees(t, map[string]string{"clusters/test/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: b}\n"}, nil)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "format", args: []string{"--format", "yaml"}, want: `--format "yaml": want one of text, json, markdown`},
+		{name: "color", args: []string{"--color", "rainbow"}, want: `--color "rainbow": want auto, always or never`},
+		{name: "ignore rule", args: []string{"--ignore", "spec.replicas"}, want: `ignore rule "spec.replicas": want label:KEY, annotation:KEY or field:[KIND:]PATH`},
+		{name: "ignore file", args: []string{"--ignore-file", "nope.txt"}, want: "--ignore-file: open nope.txt"},
+		{name: "base", args: []string{"--base", "no-such-branch"}, want: `base: revision "no-such-branch": no such commit`},
+		{name: "head", args: []string{"--head", "--output=x"}, want: `head: revision "--output=x": not a revision`},
+		{name: "live with base", args: []string{"--live", "--base", "main"}, want: "--live compares the working tree with the cluster: --base and --head do not apply"},
+		{name: "path outside", args: []string{"/etc"}, want: "/etc: not inside the repository"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runIn(t, dir, append([]string{"diff", "--repo", dir, "--cache-dir", t.TempDir()}, tt.args...)...)
+			if code != ExitError || stdout != "" || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestDiffColor: colour only when asked for (stdout here is no terminal),
+// and never in JSON or Markdown.
+func TestDiffColor(t *testing.T) {
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: b}\ndata: {k: %s}\n"
+	dir := commitTrees(t, map[string]string{"clusters/test/cm.yaml": fmt.Sprintf(cm, "one")}, map[string]string{"clusters/test/cm.yaml": fmt.Sprintf(cm, "two")})
+	cache := t.TempDir()
+	for _, tt := range []struct {
+		args  []string
+		color bool
+	}{
+		{args: nil, color: false},
+		{args: []string{"--color", "always"}, color: true},
+		{args: []string{"--color", "never"}, color: false},
+		{args: []string{"--color", "always", "--format", "json"}, color: false},
+		{args: []string{"--color", "always", "--format", "markdown"}, color: false},
+	} {
+		code, stdout, stderr := runIn(t, dir, append([]string{"diff", "--repo", dir, "--cache-dir", cache}, tt.args...)...)
+		if code != ExitFindings {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, stderr)
+		}
+		if got := strings.Contains(stdout, "\x1b["); got != tt.color {
+			t.Errorf("%v: colour %v, want %v:\n%q", tt.args, got, tt.color, stdout)
+		}
+	}
+}
+
+// TestDiffNoChange: the same tree at both revisions is exit 0.
+func TestDiffNoChange(t *testing.T) {
+	files := map[string]string{"clusters/test/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: b}\n"}
+	dir := commitTrees(t, files, files)
+	code, stdout, stderr := runIn(t, dir, "diff", "--repo", dir, "--cache-dir", t.TempDir())
+	if code != ExitOK || stdout != "clusters/test: no changes\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
