@@ -70,7 +70,7 @@ or bad usage.`,
 			if schemaFile != "" {
 				target, _ = apilifecycle.Parse(bundle.Minor())
 			}
-			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip, Schemas: bundle})
+			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip, Schemas: bundle, RepoRoot: run.opts.RepoRoot})
 			if err := report.Findings(stdout, format, "validate", findings); err != nil {
 				return &exitError{ExitError, err}
 			}

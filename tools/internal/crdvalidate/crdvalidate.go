@@ -8,8 +8,11 @@ package crdvalidate
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -25,7 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 )
 
@@ -93,24 +95,44 @@ func (v *Validator) compile(gk schema.GroupKind) error {
 	if err, done := v.compiled[gk]; done {
 		return err
 	}
-	err := v.add(v.crds[gk])
+	versions, err := compileCRD(v.crds[gk])
 	if err != nil {
 		err = fmt.Errorf("CustomResourceDefinition %s: %w", v.crds[gk].GetName(), err)
 	}
+	maps.Copy(v.versions, versions)
 	v.compiled[gk] = err
 	return err
 }
 
-func (v *Validator) add(u *unstructured.Unstructured) error {
+// compiled holds compiled CRDs by content, shared by every Validator of
+// the process: the clusters of one run carry the same charts' CRDs, and
+// compiling a schema and its CEL rules costs far more than hashing it.
+// Compiled schemas are read-only, safe for concurrent use.
+var compiled sync.Map // sha256 of the CRD's JSON → func() (map[GVK]*version, error)
+
+func compileCRD(u *unstructured.Unstructured) (map[schema.GroupVersionKind]*version, error) {
+	data, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256(data)
+	once, _ := compiled.LoadOrStore(key, sync.OnceValues(func() (map[schema.GroupVersionKind]*version, error) {
+		return compileCRDVersions(u.DeepCopy())
+	}))
+	return once.(func() (map[schema.GroupVersionKind]*version, error))()
+}
+
+func compileCRDVersions(u *unstructured.Unstructured) (map[schema.GroupVersionKind]*version, error) {
 	external := &apiextensionsv1.CustomResourceDefinition{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, external); err != nil {
-		return err
+		return nil, err
 	}
 	apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(external)
 	crd := &apiextensions.CustomResourceDefinition{}
 	if err := apiextensionsv1.Convert_v1_CustomResourceDefinition_To_apiextensions_CustomResourceDefinition(external, crd, nil); err != nil {
-		return err
+		return nil, err
 	}
+	out := map[schema.GroupVersionKind]*version{}
 	for _, ver := range crd.Spec.Versions {
 		if !ver.Served {
 			continue
@@ -122,13 +144,13 @@ func (v *Validator) add(u *unstructured.Unstructured) error {
 		if validation == nil || validation.OpenAPIV3Schema == nil {
 			continue
 		}
-		compiled, err := compileSchema(validation.OpenAPIV3Schema)
+		c, err := compileSchema(validation.OpenAPIV3Schema)
 		if err != nil {
-			return fmt.Errorf("version %s: %w", ver.Name, err)
+			return nil, fmt.Errorf("version %s: %w", ver.Name, err)
 		}
-		v.versions[schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}] = compiled
+		out[schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}] = c
 	}
-	return nil
+	return out, nil
 }
 
 func compileSchema(s *apiextensions.JSONSchemaProps) (*version, error) {
@@ -168,19 +190,35 @@ func (v *Validator) compileFromSchemas(gvk schema.GroupVersionKind) error {
 	if err, done := v.compiledSchemas[gvk]; done {
 		return err
 	}
-	s, _, err := v.schemas.Schema(gvk)
-	if err == nil {
-		var ver *version
-		if ver, err = compileSchema(s); err == nil {
-			ver.builtin = true
-			v.versions[gvk] = ver
+	once, _ := compiledFromSchemas.LoadOrStore(schemasKey{v.schemas, gvk}, sync.OnceValues(func() (*version, error) {
+		s, _, err := v.schemas.Schema(gvk)
+		if err != nil {
+			return nil, err
 		}
-	}
+		ver, err := compileSchema(s)
+		if err != nil {
+			return nil, err
+		}
+		ver.builtin = true
+		return ver, nil
+	}))
+	ver, err := once.(func() (*version, error))()
 	if err != nil {
 		err = fmt.Errorf("schema of %s: %w", gvk, err)
+	} else {
+		v.versions[gvk] = ver
 	}
 	v.compiledSchemas[gvk] = err
 	return err
+}
+
+// compiledFromSchemas shares compiled schemas of a Schemas source (a
+// bundle) between Validators, like compiled does for CRDs.
+var compiledFromSchemas sync.Map // schemasKey → func() (*version, error)
+
+type schemasKey struct {
+	src Schemas
+	gvk schema.GroupVersionKind
 }
 
 // Has reports whether a CRD of the render defines gvk's group and kind.
@@ -218,17 +256,10 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 	case !ok:
 		return []string{fmt.Sprintf("the CustomResourceDefinition of %s does not serve version %s", gvk.Kind, gvk.Version)}
 	}
-	// Decode a copy as the server does (whole numbers as int64, which CEL
-	// and the schema's integer type require; YAML decoding yields float64),
-	// then default it before validating.
-	data, err := json.Marshal(obj.Object)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	var u map[string]any
-	if err := utiljson.Unmarshal(data, &u); err != nil {
-		return []string{err.Error()}
-	}
+	// Validate a copy decoded as the server decodes JSON: whole numbers
+	// as int64, which CEL and the schema's integer type require (YAML
+	// decoding can yield float64).
+	u, _ := serverCopy(obj.Object).(map[string]any)
 	if ver.builtin {
 		dropNulls(u)
 	}
@@ -267,4 +298,34 @@ func dropNulls(v any) {
 			dropNulls(e)
 		}
 	}
+}
+
+// serverCopy deep-copies a decoded object the way the API server's JSON
+// decoder would have produced it: a float64 holding a whole number becomes
+// an int64. Faster than encoding and decoding JSON again.
+func serverCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = serverCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = serverCopy(e)
+		}
+		return out
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return int64(t)
+		}
+		return t
+	case int:
+		return int64(t)
+	case int32:
+		return int64(t)
+	}
+	return v
 }

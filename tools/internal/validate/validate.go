@@ -8,8 +8,10 @@ package validate
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes/scheme"
 
@@ -38,6 +40,9 @@ type Options struct {
 	// render's CRDs: the built-in kinds of the target version, or a bundle
 	// fetched from a cluster (package schemas).
 	Schemas crdvalidate.Schemas
+	// RepoRoot is the checkout rendered, to point findings in generated
+	// ConfigMaps at the repository files they came from.
+	RepoRoot string
 }
 
 // Run checks every cluster.
@@ -72,6 +77,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	newFinding := func(o render.Object, check, msg string) Finding {
 		return Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), File: o.Origin.File, Where: o.Origin.String(), Check: check, Message: msg}
 	}
+	out = append(out, falcoRules(objects, opts.RepoRoot, newFinding)...)
 	for _, f := range dashboards.Check(all) {
 		out = append(out, newFinding(byObject[f.Object], "dashboard", f.Message))
 	}
@@ -91,24 +97,43 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	for _, err := range errs {
 		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
 	}
-	for _, o := range objects {
-		for _, msg := range crds.Validate(ctx, o.Object) {
-			msg = strings.ReplaceAll(msg, "should match '"+schemas.Base64Pattern+"'", "must be base64")
+	// Objects are independent: validate them in parallel, each into its own
+	// slot, and keep the input order.
+	per := make([][]Finding, len(objects))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, o := range objects {
+		g.Go(func() error {
+			per[i] = object(ctx, o, crds, opts, newFinding)
+			return nil
+		})
+	}
+	_ = g.Wait() // the workers return no errors
+	for _, fs := range per {
+		out = append(out, fs...)
+	}
+	return out
+}
+
+// object runs the per-object checks.
+func object(ctx context.Context, o render.Object, crds *crdvalidate.Validator, opts Options, newFinding func(render.Object, string, string) Finding) []Finding {
+	var out []Finding
+	for _, msg := range crds.Validate(ctx, o.Object) {
+		msg = strings.ReplaceAll(msg, "should match '"+schemas.Base64Pattern+"'", "must be base64")
+		out = append(out, newFinding(o, "schema", msg))
+	}
+	for _, msg := range promrules.Check(o.Object) {
+		out = append(out, newFinding(o, "prometheus-rule", msg))
+	}
+	lifecycle := apilifecycle.Check(o.Object.GroupVersionKind(), opts.Target)
+	if lifecycle != nil {
+		lf := newFinding(o, "api-lifecycle", lifecycle.Message)
+		lf.Warning = lifecycle.Severity == apilifecycle.Warning
+		out = append(out, lf)
+	}
+	if lifecycle == nil || lifecycle.Severity == apilifecycle.Warning {
+		if msg := noSchema(o.Object, crds, opts); msg != "" {
 			out = append(out, newFinding(o, "schema", msg))
-		}
-		for _, msg := range promrules.Check(o.Object) {
-			out = append(out, newFinding(o, "prometheus-rule", msg))
-		}
-		lifecycle := apilifecycle.Check(o.Object.GroupVersionKind(), opts.Target)
-		if lifecycle != nil {
-			lf := newFinding(o, "api-lifecycle", lifecycle.Message)
-			lf.Warning = lifecycle.Severity == apilifecycle.Warning
-			out = append(out, lf)
-		}
-		if lifecycle == nil || lifecycle.Severity == apilifecycle.Warning {
-			if msg := noSchema(o.Object, crds, opts); msg != "" {
-				out = append(out, newFinding(o, "schema", msg))
-			}
 		}
 	}
 	return out
