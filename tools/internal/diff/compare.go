@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,9 @@ type comparer struct {
 	// frozen counts, per producer suspended in head, the objects it
 	// rendered in base and no longer renders.
 	frozen map[flux.Ref]int
+	// randomNamed counts, per producer, template and kind, the objects
+	// whose very name is random ("*") on each side.
+	randomNamed [2]map[string]int
 }
 
 // minSecretLen: shorter values ("true", "admin") would mask unrelated text
@@ -69,6 +73,14 @@ func newComparer(base, head []render.Object, opts Options) *comparer {
 		}
 		return c.secretValues[i] < c.secretValues[j]
 	})
+	c.randomNamed = [2]map[string]int{{}, {}}
+	for i, set := range [][]render.Object{base, head} {
+		for _, o := range set {
+			if o.Object != nil && slices.Contains(o.Origin.Random, "*") {
+				c.randomNamed[i][randomKey(o)]++
+			}
+		}
+	}
 	for _, o := range base {
 		if o.Object != nil {
 			c.base[IDOf(o.Object)] = o
@@ -80,6 +92,25 @@ func newComparer(base, head []render.Object, opts Options) *comparer {
 		}
 	}
 	return c
+}
+
+func randomKey(o render.Object) string {
+	id := IDOf(o.Object)
+	return strings.Join([]string{o.Origin.Producer.String(), o.Origin.Template, id.Group, id.Kind, id.Namespace}, "\x00")
+}
+
+// randomTwin reports whether an object only one side has is one whose
+// name comes from chart randomness, with a counterpart of the same
+// template on the other side: the same object, renamed by the render.
+func (c *comparer) randomTwin(b, h *render.Object) bool {
+	if c.opts.KeepRandom || (b != nil && h != nil) {
+		return false
+	}
+	o, other := b, 1
+	if o == nil {
+		o, other = h, 0
+	}
+	return slices.Contains(o.Origin.Random, "*") && c.randomNamed[other][randomKey(*o)] > 0
 }
 
 // producerID is the identity of the Flux object a producer reference

@@ -253,3 +253,54 @@ stringData: {k: fresh-value}
 		}
 	}
 }
+
+func TestRandomNamesIgnored(t *testing.T) {
+	base := objects(t, "apiVersion: batch/v1\nkind: Job\nmetadata: {name: setup-abc12, namespace: x}\n")
+	head := objects(t, "apiVersion: batch/v1\nkind: Job\nmetadata: {name: setup-zz981, namespace: x}\n")
+	for _, o := range [][]render.Object{base, head} {
+		o[0].Origin.Template = "chart/templates/job.yaml"
+		o[0].Origin.Random = []string{"*"}
+	}
+	if r := Compare(base, head, DefaultOptions()); r.Changed() {
+		t.Errorf("an object renamed by chart randomness is reported:\n%s", text(t, r))
+	}
+	if r := Compare(base, head, NoIgnore()); len(r.Changes) != 2 {
+		t.Errorf("--no-ignore: %d changes, want the removal and the addition", len(r.Changes))
+	}
+	// Without a counterpart it is a real addition.
+	if r := Compare(nil, head, DefaultOptions()); len(r.Changes) != 1 || r.Changes[0].Action != Added {
+		t.Errorf("no counterpart: %s", text(t, r))
+	}
+}
+
+func TestParseRules(t *testing.T) {
+	for _, bad := range []string{"spec.replicas", "label:", "field:", "field:Deployment:", "thing:x", "label:[", "metadata:["} {
+		if _, err := ParseRules([]string{bad}); err == nil {
+			t.Errorf("ParseRules(%q): no error", bad)
+		}
+	}
+	rules, err := ParseRules([]string{"metadata:team", "field:spec.template.spec.containers[*].image", "field:Deployment.apps:spec.replicas"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Ignore: rules}
+	deploy := ID{Group: "apps", Kind: "Deployment"}
+	for _, tt := range []struct {
+		id   ID
+		path string
+		want bool
+	}{
+		{deploy, "spec.template.spec.containers[name=web].image", true},
+		{deploy, "spec.template.spec.containers[name=web].imagePullPolicy", false},
+		{deploy, "spec.replicas", true},
+		{ID{Kind: "ReplicaSet", Group: "apps"}, "spec.replicas", false},
+		{deploy, "spec.replicasx", false},
+	} {
+		if got := o.matchField(tt.id, tt.path); got != tt.want {
+			t.Errorf("matchField(%s, %s) = %v, want %v", tt.id, tt.path, got, tt.want)
+		}
+	}
+	if !o.matchKey(RuleLabel, "team") || !o.matchKey(RuleAnnotation, "team") || o.matchKey(RuleLabel, "teams") {
+		t.Error("metadata:team matches the label and the annotation team only")
+	}
+}

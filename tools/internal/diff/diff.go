@@ -197,6 +197,9 @@ func Compare(base, head []render.Object, opts Options) *Report {
 			if n < len(hs) {
 				h = &hs[n]
 			}
+			if c.randomTwin(b, h) {
+				continue
+			}
 			if ch, ok := c.compare(b, h); ok {
 				changes = append(changes, ch)
 			}
