@@ -101,7 +101,7 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 	if df.base != "" || df.head != "" {
 		return &exitError{ExitError, errors.New("--live compares the working tree with the cluster: --base and --head do not apply")}
 	}
-	_, wo, err := df.options(stdout)
+	opts, wo, err := df.options(stdout)
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
@@ -111,7 +111,7 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 	}
 	run.summary(stderr)
 	lo := df.liveOpts
-	lo.format, lo.color = df.format, wo.Color
+	lo.format, lo.color, lo.diff = df.format, wo.Color, &opts
 	return runLive(ctx, run, lo, stdout, stderr)
 }
 
