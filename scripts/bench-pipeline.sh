@@ -24,6 +24,7 @@
 #
 # The upstream CLIs are built once from the Go module proxy into
 # $BENCH_BIN (default ~/.cache/aks-gitops/bench-bin), stamped by version;
+# KEEP=1 keeps the work directory (outputs of every stage) for inspection;
 # gator comes from TOOLS_BIN (make tools). The apiserver's /openapi/v2 is
 # fetched once, from the testenv binaries (make testenv), and cached there.
 set -euo pipefail
@@ -81,7 +82,11 @@ cleanup() {
 	for p in "${pids[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
 	done
-	rm -rf "$work"
+	if [[ -n ${KEEP:-} ]]; then
+		log "kept $work"
+	else
+		rm -rf "$work"
+	fi
 }
 trap cleanup EXIT
 
@@ -352,6 +357,8 @@ t_render=$(best "$runs" pipeline_render)
 t_ours=$(best "$runs" tools_run "${ours[@]}")
 t_tools_render=$(best "$runs" tools_run render)
 t_kubeconform=$(best "$runs" kubeconform_run)
+t_conftest=$(best "$runs" conftest_run)
+t_gator=$(best "$runs" gator_run)
 t_validate=$(best "$runs" tools_run validate)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
@@ -365,6 +372,7 @@ printf 'gator (exit %s): %s violation lines\n' "$(<"$work/gator.rc")" "$(grep -c
 printf '%-58s %8s\n' "" seconds
 printf '%-58s %8s\n' "upstream pipeline (kustomize+helm, kubeconform, conftest, gator)" "$t_pipeline"
 printf '%-58s %8s\n' "  of which kustomize build + helm template" "$t_render"
+printf '%-58s %8s\n' "  of which kubeconform / conftest / gator" "$t_kubeconform / $t_conftest / $t_gator"
 printf '%-58s %8s\n' "$ours_label" "$t_ours"
 printf '%-58s %8s\n' "  tools render alone" "$t_tools_render"
 printf 'pipeline / %s: %s\n' "${ours[0]}" "$(ratio "$t_pipeline" "$t_ours")"

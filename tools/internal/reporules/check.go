@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -55,6 +56,11 @@ func (r *Rules) Check(ctx context.Context, repoRoot string, c *render.Cluster) (
 	if r.queries[InputGit] != nil {
 		for _, file := range slices.Sorted(maps.Keys(files)) {
 			objs, err := readFile(filepath.Join(repoRoot, filepath.FromSlash(file)))
+			if errors.Is(err, fs.ErrNotExist) {
+				// Not in this checkout: a remote kustomize base, which the
+				// render names by its URL path.
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("repo rules: %s: %w", file, err)
 			}
@@ -114,11 +120,11 @@ func (r *Rules) evaluate(ctx context.Context, q *query, subjects []subject) ([]f
 	g.SetLimit(max(r.Concurrency, 1))
 	for i, s := range subjects {
 		g.Go(func() error {
-			fs, err := q.eval(ctx, s)
+			found, err := q.eval(ctx, s)
 			if err != nil {
 				return fmt.Errorf("repo rules: %s (%s): %w", flux.RefOf(s.obj), s.where, err)
 			}
-			results[i] = fs
+			results[i] = found
 			return nil
 		})
 	}
@@ -126,8 +132,8 @@ func (r *Rules) evaluate(ctx context.Context, q *query, subjects []subject) ([]f
 		return nil, err
 	}
 	var out []finding.Finding
-	for _, fs := range results {
-		out = append(out, fs...)
+	for _, found := range results {
+		out = append(out, found...)
 	}
 	return out, nil
 }
