@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -100,7 +102,7 @@ func newPolicyVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "verify [DIR...]",
 		Short: "Run the gator suites under DIR (default policies/) with Gatekeeper's own test runner",
 		Long: `Verify runs every gator Suite (test.gatekeeper.sh/v1alpha1) found under
-each DIR (default: policies/), or the suite files named, with gator's own
+each DIR (default: policies/ at the repository's top level), or the suite files named, with gator's own
 runner and drivers (CEL and Rego), and prints a verdict per suite, test and
 case.
 
@@ -111,7 +113,11 @@ be read or bad usage.`,
 				return &exitError{ExitError, fmt.Errorf("--format %q: want text or json", format)}
 			}
 			if len(args) == 0 {
-				args = []string{"policies"}
+				dir, err := defaultPolicies()
+				if err != nil {
+					return &exitError{ExitError, err}
+				}
+				args = []string{dir}
 			}
 			start := time.Now()
 			results, err := policy.Verify(cmd.Context(), args, policy.VerifyOptions{Concurrency: concurrency})
@@ -141,6 +147,20 @@ be read or bad usage.`,
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 2, "suites run at once")
 	return cmd
+}
+
+// defaultPolicies is policies/ at the repository's top level, relative to
+// the working directory.
+func defaultPolicies() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(gitTopLevel(wd), "policies")
+	if rel, err := filepath.Rel(wd, dir); err == nil {
+		return rel, nil
+	}
+	return dir, nil
 }
 
 // writeVerify prints one line per suite, test and case, indented, with
