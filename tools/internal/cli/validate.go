@@ -17,35 +17,42 @@ import (
 
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
+	var vflags validateFlags
 	var format string
-	var skipKinds []string
-	var schemaFile string
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
-		Short: "Render, then check what Helm and the API server would not tell you",
-		Long: `Validate renders like render (same flags) and checks the result. So far it
-runs the HelmRelease values lint: every key a HelmRelease sets through values
-or valuesFrom must exist in the chart's default values (or a sub-chart's),
-except below free-form maps such as annotations, labels, env or resources —
-Helm ignores a mistyped key silently. A key the chart consumes without
-defining it is accepted when the HelmRelease lists it in its
-tools.aks-gitops.io/values-lint-allow annotation. It validates every custom
-resource against the CustomResourceDefinitions in the render with the API
-server's own code (defaulting, unknown fields, schema, list types, CEL
-rules), checks PrometheusRules with Prometheus's own rule parser (PromQL,
-durations, label and annotation templates), checks Grafana dashboard ConfigMaps (valid JSON, a title, unique
-uids), and reports built-in API versions that --kube-version no longer
-serves (errors) or deprecates (warnings), from the Kubernetes API types' own
-lifecycle. Schema validation of built-in kinds is still to come.
+		Short: "Render, then validate every object strictly, offline, and check what Helm and the API server would not tell you",
+		Long: `Validate renders like render (same flags) and validates every object, offline:
+
+- built-in kinds strictly against the schemas of --kube-version, generated
+  from a real kube-apiserver of that version and shipped with the tool
+  (Kubernetes ` + shippedSchemas() + `), or against a bundle from any cluster (--schemas,
+  written by tools schemas); custom resources against the
+  CustomResourceDefinitions in the render; Flux kinds against CRDs generated
+  from the Flux API Go types; Gatekeeper constraints against the CRD their
+  ConstraintTemplate defines. All with the API server's own validation code:
+  unknown fields, types, required fields, enums, ranges, patterns,
+  int-or-string, list types, defaulting and CRD CEL rules. A kind with no
+  schema is an error (--skip-kind for CRDs the cluster provides);
+- built-in API versions --kube-version no longer serves (errors) or
+  deprecates (warnings), from the Kubernetes API types' own lifecycle;
+- HelmRelease values lint: every key set through values or valuesFrom must
+  exist in the chart's default values (or a sub-chart's), except below
+  free-form maps (annotations, labels, env, resources, …) and keys listed in
+  the HelmRelease's tools.aks-gitops.io/values-lint-allow annotation;
+- PrometheusRules with Prometheus's own parser (PromQL, durations, label
+  and annotation templates); Grafana dashboard ConfigMaps (valid JSON, a
+  title, unique uids); Falco rule files (structure, priorities, macros and
+  lists, condition syntax, fields of the pinned Falco version).
 
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			target, err := apilifecycle.Parse(flags.kubeVersion)
-			if err != nil {
+			if err := report.CheckFormat(format, report.Formats); err != nil {
 				return &exitError{ExitError, err}
 			}
-			if err := report.CheckFormat(format, report.Formats); err != nil {
+			opts, err := vflags.options(cmd, &flags)
+			if err != nil {
 				return &exitError{ExitError, err}
 			}
 			run, err := flags.render(cmd.Context(), args)
@@ -56,21 +63,8 @@ or bad usage.`,
 			if run.failed() {
 				return failed{ExitError}
 			}
-			skip := map[string]bool{}
-			for _, k := range skipKinds {
-				if !strings.Contains(k, "/") {
-					return &exitError{ExitError, fmt.Errorf("--skip-kind %q: want GROUP/KIND", k)}
-				}
-				skip[k] = true
-			}
-			bundle, err := loadSchemas(schemaFile, target, cmd.Flags().Changed("kube-version"))
-			if err != nil {
-				return &exitError{ExitError, err}
-			}
-			if schemaFile != "" {
-				target, _ = apilifecycle.Parse(bundle.Minor())
-			}
-			findings := validate.Run(cmd.Context(), run.clusters, validate.Options{Target: target, SkipKinds: skip, Schemas: bundle, RepoRoot: run.opts.RepoRoot})
+			opts.RepoRoot = run.opts.RepoRoot
+			findings := validate.Run(cmd.Context(), run.clusters, opts)
 			if err := report.Findings(stdout, format, "validate", findings); err != nil {
 				return &exitError{ExitError, err}
 			}
@@ -81,10 +75,43 @@ or bad usage.`,
 		},
 	}
 	flags.bind(cmd)
+	vflags.bind(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
-	cmd.Flags().StringVar(&schemaFile, "schemas", "", "schema bundle written by `tools schemas` (a cluster's built-in kinds and CRDs) instead of the built-in kinds of --kube-version")
-	cmd.Flags().StringArrayVar(&skipKinds, "skip-kind", nil, "GROUP/KIND of a custom resource whose CRD the cluster provides outside the render (repeatable)")
 	return cmd
+}
+
+// validateFlags are the flags of validate that check shares.
+type validateFlags struct {
+	skipKinds  []string
+	schemaFile string
+}
+
+func (v *validateFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.schemaFile, "schemas", "", "schema bundle written by `tools schemas` (a cluster's built-in kinds and CRDs) instead of the built-in kinds of --kube-version")
+	cmd.Flags().StringArrayVar(&v.skipKinds, "skip-kind", nil, "GROUP/KIND of a custom resource whose CRD the cluster provides outside the render (repeatable)")
+}
+
+// options reads the flags into validate's options (all but RepoRoot).
+func (v *validateFlags) options(cmd *cobra.Command, rf *renderFlags) (validate.Options, error) {
+	target, err := apilifecycle.Parse(rf.kubeVersion)
+	if err != nil {
+		return validate.Options{}, err
+	}
+	skip := map[string]bool{}
+	for _, k := range v.skipKinds {
+		if !strings.Contains(k, "/") {
+			return validate.Options{}, fmt.Errorf("--skip-kind %q: want GROUP/KIND", k)
+		}
+		skip[k] = true
+	}
+	bundle, err := loadSchemas(v.schemaFile, target, cmd.Flags().Changed("kube-version"))
+	if err != nil {
+		return validate.Options{}, err
+	}
+	if v.schemaFile != "" {
+		target, _ = apilifecycle.Parse(bundle.Minor())
+	}
+	return validate.Options{Target: target, SkipKinds: skip, Schemas: bundle}, nil
 }
 
 // loadSchemas returns the schema bundle validation uses: the file given, or

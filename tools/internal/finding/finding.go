@@ -24,6 +24,9 @@ type Finding struct {
 	Rule string `json:"rule,omitempty"`
 	// Action is a policy's enforcement action (deny, warn, dryrun).
 	Action string `json:"action,omitempty"`
+	// Layer is the Flux Kustomization (namespace/name) that applies the
+	// object, directly or through a HelmRelease; set by tools check.
+	Layer string `json:"layer,omitempty"`
 	// Warning findings are reported but do not fail the run.
 	Warning bool   `json:"warning,omitempty"`
 	Message string `json:"message"`

@@ -73,15 +73,15 @@ func text(w io.Writer, findings []finding.Finding) error {
 			fmt.Fprintln(w, head)
 			last = head
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", f.Level(), check(f), f.Message)
+		fmt.Fprintf(w, "  %s %s: %s\n", f.Level(), checkName(f), f.Message)
 	}
 	errs, warns := finding.Count(findings)
 	_, err := fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), errs, warns)
 	return err
 }
 
-// check names the check, its rule and a policy's enforcement action.
-func check(f finding.Finding) string {
+// checkName names the check, its rule and a policy's enforcement action.
+func checkName(f finding.Finding) string {
 	s := f.Check
 	if f.Rule != "" {
 		s += " " + f.Rule
@@ -135,7 +135,7 @@ func junit(w io.Writer, tool string, findings []finding.Finding) error {
 		c := junitCase{Name: f.Object, Classname: f.Cluster, File: f.File}
 		var errs, warns []string
 		for _, g := range findings[i:j] {
-			line := check(g) + ": " + g.Message
+			line := checkName(g) + ": " + g.Message
 			if g.Warning {
 				warns = append(warns, "warning "+line)
 			} else {

@@ -1,0 +1,219 @@
+// Package check runs every check of the tool over one render — the
+// validate checks, the cluster's Gatekeeper policies and the repository
+// rules — and groups the findings per cluster and per layer (the Flux
+// Kustomization that applies the objects), for `tools check`.
+package check
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aks-gitops/platform/tools/internal/finding"
+	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/policy"
+	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/reporules"
+	"github.com/aks-gitops/platform/tools/internal/validate"
+)
+
+// Options configure the checks.
+type Options struct {
+	Validate validate.Options
+	Policy   policy.Options
+	// FailOn is the weakest enforcement action whose policy violations are
+	// errors ("deny", "warn" or "dryrun").
+	FailOn string
+	// Rules are the repository rules; nil runs none.
+	Rules    *reporules.Rules
+	RepoRoot string
+	// Progress, when set, is told what runs now.
+	Progress func(string)
+}
+
+// Report is the result of a check run.
+type Report struct {
+	Clusters []Cluster `json:"clusters"`
+}
+
+// Cluster is the result for one cluster entry.
+type Cluster struct {
+	Path     string            `json:"path"`
+	Objects  int               `json:"objects"`
+	Errors   int               `json:"errors"`
+	Warnings int               `json:"warnings"`
+	Layers   []Layer           `json:"layers"`
+	Findings []finding.Finding `json:"findings"`
+	// Durations of the checks, for the summary line.
+	Durations map[string]time.Duration `json:"-"`
+}
+
+// Layer counts one Flux Kustomization's objects and findings.
+type Layer struct {
+	Name     string `json:"name"`
+	Objects  int    `json:"objects"`
+	Errors   int    `json:"errors"`
+	Warnings int    `json:"warnings"`
+}
+
+// NoLayer names findings no layer's objects carry (a CRD the render
+// cannot read, the cluster entry itself).
+const NoLayer = "(cluster)"
+
+// Failed reports whether any cluster has an error.
+func (r *Report) Failed() bool {
+	return slices.ContainsFunc(r.Clusters, func(c Cluster) bool { return c.Errors > 0 })
+}
+
+// Findings returns every finding of every cluster.
+func (r *Report) Findings() []finding.Finding {
+	var out []finding.Finding
+	for _, c := range r.Clusters {
+		out = append(out, c.Findings...)
+	}
+	return out
+}
+
+// Run checks every cluster. An error means a check could not run (a
+// ConstraintTemplate that does not compile, a rule that fails to evaluate).
+func Run(ctx context.Context, clusters []*render.Cluster, opts Options) (*Report, error) {
+	rep := &Report{}
+	for _, c := range clusters {
+		cr, err := cluster(ctx, c, opts)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", c.Path, err)
+		}
+		rep.Clusters = append(rep.Clusters, cr)
+	}
+	return rep, nil
+}
+
+func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, error) {
+	progress := func(what string) {
+		if opts.Progress != nil {
+			opts.Progress(what + " " + c.Path)
+		}
+	}
+	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
+	timed := func(name string, f func() error) error {
+		progress(name)
+		start := time.Now()
+		err := f()
+		out.Durations[name] = time.Since(start)
+		return err
+	}
+	var findings []finding.Finding
+	_ = timed("validate", func() error {
+		findings = append(findings, validate.Run(ctx, []*render.Cluster{c}, opts.Validate)...)
+		return nil
+	})
+	err := timed("policy", func() error {
+		res, err := policy.Run(ctx, c, opts.Policy)
+		if err != nil {
+			return fmt.Errorf("policy: %w", err)
+		}
+		for _, f := range res.Findings {
+			f.Warning = !fails(f.Action, opts.FailOn)
+			findings = append(findings, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	if opts.Rules != nil {
+		err := timed("repo-rules", func() error {
+			fs, err := opts.Rules.Check(ctx, opts.RepoRoot, c)
+			if err != nil {
+				return fmt.Errorf("repository rules: %w", err)
+			}
+			findings = append(findings, fs...)
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	layerOf, layers := layering(c)
+	for i := range findings {
+		l, ok := layerOf[findings[i].Object]
+		if !ok {
+			l = NoLayer
+		}
+		findings[i].Layer = l
+		lc := layers[l]
+		if lc == nil {
+			lc = &Layer{Name: l}
+			layers[l] = lc
+		}
+		if findings[i].Warning {
+			lc.Warnings++
+			out.Warnings++
+		} else {
+			lc.Errors++
+			out.Errors++
+		}
+	}
+	finding.Sort(findings)
+	out.Findings = findings
+	for _, l := range layers {
+		out.Objects += l.Objects
+		out.Layers = append(out.Layers, *l)
+	}
+	slices.SortFunc(out.Layers, func(a, b Layer) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// failOrder ranks enforcement actions, strongest first.
+var failOrder = []string{"deny", "warn", "dryrun"}
+
+// fails reports whether a violation with action fails a run that fails on
+// failOn and stronger actions.
+func fails(action, failOn string) bool {
+	rank := slices.Index(failOrder, action)
+	bar := slices.Index(failOrder, cmp.Or(failOn, "deny"))
+	return rank >= 0 && rank <= bar
+}
+
+// layering maps every rendered object (Kind/namespace/name, as findings
+// name them) to its layer — the Flux Kustomization that applies it, or
+// that applies the HelmRelease that renders it — and counts each layer's
+// objects.
+func layering(c *render.Cluster) (map[string]string, map[string]*Layer) {
+	releaseLayer := map[flux.Ref]string{}
+	for _, u := range c.Units {
+		if u.Ref.Kind != flux.KustomizationKind {
+			continue
+		}
+		for _, o := range u.Objects {
+			if r := flux.RefOf(o.Object); r.Kind == flux.HelmReleaseKind {
+				releaseLayer[r] = u.Ref.Namespace + "/" + u.Ref.Name
+			}
+		}
+	}
+	layerOf := map[string]string{}
+	layers := map[string]*Layer{}
+	for _, u := range c.Units {
+		name := u.Ref.Namespace + "/" + u.Ref.Name
+		if u.Ref.Kind != flux.KustomizationKind {
+			if l, ok := releaseLayer[u.Ref]; ok {
+				name = l
+			}
+		}
+		l := layers[name]
+		if l == nil {
+			l = &Layer{Name: name}
+			layers[name] = l
+		}
+		for _, o := range u.Objects {
+			l.Objects++
+			key := flux.RefOf(o.Object).String()
+			if _, seen := layerOf[key]; !seen {
+				layerOf[key] = name
+			}
+		}
+	}
+	return layerOf, layers
+}

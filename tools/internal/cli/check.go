@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/aks-gitops/platform/tools/internal/check"
+	"github.com/aks-gitops/platform/tools/internal/policy"
+	"github.com/aks-gitops/platform/tools/internal/report"
+	"github.com/aks-gitops/platform/tools/internal/reporules"
+)
+
+// defaultRules is where the repository rules live, below the repository root.
+const defaultRules = "policies/repo"
+
+func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
+	var flags renderFlags
+	var vflags validateFlags
+	var format, failOn, rulesDir string
+	cmd := &cobra.Command{
+		Use:   "check [PATH...]",
+		Short: "Render once, then validate, policy-check and rule-check every cluster: one report per cluster and layer",
+		Long: `Check renders every cluster entry once (same flags as render) and runs on that
+render what validate, policy and the repository rules check:
+
+- validate: strict schemas, API lifecycle, values lint, PrometheusRules,
+  dashboards, Falco rules (see tools validate --help);
+- policy: the cluster's own Gatekeeper ConstraintTemplates and constraints
+  with Gatekeeper's engine (see tools policy --help); violations of
+  constraints at --fail-on or stronger are errors, weaker ones warnings;
+- repository rules: the Rego rules under --rules (default ` + defaultRules + `,
+  "none" to skip) on the render and on the repository files it read.
+
+The report has one section per cluster: its verdict, a table of its layers
+(the Flux Kustomizations, with the objects of their HelmReleases) with
+object, error and warning counts, and the findings. --format markdown is
+for pull-request comments; junit and sarif for CI test and code-scanning
+reports. On a terminal, a progress line on stderr says what runs.
+
+Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
+check failed to run, or bad usage.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := report.CheckFormat(format, report.CheckFormats); err != nil {
+				return &exitError{ExitError, err}
+			}
+			if !slices.Contains(failOnActions, failOn) {
+				return &exitError{ExitError, fmt.Errorf("--fail-on %q: want one of %s", failOn, strings.Join(failOnActions, ", "))}
+			}
+			vopts, err := vflags.options(cmd, &flags)
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			progress := newStatusLine(stderr)
+			defer progress.clear()
+			progress.set("rendering")
+			start := time.Now()
+			run, err := flags.render(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			progress.clear()
+			run.summary(stderr)
+			if run.failed() {
+				return failed{ExitError}
+			}
+			opts := check.Options{
+				Validate: vopts,
+				Policy:   policy.Options{Concurrency: flags.concurrency},
+				FailOn:   failOn,
+				RepoRoot: run.opts.RepoRoot,
+				Progress: progress.set,
+			}
+			opts.Validate.RepoRoot = run.opts.RepoRoot
+			if opts.Rules, err = loadRules(cmd, rulesDir, run.opts.RepoRoot); err != nil {
+				return &exitError{ExitError, err}
+			}
+			rep, err := check.Run(cmd.Context(), run.clusters, opts)
+			progress.clear()
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			for _, c := range rep.Clusters {
+				fmt.Fprintf(stderr, "check %s: validate %s, policy %s, repo-rules %s\n", c.Path,
+					c.Durations["validate"].Round(time.Millisecond), c.Durations["policy"].Round(time.Millisecond), c.Durations["repo-rules"].Round(time.Millisecond))
+			}
+			fmt.Fprintf(stderr, "check: %d clusters in %s\n", len(rep.Clusters), time.Since(start).Round(time.Millisecond))
+			if err := report.Check(stdout, format, rep); err != nil {
+				return &exitError{ExitError, err}
+			}
+			if rep.Failed() {
+				return failed{ExitFindings}
+			}
+			return nil
+		},
+	}
+	flags.bind(cmd)
+	vflags.bind(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.CheckFormats, ", "))
+	cmd.Flags().StringVar(&failOn, "fail-on", "deny", "weakest enforcement action whose policy violations fail the run: "+strings.Join(failOnActions, ", "))
+	cmd.Flags().StringVar(&rulesDir, "rules", "", "directory of repository rules (Rego); default "+defaultRules+" when it exists, none to skip")
+	return cmd
+}
+
+// loadRules compiles the repository rules: the directory given (relative
+// to the working directory), or policies/repo below the repository root
+// when it exists.
+func loadRules(cmd *cobra.Command, dir, repoRoot string) (*reporules.Rules, error) {
+	switch dir {
+	case "none":
+		return nil, nil
+	case "":
+		dir = filepath.Join(repoRoot, filepath.FromSlash(defaultRules))
+		if _, err := os.Stat(dir); err != nil {
+			return nil, nil
+		}
+	default:
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("--rules: %w", err)
+		}
+	}
+	rules, err := reporules.Load(cmd.Context(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("--rules %s: %w", dir, err)
+	}
+	return rules, nil
+}
+
+// statusLine is a one-line status on stderr, written only when stderr is a
+// terminal and the run has taken more than a moment.
+type statusLine struct {
+	mu      sync.Mutex
+	w       io.Writer
+	on      bool
+	start   time.Time
+	written bool
+}
+
+func newStatusLine(w io.Writer) *statusLine {
+	f, ok := w.(*os.File)
+	return &statusLine{w: w, on: ok && term.IsTerminal(int(f.Fd())), start: time.Now()}
+}
+
+// set shows what runs now.
+func (p *statusLine) set(what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.on || time.Since(p.start) < 500*time.Millisecond {
+		return
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s… %s", what, time.Since(p.start).Round(100*time.Millisecond))
+	p.written = true
+}
+
+// clear removes the line, before other output.
+func (p *statusLine) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.written {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.written = false
+	}
+}
