@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync/atomic"
@@ -156,7 +157,11 @@ func (ch *checker) prepare() ([]*item, error) {
 	}
 	items := make([]*item, len(objs))
 	for i, o := range objs {
-		it := &item{obj: o, desired: o.Object.DeepCopy(), prod: ch.prods[o.Origin.Producer]}
+		desired, err := jsonCopy(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s (%s): %w", ch.cluster.Path, diff.IDOf(o.Object), o.Origin, err)
+		}
+		it := &item{obj: o, desired: desired, prod: ch.prods[o.Origin.Producer]}
 		items[i] = it
 		gvk := it.desired.GroupVersionKind()
 		m, err := ch.cl.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
@@ -180,6 +185,21 @@ func (ch *checker) prepare() ([]*item, error) {
 		}
 	}
 	return items, nil
+}
+
+// jsonCopy returns a deep copy of u holding only JSON types (int64,
+// float64, ...): the renderer's YAML decoders leave Go ints, on which
+// unstructured's own DeepCopy panics.
+func jsonCopy(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	b, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	out := &unstructured.Unstructured{}
+	if err := out.UnmarshalJSON(b); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // listOwned lists, for every resource of the render and the inventories,
