@@ -1,16 +1,14 @@
 // Package revision turns git revisions of a repository into directories to
-// render: a revision is resolved to its commit and its tree is written to a
-// temporary directory with `git archive`, so the user's working tree, index
-// and worktree list are never touched.
+// render: a revision is resolved to its commit and its tree is checked out
+// into a temporary directory through a temporary index, so the user's
+// working tree, index and worktree list are never touched.
 package revision
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +19,7 @@ import (
 type Git struct {
 	// Dir is the repository's top level (any directory inside it works).
 	Dir string
+	env []string
 }
 
 // run runs git with args and returns its trimmed standard output; a
@@ -31,7 +30,7 @@ func (g Git) run(ctx context.Context, args ...string) (string, error) {
 	cmd.Dir = g.Dir
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// A user's git configuration must not page or prompt.
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat")
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat"), g.env...)
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
@@ -93,44 +92,40 @@ type Checkout struct {
 	Dir string
 	// Commit is the commit it was written from.
 	Commit string
+	// root holds Dir and the temporary index.
+	root string
 }
 
 // Close removes the directory.
-func (c *Checkout) Close() error { return os.RemoveAll(c.Dir) }
+func (c *Checkout) Close() error { return os.RemoveAll(c.root) }
 
-// Checkout writes the tree of commit into a new temporary directory. The
-// caller closes it.
+// Checkout writes the tree of commit into a new temporary directory, the
+// way a checkout would (checkout filters and line endings applied), through
+// a temporary index: the repository's own index and working tree are not
+// touched. The caller closes it.
 func (g Git) Checkout(ctx context.Context, commit string) (*Checkout, error) {
 	dir, err := os.MkdirTemp("", "tools-diff-"+short(commit)+"-")
 	if err != nil {
 		return nil, err
 	}
-	co := &Checkout{Dir: dir, Commit: commit}
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
-	cmd.Dir = g.Dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	co := &Checkout{Dir: dir, Commit: commit, root: dir}
+	// The temporary index lives beside the tree and goes with it.
+	index := filepath.Join(dir, "index")
+	tree := filepath.Join(dir, "tree")
+	gi := Git{Dir: g.Dir, env: []string{"GIT_INDEX_FILE=" + index}}
+	if _, err := gi.run(ctx, "read-tree", commit); err != nil {
 		_ = co.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if _, err := gi.run(ctx, "checkout-index", "--all", "--force", "--prefix="+tree+string(filepath.Separator)); err != nil {
 		_ = co.Close()
-		return nil, fmt.Errorf("git archive %s: %w", short(commit), err)
+		return nil, err
 	}
-	extractErr := extract(out, dir)
-	// Drain what extract left, so git can exit.
-	_, _ = io.Copy(io.Discard, out)
-	waitErr := cmd.Wait()
-	switch {
-	case waitErr != nil:
+	if err := os.MkdirAll(tree, 0o755); err != nil { // an empty tree
 		_ = co.Close()
-		return nil, fmt.Errorf("git archive %s: %s", short(commit), firstLine(strings.TrimSpace(stderr.String()+" "+waitErr.Error())))
-	case extractErr != nil:
-		_ = co.Close()
-		return nil, fmt.Errorf("git archive %s: %w", short(commit), extractErr)
+		return nil, err
 	}
+	co.Dir = tree
 	return co, nil
 }
 
@@ -139,60 +134,4 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
-}
-
-// extract writes a tar stream below dir, refusing paths that leave it.
-func extract(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.FromSlash(h.Name)
-		if !filepath.IsLocal(name) {
-			if h.Typeflag == tar.TypeXGlobalHeader {
-				continue
-			}
-			return fmt.Errorf("%s: path outside the tree", h.Name)
-		}
-		p := filepath.Join(dir, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			mode := os.FileMode(0o644)
-			if h.FileInfo().Mode()&0o111 != 0 {
-				mode = 0o755
-			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, tr); err != nil {
-				_ = f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return err
-			}
-		case tar.TypeXGlobalHeader:
-			// git archive's commit id comment.
-		}
-	}
 }

@@ -69,6 +69,14 @@ func TestDefaultBaseAndCheckout(t *testing.T) {
 	if base != mainSHA {
 		t.Errorf("merge base %s, want main %s", base, mainSHA)
 	}
+	status := func() string {
+		out, err := exec.Command("git", "-C", dir, "status", "--porcelain").CombinedOutput()
+		if err != nil {
+			t.Fatalf("git status: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	before := status()
 	co, err := g.Checkout(ctx, base)
 	if err != nil {
 		t.Fatal(err)
@@ -80,12 +88,15 @@ func TestDefaultBaseAndCheckout(t *testing.T) {
 	if err := co.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(co.Dir); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Dir(co.Dir)); !os.IsNotExist(err) {
 		t.Errorf("checkout left behind: %v", err)
 	}
 	// The working tree is untouched, its change still there.
 	if b, _ := os.ReadFile(filepath.Join(dir, "a/file.txt")); string(b) != "dirty\n" {
 		t.Errorf("working tree changed: %q", b)
+	}
+	if after := status(); after != before {
+		t.Errorf("git status changed:\n%s\nwas:\n%s", after, before)
 	}
 	if out, _ := exec.Command("git", "-C", dir, "worktree", "list").Output(); strings.Count(string(out), "\n") != 1 {
 		t.Errorf("worktrees added:\n%s", out)
