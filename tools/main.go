@@ -16,6 +16,12 @@ import (
 var version = ""
 
 func main() {
+	// A run is short and its heap mostly the render it keeps to the end:
+	// collecting less often saves a fifth of the CPU time of a check, for
+	// memory the machines that run it have. GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, buildVersion(), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
