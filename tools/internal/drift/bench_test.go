@@ -78,7 +78,8 @@ func benchObjects(n int) []*unstructured.Unstructured {
 // applied as kustomize-controller would, 20 of them edited by hand. With
 // BENCH_KUBECTL set to a kubectl binary it also times
 // `kubectl diff --server-side` on the same objects and server, reported as
-// kubectl-s/op. scripts/bench-drift.sh runs it.
+// kubectl-s/op. BENCH_CONCURRENCY overrides the requests in flight.
+// scripts/bench-drift.sh runs it.
 func BenchmarkLiveDiff(b *testing.B) {
 	n := 2000
 	if s := os.Getenv("BENCH_OBJECTS"); s != "" {
@@ -131,6 +132,12 @@ func BenchmarkLiveDiff(b *testing.B) {
 	}
 
 	opts := DefaultOptions()
+	if s := os.Getenv("BENCH_CONCURRENCY"); s != "" {
+		var err error
+		if opts.Concurrency, err = strconv.Atoi(s); err != nil {
+			b.Fatalf("BENCH_CONCURRENCY: %v", err)
+		}
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rep, err := Check(b.Context(), cfg, cluster, opts)

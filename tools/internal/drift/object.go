@@ -15,6 +15,7 @@ import (
 	"github.com/fluxcd/pkg/ssa/jsondiff"
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,7 +151,7 @@ func (ch *checker) dryRunFailed(it *item, live *unstructured.Unstructured, err e
 	}
 	// An immutable field change: the dry-run cannot show the result, so
 	// the fields are those the render sets that differ from the live ones.
-	r.Fields, r.Notes = ch.fields(it, live, overlay(live, d))
+	r.Fields, r.Notes = ch.fields(it, clean(live), clean(overlay(live, d)))
 	force := it.prod.manager == kustomizeManager && (it.prod.force || metaIs(forceKey, "enabled", d, live))
 	if force {
 		r.Status = Drifted
@@ -234,7 +235,10 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 		it.res.Status, it.res.Reason = Skipped, fmt.Sprintf("an ignore rule of %s covers the whole object", it.prod.ref)
 		return nil
 	}
-	l, n := clean(live), clean(dry)
+	// live may be shared with another item (one object rendered by two
+	// producers): copied. dry is this item's own.
+	l, n := clean(live), dry
+	stripServerFields(n)
 	if len(paths) > 0 {
 		sort.Sort(sort.Reverse(sort.StringSlice(paths))) // later list items first
 		patch := jsondiff.GenerateRemovePatch(paths...)
@@ -243,6 +247,15 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 				return fmt.Errorf("ignore rules of %s: %w", it.prod.ref, err)
 			}
 		}
+	}
+	// Known dry-run quirks (an HPA's duplicated metric); a failure leaves
+	// the object as it is.
+	_ = normalize.DryRunUnstructured(l)
+	_ = normalize.DryRunUnstructured(n)
+	if equality.Semantic.DeepEqual(l.Object, n.Object) {
+		// The common case, without the diff engine's work.
+		it.res.Status = Unchanged
+		return nil
 	}
 	it.res.Fields, it.res.Notes = ch.fields(it, l, n)
 	if len(it.res.Fields) > 0 {
@@ -253,17 +266,12 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 	return nil
 }
 
-// fields compares live and desired with the diff engine: Secret values
-// masked, chart randomness and noise left out.
+// fields compares live and desired, both cleaned, with the diff engine:
+// Secret values masked, chart randomness and noise left out.
 func (ch *checker) fields(it *item, live, desired *unstructured.Unstructured) ([]diff.FieldDiff, []diff.Note) {
-	l, n := clean(live), clean(desired)
-	// Known dry-run quirks (an HPA's duplicated metric); a failure leaves
-	// the object as it is.
-	_ = normalize.DryRunUnstructured(l)
-	_ = normalize.DryRunUnstructured(n)
 	rep := diff.Compare(
-		[]render.Object{{Object: l, Origin: it.obj.Origin}},
-		[]render.Object{{Object: n, Origin: it.obj.Origin}},
+		[]render.Object{{Object: live, Origin: it.obj.Origin}},
+		[]render.Object{{Object: desired, Origin: it.obj.Origin}},
 		ch.opts.Diff)
 	if !rep.Changed() {
 		return nil, nil
@@ -287,11 +295,16 @@ var serverFields = []string{"managedFields", "resourceVersion", "uid", "generati
 // clean returns a copy of u without server-set noise and status.
 func clean(u *unstructured.Unstructured) *unstructured.Unstructured {
 	out := u.DeepCopy()
-	for _, f := range serverFields {
-		unstructured.RemoveNestedField(out.Object, "metadata", f)
-	}
-	unstructured.RemoveNestedField(out.Object, "status")
+	stripServerFields(out)
 	return out
+}
+
+// stripServerFields removes server-set noise and status from u.
+func stripServerFields(u *unstructured.Unstructured) {
+	for _, f := range serverFields {
+		unstructured.RemoveNestedField(u.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(u.Object, "status")
 }
 
 // overlay returns live with every field desired sets replaced by desired's
