@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -375,5 +376,30 @@ func TestDiffNoChange(t *testing.T) {
 	code, stdout, stderr := runIn(t, dir, "diff", "--repo", dir, "--cache-dir", t.TempDir())
 	if code != ExitOK || stdout != "clusters/test: no changes\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// BenchmarkDiffRepository diffs this repository's clusters against HEAD~1,
+// warm caches, through the CLI. The upstream charts are not in the
+// repository: set TOOLS_UPSTREAM_CHARTS to a directory of them (skipped
+// otherwise).
+func BenchmarkDiffRepository(b *testing.B) {
+	charts := os.Getenv("TOOLS_UPSTREAM_CHARTS")
+	if charts == "" {
+		b.Skip("TOOLS_UPSTREAM_CHARTS not set")
+	}
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Chdir(root)
+	args := []string{"diff", "--repo", root, "--base", "HEAD~1", "--offline", "--charts", charts, "--cache-dir", b.TempDir()}
+	if code := Run(b.Context(), "bench", args, io.Discard, io.Discard); code == ExitError {
+		b.Fatal("diff failed")
+	}
+	for b.Loop() {
+		if code := Run(b.Context(), "bench", args, io.Discard, io.Discard); code == ExitError {
+			b.Fatal("diff failed")
+		}
 	}
 }
