@@ -8,8 +8,6 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
@@ -52,14 +50,7 @@ func TestValidateBuiltin(t *testing.T) {
 // cannot be reached is exit 2.
 func TestSchemasFromCluster(t *testing.T) {
 	env := testenv.Start(t)
-	scheme := runtime.NewScheme()
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(env.RESTConfig(), client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := env.Client(t)
 	testenv.CreateCRD(t, c, &apiextensionsv1.CustomResourceDefinition{
 		ObjectMeta: metav1.ObjectMeta{Name: "gizmos.example.com"},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{

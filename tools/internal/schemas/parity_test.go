@@ -48,21 +48,16 @@ func TestParityWithAPIServer(t *testing.T) {
 	v.WithSchemas(builtin)
 
 	env := testenv.Start(t)
-	scheme := runtime.NewScheme()
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(env.RESTConfig(), client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := env.Client(t)
+	var crds []*apiextensionsv1.CustomResourceDefinition
 	for _, u := range flux.Objects() {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, crd); err != nil {
 			t.Fatal(err)
 		}
-		testenv.CreateCRD(t, c, crd)
+		crds = append(crds, crd)
 	}
+	testenv.CreateCRDs(t, c, crds...)
 
 	divergences := 0
 	for _, obj := range readCorpus(t, filepath.Join("testdata", "parity.yaml")) {
