@@ -254,6 +254,7 @@ func TestCheck(t *testing.T) {
 	edit(t, c, "v1", "ConfigMap", "apps", "edited", `{"data":{"key":"hacked"}}`)
 	edit(t, c, "v1", "ConfigMap", "apps", "chart-cfg", `{"data":{"mode":"hacked","ignored":"by-hand"}}`)
 	edit(t, c, "v1", "ConfigMap", "apps", "quiet-cfg", `{"data":{"mode":"hacked"}}`)
+	edit(t, c, "v1", "ConfigMap", "apps", "warned-cfg", `{"data":{"mode":"hacked"}}`)
 	deleted := mustObject(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deleted, namespace: apps}\n")
 	if err := c.Delete(t.Context(), deleted); err != nil {
 		t.Fatal(err)
@@ -313,9 +314,11 @@ status:
 		{ID: "ConfigMap/apps/orphan", Status: "prune", Producer: ksRef, Notes: []string{"danger prune"}},
 		{ID: "ConfigMap/apps/quiet-cfg", Status: "skipped", Producer: quietRf, Reason: "HelmRelease/apps/quiet has spec.driftDetection.mode disabled (the default): helm-controller does not compare its objects with the cluster"},
 		{ID: "ConfigMap/apps/settings", Status: "unchanged", Producer: ksRef},
+		{ID: "ConfigMap/apps/warned-cfg", Status: "drifted", Producer: "HelmRelease/apps/warned", Fields: []string{"data.mode changed hacked -> normal"}, Notes: []string{"warning drift-warn"}},
 		{ID: "Deployment.apps/apps/forced", Status: "drifted", Producer: ksRef},
 		{ID: "Deployment.apps/apps/web", Status: "drifted", Producer: ksRef, Fields: []string{"spec.replicas changed 5 -> 2"}},
 		{ID: "HelmRelease.helm.toolkit.fluxcd.io/apps/quiet", Status: "unchanged", Producer: ksRef},
+		{ID: "HelmRelease.helm.toolkit.fluxcd.io/apps/warned", Status: "unchanged", Producer: ksRef},
 		{ID: "HelmRelease.helm.toolkit.fluxcd.io/apps/web", Status: "unchanged", Producer: ksRef},
 		{ID: "Job.batch/apps/web-migrate", Status: "skipped", Producer: webRef, Reason: "Helm hook (pre-upgrade): run by Helm, not kept live"},
 		{ID: "Secret/apps/creds", Status: "drifted", Producer: ksRef, Fields: []string{"data.password changed masked"}},

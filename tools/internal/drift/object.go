@@ -258,10 +258,14 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 		return nil
 	}
 	it.res.Fields, it.res.Notes = ch.fields(it, l, n)
-	if len(it.res.Fields) > 0 {
-		it.res.Status = Drifted
-	} else {
+	if len(it.res.Fields) == 0 {
 		it.res.Status = Unchanged
+		return nil
+	}
+	it.res.Status = Drifted
+	if it.prod.manager == helmManager && it.prod.helmDrift == helmv2.DriftDetectionWarn {
+		it.res.Notes = append(it.res.Notes, note(diff.Warning, "drift-warn",
+			fmt.Sprintf("%s has spec.driftDetection.mode warn: helm-controller reports this drift but does not correct it", it.prod.ref)))
 	}
 	return nil
 }
