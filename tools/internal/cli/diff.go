@@ -217,6 +217,11 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
+	for _, p := range paths {
+		if !exists(filepath.Join(base.dir, p)) && !exists(filepath.Join(head.dir, p)) {
+			return &exitError{ExitError, fmt.Errorf("%s: no such entry at base (%s) or head (%s)", p, base.label, head.label)}
+		}
+	}
 	// One chart memo, source fetcher and render cache for both sides: a
 	// chart or Kustomization unchanged between them renders once.
 	renderers := map[string]*render.Renderer{}
@@ -364,6 +369,11 @@ func diffPaths(root string, dirs, args []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // renderSide renders one entry on one side. An entry that does not exist

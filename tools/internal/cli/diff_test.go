@@ -332,6 +332,7 @@ func TestDiffUsageErrors(t *testing.T) {
 		{name: "head", args: []string{"--head", "--output=x"}, want: `head: revision "--output=x": not a revision`},
 		{name: "live with base", args: []string{"--live", "--base", "main"}, want: "--live compares the working tree with the cluster: --base and --head do not apply"},
 		{name: "path outside", args: []string{"/etc"}, want: "/etc: not inside the repository"},
+		{name: "no such entry", args: []string{"clusters/nope"}, want: "clusters/nope: no such entry at base (merge base "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
