@@ -404,3 +404,15 @@ func BenchmarkDiffRepository(b *testing.B) {
 		}
 	}
 }
+
+// TestDiffClusterAdded: an entry only head has is all additions, the
+// other entry is compared as usual.
+func TestDiffClusterAdded(t *testing.T) {
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: b}\n"
+	dir := commitTrees(t, map[string]string{"clusters/a/cm.yaml": cm}, map[string]string{"clusters/a/cm.yaml": cm, "clusters/b/cm.yaml": cm})
+	code, stdout, stderr := runIn(t, dir, "diff", "--repo", dir, "--cache-dir", t.TempDir(), "--max-object-lines", "-1")
+	want := "clusters/a: no changes\nclusters/b: 1 added, 0 removed, 0 changed\n+ ConfigMap/b/a added (Kustomization/flux-system/flux-system from clusters/b/cm.yaml)\n    (8 lines of YAML not shown)\n"
+	if code != ExitFindings || stdout != want {
+		t.Errorf("exit %d, stdout:\n%s\nwant:\n%s\nstderr: %s", code, stdout, want, stderr)
+	}
+}
