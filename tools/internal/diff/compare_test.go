@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -302,5 +303,33 @@ func TestParseRules(t *testing.T) {
 	}
 	if !o.matchKey(RuleLabel, "team") || !o.matchKey(RuleAnnotation, "team") || o.matchKey(RuleLabel, "teams") {
 		t.Error("metadata:team matches the label and the annotation team only")
+	}
+}
+
+func TestChartRefMajor(t *testing.T) {
+	const release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: shop}\nspec:\n  chartRef: {kind: OCIRepository, name: web-chart}\n---\n"
+	repo := "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: web-chart, namespace: shop}\nspec:\n  url: oci://example.com/charts/web\n  ref: {tag: %s}\n"
+	for _, tt := range []struct {
+		old, new string
+		note     bool
+	}{
+		{"1.4.0", "2.0.0", true},
+		{"1.4.0", "1.5.0", false},
+		{"v3.0.1", "v4.0.0", true},
+	} {
+		r := Compare(objects(t, release+fmt.Sprintf(repo, tt.old)), objects(t, release+fmt.Sprintf(repo, tt.new)), DefaultOptions())
+		if len(r.Changes) != 1 {
+			t.Fatalf("%s → %s: %d changes", tt.old, tt.new, len(r.Changes))
+		}
+		got := len(r.Changes[0].Notes) == 1 && r.Changes[0].Notes[0].Rule == NoteChartMajor &&
+			strings.Contains(r.Changes[0].Notes[0].Message, "HelmRelease shop/web")
+		if got != tt.note {
+			t.Errorf("%s → %s: notes %+v, want a chart-major note: %v", tt.old, tt.new, r.Changes[0].Notes, tt.note)
+		}
+	}
+	// An OCIRepository no HelmRelease uses is no chart.
+	r := Compare(objects(t, fmt.Sprintf(repo, "1.0.0")), objects(t, fmt.Sprintf(repo, "2.0.0")), DefaultOptions())
+	if len(r.Changes[0].Notes) != 0 {
+		t.Errorf("unused OCIRepository: notes %+v", r.Changes[0].Notes)
 	}
 }

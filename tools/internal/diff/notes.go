@@ -70,6 +70,7 @@ func (c *comparer) notes(b, h *render.Object, ch *Change) []Note {
 		out = append(out, immutableNotes(b, ch)...)
 		out = append(out, shrinkNotes(b, h, ch)...)
 		out = append(out, chartMajorNotes(b, h, ch)...)
+		out = append(out, c.chartRefMajorNotes(b, h, ch)...)
 		out = append(out, suspendNotes(b, h, ch)...)
 		out = append(out, enforcementNotes(b, h, ch)...)
 		if ch.BaseOrigin != nil {
@@ -222,6 +223,45 @@ func chartMajorNotes(b, h *render.Object, ch *Change) []Note {
 	}
 	return []Note{{Level: Danger, Rule: NoteChartMajor, Path: "spec.chart.spec.version", Message: fmt.Sprintf(
 		"chart %s changes major version %s → %s: read its upgrade notes (values renamed, CRDs, breaking defaults)", chart, old, cur)}}
+}
+
+// chartRefMajorNotes: an OCIRepository a HelmRelease takes its chart from
+// (spec.chartRef) changes the major version of its tag or semver range.
+func (c *comparer) chartRefMajorNotes(b, h *render.Object, ch *Change) []Note {
+	if ch.ID.Kind != flux.OCIRepositoryKind || !strings.HasSuffix(ch.ID.Group, fluxGroupSuffix) {
+		return nil
+	}
+	var users []string
+	for id, o := range c.head {
+		if id.Kind != flux.HelmReleaseKind || id.Group != helmGroup {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(o.Object.Object, "spec", "chartRef", "kind")
+		name, _, _ := unstructured.NestedString(o.Object.Object, "spec", "chartRef", "name")
+		ns, _, _ := unstructured.NestedString(o.Object.Object, "spec", "chartRef", "namespace")
+		if ns == "" {
+			ns = id.Namespace
+		}
+		if kind == flux.OCIRepositoryKind && name == ch.ID.Name && ns == ch.ID.Namespace {
+			users = append(users, id.Namespace+"/"+id.Name)
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	sort.Strings(users)
+	for _, field := range []string{"tag", "semver"} {
+		old, _, _ := unstructured.NestedString(b.Object.Object, "spec", "ref", field)
+		cur, _, _ := unstructured.NestedString(h.Object.Object, "spec", "ref", field)
+		om, ok1 := major(strings.TrimLeft(old, "^~=>< "))
+		nm, ok2 := major(strings.TrimLeft(cur, "^~=>< "))
+		if ok1 && ok2 && om != nm {
+			return []Note{{Level: Danger, Rule: NoteChartMajor, Path: "spec.ref." + field, Message: fmt.Sprintf(
+				"the chart of HelmRelease %s changes major version %s → %s: read its upgrade notes (values renamed, CRDs, breaking defaults)",
+				strings.Join(users, ", "), old, cur)}}
+		}
+	}
+	return nil
 }
 
 // major returns the major version of an exact version (1.2.3, v1.2); ranges
