@@ -150,38 +150,85 @@ func lines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
+// markdownLimit keeps a Markdown report inside one GitHub comment
+// (65,536 characters), with room for a header the caller adds.
+const markdownLimit = 60000
+
 func (r *Report) writeMarkdown(w *bufio.Writer, opts WriteOptions) {
-	fmt.Fprintf(w, "### Live diff of `%s`\n\n", r.Cluster)
-	fmt.Fprintf(w, "Against `%s`: %s.\n\n", r.Server, r.Summary())
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Live diff of `%s`\n\n", r.Cluster)
+	fmt.Fprintf(&b, "Against `%s`: %s.\n\n", r.Server, r.Summary())
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "> **Warning:** %s\n\n", warn)
+		fmt.Fprintf(&b, "> **Warning:** %s\n\n", mdCell(warn))
 	}
 	shown := r.shown(opts)
 	if len(shown) == 0 {
-		fmt.Fprintln(w, "In sync.")
+		b.WriteString("In sync.\n")
+		_, _ = w.WriteString(b.String())
 		return
 	}
-	fmt.Fprintln(w, "| Status | Object | Applied by | Why |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	// The table first, then the details while they fit; the table alone is
+	// clipped the same way.
+	blocks := []string{"| Status | Object | Applied by | Why |\n|---|---|---|---|\n"}
 	for _, res := range shown {
-		fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", res.Status, res.ID, mdCell(res.Producer), mdCell(res.Reason))
+		blocks = append(blocks, fmt.Sprintf("| %s | `%s` | %s | %s |\n", res.Status, res.ID, mdCell(res.Producer), mdCell(res.Reason)))
 	}
 	for _, res := range shown {
 		if len(res.Fields) == 0 && len(res.Notes) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n<details><summary>%s <code>%s</code></summary>\n\n", res.Status, res.ID)
+		var d strings.Builder
+		fmt.Fprintf(&d, "\n<details><summary>%s <code>%s</code></summary>\n\n", res.Status, res.ID)
 		for _, n := range res.Notes {
-			fmt.Fprintf(w, "- **%s** %s: %s\n", n.Level, n.Rule, mdCell(n.Message))
+			fmt.Fprintf(&d, "- **%s** %s: %s\n", n.Level, n.Rule, mdCell(n.Message))
 		}
 		if len(res.Fields) > 0 {
-			fmt.Fprintln(w, "\n```diff")
-			for _, f := range res.Fields {
-				writeField(w, f, "", func(s string) string { return s }, func(s string) string { return s })
+			if len(res.Notes) > 0 {
+				d.WriteString("\n")
 			}
-			fmt.Fprintln(w, "```")
+			d.WriteString("```diff\n")
+			for _, f := range res.Fields {
+				writeMarkdownField(&d, f)
+			}
+			d.WriteString("```\n")
 		}
-		fmt.Fprintln(w, "\n</details>")
+		d.WriteString("\n</details>\n")
+		blocks = append(blocks, d.String())
+	}
+	for i, blk := range blocks {
+		if b.Len()+len(blk) > markdownLimit {
+			fmt.Fprintf(&b, "\n_… clipped to fit a comment: %d more parts; see `tools diff --live --format text`._\n", len(blocks)-i)
+			break
+		}
+		b.WriteString(blk)
+	}
+	_, _ = w.WriteString(b.String())
+}
+
+// writeMarkdownField writes one field difference as diff lines: GitHub
+// colours the live value red and the applied one green.
+func writeMarkdownField(b *strings.Builder, f diff.FieldDiff) {
+	side := func(sign, v string) {
+		ls := lines(v)
+		if len(ls) == 1 && !strings.HasSuffix(v, "\n") {
+			fmt.Fprintf(b, "%s %s: %s\n", sign, f.Path, ls[0])
+			return
+		}
+		fmt.Fprintf(b, "%s %s:\n", sign, f.Path)
+		for _, l := range ls {
+			fmt.Fprintf(b, "%s   %s\n", sign, l)
+		}
+	}
+	switch {
+	case f.Masked:
+		fmt.Fprintf(b, "  %s: %s (%s)\n", f.Path, maskWord, f.Op)
+	case f.Op == diff.OpAdded:
+		side("+", f.New)
+	case f.Op == diff.OpRemoved:
+		side("-", f.Old)
+	default:
+		side("-", f.Old)
+		side("+", f.New)
 	}
 }
 
