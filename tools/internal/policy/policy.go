@@ -173,9 +173,11 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 					err = fmt.Errorf("review %s (%s): gatekeeper engine panicked: %v", flux.RefOf(o.Object), o.Origin, p)
 				}
 			}()
-			expandMu.Lock()
-			resultants, err := expander.Expand(o.Object)
-			expandMu.Unlock()
+			resultants, err := func() ([]*expansion.Resultant, error) {
+				expandMu.Lock()
+				defer expandMu.Unlock()
+				return expander.Expand(o.Object)
+			}()
 			if err != nil {
 				return fmt.Errorf("expand %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
 			}

@@ -198,6 +198,35 @@ spec:
 			// The Config itself is reviewed: its namespace is not excluded.
 			assumed: []string{"gatekeeper-system"},
 		},
+		{
+			name: "--exempt-namespace-suffix of the webhook container",
+			constraint: `
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: TestLabel
+metadata:
+  name: team
+spec:
+  match:
+    kinds:
+      - apiGroups: [""]
+        kinds: [ConfigMap]
+`,
+			extra: `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gatekeeper-controller-manager
+  namespace: gatekeeper-system
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          args: ["--operation=webhook", "--exempt-namespace-suffix=host"]
+`,
+			want: []string{},
+			assumed: []string{"gatekeeper-system"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			streams := []string{labelTemplate, tc.constraint, configMaps}
