@@ -224,7 +224,7 @@ spec:
         - name: manager
           args: ["--operation=webhook", "--exempt-namespace-suffix=host"]
 `,
-			want: []string{},
+			want:    []string{},
 			assumed: []string{"gatekeeper-system"},
 		},
 	} {
