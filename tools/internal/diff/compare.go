@@ -212,6 +212,9 @@ func (c *comparer) compare(b, h *render.Object) (Change, bool) {
 	case h == nil:
 		ch = Change{ID: IDOf(b.Object), APIVersion: b.Object.GetAPIVersion(), Action: Removed, Origin: b.Origin}
 		ch.YAML = c.objectYAML(b)
+	case b.Origin.Producer == h.Origin.Producer && reflect.DeepEqual(b.Object.Object, h.Object.Object):
+		// Most objects are unchanged: no copy, no walk.
+		return Change{}, false
 	default:
 		ch = Change{ID: IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Changed, Origin: h.Origin}
 		if b.Origin.Producer != h.Origin.Producer {
