@@ -151,11 +151,11 @@ func (c *comparer) frozenNotes(r *Report) {
 			}
 			for j := range ch.Notes {
 				if ch.Notes[j].Rule == NoteSuspend {
-					what := "objects it applies stay"
+					what := "objects it applies stay in the cluster as they are"
 					if n == 1 {
-						what = "object it applies stays"
+						what = "object it applies stays in the cluster as it is"
 					}
-					ch.Notes[j].Message += fmt.Sprintf(" (%d %s in the cluster as they are; not compared)", n, what)
+					ch.Notes[j].Message += fmt.Sprintf(" (%d %s; not compared)", n, what)
 				}
 			}
 		}

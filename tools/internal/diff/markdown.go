@@ -2,7 +2,6 @@ package diff
 
 import (
 	"fmt"
-	"html"
 	"strings"
 )
 
@@ -67,8 +66,11 @@ func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
 	return blocks
 }
 
+// htmlText keeps text from being read as HTML (quotes stay readable).
+var htmlText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // mdEscape keeps note text from being read as HTML.
-func mdEscape(s string) string { return html.EscapeString(s) }
+func mdEscape(s string) string { return htmlText.Replace(s) }
 
 // fence returns a code fence longer than any backtick run in the text.
 func fence(lines []string) string {
@@ -101,12 +103,12 @@ func objectBlocks(c Change, wo WriteOptions, limit int) []string {
 		ls = append(ls, string(op)+" "+strings.Repeat("  ", l.indent)+l.text)
 	}
 	f := fence(ls)
-	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], html.EscapeString(c.ID.String()), c.Action)
+	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], htmlText.Replace(c.ID.String()), c.Action)
 	if c.Danger() {
 		summary = ":rotating_light: " + summary
 	}
 	if o := c.Origin.String(); o != "" {
-		summary += " — " + html.EscapeString(o)
+		summary += " — " + htmlText.Replace(o)
 	}
 	open := func(cont bool) string {
 		s := summary
