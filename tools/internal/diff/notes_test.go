@@ -22,44 +22,76 @@ func TestNotes(t *testing.T) {
 	}{
 		{name: "selector", base: ks + sprintf(deploy, "", "1", "web"), head: ks + sprintf(deploy, "", "1", "web2"), want: []string{"danger immutable-field"}},
 		{name: "replicas are mutable", base: ks + sprintf(deploy, "", "1", "web"), head: ks + sprintf(deploy, "", "2", "web")},
-		{name: "forced selector", base: ks + sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web"),
-			head: ks + sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web2"), want: []string{"warning immutable-field"}},
-		{name: "statefulset service name", base: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: x}\nspec: {serviceName: a}\n",
-			head: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: x}\nspec: {serviceName: b}\n", want: []string{"danger immutable-field"}},
-		{name: "service clusterIP", base: "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {clusterIP: None}\n",
-			head: "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {clusterIP: 10.0.0.1}\n", want: []string{"danger immutable-field"}},
-		{name: "pvc storage class and shrink", base: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {storageClassName: a, resources: {requests: {storage: 1Gi}}}\n",
-			head: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {storageClassName: b, resources: {requests: {storage: 512Mi}}}\n", want: []string{"danger immutable-field", "danger volume-shrink"}},
-		{name: "pvc grows", base: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {resources: {requests: {storage: 1Gi}}}\n",
-			head: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {resources: {requests: {storage: 2Gi}}}\n"},
-		{name: "immutable configmap", base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\nimmutable: true\ndata: {a: b}\n",
-			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\nimmutable: true\ndata: {a: c}\n", want: []string{"danger immutable-field"}},
+		{
+			name: "forced selector", base: ks + sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web"),
+			head: ks + sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web2"), want: []string{"warning immutable-field"},
+		},
+		{
+			name: "statefulset service name", base: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: x}\nspec: {serviceName: a}\n",
+			head: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: x}\nspec: {serviceName: b}\n", want: []string{"danger immutable-field"},
+		},
+		{
+			name: "service clusterIP", base: "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {clusterIP: None}\n",
+			head: "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {clusterIP: 10.0.0.1}\n", want: []string{"danger immutable-field"},
+		},
+		{
+			name: "pvc storage class and shrink", base: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {storageClassName: a, resources: {requests: {storage: 1Gi}}}\n",
+			head: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {storageClassName: b, resources: {requests: {storage: 512Mi}}}\n", want: []string{"danger immutable-field", "danger volume-shrink"},
+		},
+		{
+			name: "pvc grows", base: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {resources: {requests: {storage: 1Gi}}}\n",
+			head: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\nspec: {resources: {requests: {storage: 2Gi}}}\n",
+		},
+		{
+			name: "immutable configmap", base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\nimmutable: true\ndata: {a: b}\n",
+			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\nimmutable: true\ndata: {a: c}\n", want: []string{"danger immutable-field"},
+		},
 		{name: "prune a pvc", base: ks + "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\n", head: ks, want: []string{"danger prune"}},
 		{name: "prune a namespace", base: ks + "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", head: ks, want: []string{"danger prune"}},
 		{name: "prune a crd", base: ks + "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b.c}\n", head: ks, want: []string{"danger prune"}},
 		{name: "prune off keeps the pvc", base: noPrune + "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: p, namespace: x}\n", head: noPrune, want: []string{"warning prune"}},
 		{name: "prune disabled by annotation", base: ks + "apiVersion: v1\nkind: Namespace\nmetadata: {name: x, annotations: {kustomize.toolkit.fluxcd.io/prune: disabled}}\n", head: ks, want: []string{"warning prune"}},
 		{name: "prune a configmap", base: ks + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n", head: ks, want: []string{"warning prune"}},
-		{name: "chart major", base: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 1.9.0}}}\n",
-			head: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 2.0.0}}}\n", want: []string{"danger chart-major"}},
-		{name: "chart minor", base: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 1.9.0}}}\n",
-			head: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 1.10.0}}}\n"},
-		{name: "suspend", base: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u}\n",
-			head: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u, suspend: true}\n", want: []string{"danger suspend"}},
-		{name: "resume", base: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u, suspend: true}\n",
-			head: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u, suspend: false}\n", want: []string{"warning suspend"}},
-		{name: "enforcement deny to warn", base: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {}\n",
-			head: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: warn}\n", want: []string{"danger enforcement-loosened"}},
-		{name: "enforcement tightened", base: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: dryrun}\n",
-			head: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: deny}\n"},
-		{name: "falco rule removed", base: sprintf(rules, "    - rule: A\n      condition: x\n    - rule: B\n      condition: y\n"),
-			head: sprintf(rules, "    - rule: A\n      condition: x\n"), want: []string{"danger falco-rule"}},
-		{name: "falco rule disabled", base: sprintf(rules, "    - rule: A\n      condition: x\n"),
-			head: sprintf(rules, "    - rule: A\n      condition: x\n      enabled: false\n"), want: []string{"danger falco-rule"}},
-		{name: "falco rule edited", base: sprintf(rules, "    - rule: A\n      condition: x\n"),
-			head: sprintf(rules, "    - rule: A\n      condition: x and y\n")},
-		{name: "not falco rules", base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata:\n  a.yaml: |\n    - name: A\n      rule: x\n",
-			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata:\n  a.yaml: |\n    - name: B\n"},
+		{
+			name: "chart major", base: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 1.9.0}}}\n",
+			head: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 2.0.0}}}\n", want: []string{"danger chart-major"},
+		},
+		{
+			name: "chart minor", base: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 1.9.0}}}\n",
+			head: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h, namespace: x}\nspec: {chart: {spec: {chart: c, version: 1.10.0}}}\n",
+		},
+		{
+			name: "suspend", base: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u}\n",
+			head: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u, suspend: true}\n", want: []string{"danger suspend"},
+		},
+		{
+			name: "resume", base: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u, suspend: true}\n",
+			head: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g, namespace: x}\nspec: {url: u, suspend: false}\n", want: []string{"warning suspend"},
+		},
+		{
+			name: "enforcement deny to warn", base: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {}\n",
+			head: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: warn}\n", want: []string{"danger enforcement-loosened"},
+		},
+		{
+			name: "enforcement tightened", base: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: dryrun}\n",
+			head: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: deny}\n",
+		},
+		{
+			name: "falco rule removed", base: sprintf(rules, "    - rule: A\n      condition: x\n    - rule: B\n      condition: y\n"),
+			head: sprintf(rules, "    - rule: A\n      condition: x\n"), want: []string{"danger falco-rule"},
+		},
+		{
+			name: "falco rule disabled", base: sprintf(rules, "    - rule: A\n      condition: x\n"),
+			head: sprintf(rules, "    - rule: A\n      condition: x\n      enabled: false\n"), want: []string{"danger falco-rule"},
+		},
+		{
+			name: "falco rule edited", base: sprintf(rules, "    - rule: A\n      condition: x\n"),
+			head: sprintf(rules, "    - rule: A\n      condition: x and y\n"),
+		},
+		{
+			name: "not falco rules", base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata:\n  a.yaml: |\n    - name: A\n      rule: x\n",
+			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata:\n  a.yaml: |\n    - name: B\n",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
