@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -56,6 +57,10 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 	if lo.diff != nil {
 		opts.Diff = *lo.diff
 	}
+	// The run decodes thousands of objects in a burst: a higher GC target
+	// trades some memory (a few hundred MB for thousands of objects) for
+	// CPU, which a local API server shares with us.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	p := newProgress(stderr)
 	opts.Progress = p.update
 	rep, err := drift.Check(ctx, cfg, run.clusters[0], opts)

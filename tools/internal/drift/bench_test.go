@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
@@ -138,6 +139,8 @@ func BenchmarkLiveDiff(b *testing.B) {
 			b.Fatalf("BENCH_CONCURRENCY: %v", err)
 		}
 	}
+	// As runLive does for the CLI.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rep, err := Check(b.Context(), cfg, cluster, opts)

@@ -230,28 +230,42 @@ func (ch *checker) listOwned(ctx context.Context, items []*item, inv []inventory
 		list = append(list, gvr)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].String() < list[j].String() })
-	results := make([]listed, len(list))
+	// One list per resource and owner label, all in parallel; each writes
+	// its own slot.
+	groups := []string{kustomizeGroup, helmGroup}
+	parts := make([]listed, len(list)*len(groups))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(ch.opts.Concurrency)
 	for i, gvr := range list {
-		g.Go(func() error {
-			results[i].gvr = gvr
-			for _, group := range []string{kustomizeGroup, helmGroup} {
+		for j, group := range groups {
+			p := &parts[i*len(groups)+j]
+			g.Go(func() error {
+				p.gvr = gvr
 				objs, err := ch.list(gctx, gvr, group+"/name")
 				if err != nil {
 					if apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) {
-						results[i].err = err
+						p.err = err
 						return nil
 					}
 					return fmt.Errorf("list %s: %w", gvr.GroupResource(), err)
 				}
-				results[i].objs = append(results[i].objs, objs...)
-			}
-			return nil
-		})
+				p.objs = objs
+				return nil
+			})
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	results := make([]listed, len(list))
+	for i := range list {
+		results[i].gvr = list[i]
+		for _, p := range parts[i*len(groups) : (i+1)*len(groups)] {
+			if p.err != nil && results[i].err == nil {
+				results[i].err = p.err
+			}
+			results[i].objs = append(results[i].objs, p.objs...)
+		}
 	}
 	for _, r := range results {
 		if r.err != nil {
