@@ -254,6 +254,10 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 			if errs[i] != nil {
 				failedSides = true
 				msg := fmt.Sprintf("%s (%s): %v", s.name, s.label, errs[i])
+				if s.dir != ropts.RepoRoot {
+					// The temporary checkout means nothing to the reader.
+					msg = strings.ReplaceAll(msg, s.dir+string(filepath.Separator), "")
+				}
 				fmt.Fprintf(stderr, "error: %s\n", msg)
 				if rep.Failure == "" {
 					rep.Failure = msg
