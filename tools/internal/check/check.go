@@ -23,8 +23,8 @@ import (
 type Options struct {
 	Validate validate.Options
 	Policy   policy.Options
-	// FailOn is the weakest enforcement action whose policy violations are
-	// errors ("deny", "warn" or "dryrun").
+	// FailOn is the weakest enforcement action whose violations (policy,
+	// repository rules) are errors ("deny", "warn" or "dryrun").
 	FailOn string
 	// Rules are the repository rules; nil runs none.
 	Rules    *reporules.Rules
@@ -114,10 +114,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 		if err != nil {
 			return fmt.Errorf("policy: %w", err)
 		}
-		for _, f := range res.Findings {
-			f.Warning = !fails(f.Action, opts.FailOn)
-			findings = append(findings, f)
-		}
+		findings = append(findings, res.Findings...)
 		return nil
 	})
 	if err != nil {
@@ -136,6 +133,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 			return out, err
 		}
 	}
+	policy.FailOn(findings, cmp.Or(opts.FailOn, "deny"))
 	layerOf, layers := layering(c)
 	for i := range findings {
 		l, ok := layerOf[findings[i].Object]
@@ -164,17 +162,6 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 	}
 	slices.SortFunc(out.Layers, func(a, b Layer) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
-}
-
-// failOrder ranks enforcement actions, strongest first.
-var failOrder = []string{"deny", "warn", "dryrun"}
-
-// fails reports whether a violation with action fails a run that fails on
-// failOn and stronger actions.
-func fails(action, failOn string) bool {
-	rank := slices.Index(failOrder, action)
-	bar := slices.Index(failOrder, cmp.Or(failOn, "deny"))
-	return rank >= 0 && rank <= bar
 }
 
 // layering maps every rendered object (Kind/namespace/name, as findings

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,8 +51,8 @@ check failed to run, or bad usage.`,
 			if err := report.CheckFormat(format, report.CheckFormats); err != nil {
 				return &exitError{ExitError, err}
 			}
-			if !slices.Contains(failOnActions, failOn) {
-				return &exitError{ExitError, fmt.Errorf("--fail-on %q: want one of %s", failOn, strings.Join(failOnActions, ", "))}
+			if err := policy.CheckFailOn(failOn); err != nil {
+				return &exitError{ExitError, err}
 			}
 			vopts, err := vflags.options(cmd, &flags)
 			if err != nil {
@@ -64,10 +63,10 @@ check failed to run, or bad usage.`,
 			progress.set("rendering")
 			start := time.Now()
 			run, err := flags.render(cmd.Context(), args)
+			progress.clear()
 			if err != nil {
 				return err
 			}
-			progress.clear()
 			run.summary(stderr)
 			if run.failed() {
 				return failed{ExitError}
@@ -105,8 +104,7 @@ check failed to run, or bad usage.`,
 	flags.bind(cmd)
 	vflags.bind(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.CheckFormats, ", "))
-	cmd.Flags().StringVar(&failOn, "fail-on", "deny", "weakest enforcement action whose policy violations fail the run: "+strings.Join(failOnActions, ", "))
-	cmd.Flags().StringVar(&rulesDir, "rules", "", "directory of repository rules (Rego); default "+defaultRules+" when it exists, none to skip")
+	bindFailOn(cmd, &failOn, &rulesDir)
 	return cmd
 }
 

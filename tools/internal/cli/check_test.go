@@ -113,3 +113,22 @@ func TestCheck(t *testing.T) {
 	}
 	_ = stderr
 }
+
+// TestPolicyRepoRules: tools policy runs the repository rules after the
+// Gatekeeper constraints, and --rules none leaves them out.
+func TestPolicyRepoRules(t *testing.T) {
+	f := loadFixture(t, filepath.Join("testdata", "check.txtar"), localEnv(t))
+	args := func(rules string) []string {
+		return append([]string{"policy", "--repo", f.repo, "--cache-dir", t.TempDir(), "--rules", rules}, f.args...)
+	}
+	code, stdout, stderr := run(args(filepath.Join("..", "..", "..", "policies", "repo"))...)
+	want := "  error repo-rule image_pinned [deny]: containers \"single\": image \"registry.example.com/single:latest\" has the latest tag"
+	if code != ExitFindings || !strings.Contains(stdout, want) || !strings.Contains(stdout, "error policy TestReplicas/at-least-two [deny]") ||
+		!strings.Contains(stderr, "repository rules clusters/test: 8 rules, 1 findings") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	_, stdout, _ = run(args("none")...)
+	if strings.Contains(stdout, "repo-rule") {
+		t.Errorf("--rules none:\n%s", stdout)
+	}
+}

@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,15 +15,12 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/report"
 )
 
-// failOnActions are the values of --fail-on, weakest last.
-var failOnActions = []string{"deny", "warn", "dryrun"}
-
 func newPolicyCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
-	var format, failOn string
+	var format, failOn, rulesDir string
 	cmd := &cobra.Command{
 		Use:   "policy [PATH...]",
-		Short: "Render, then check every object against the Gatekeeper constraints the render contains",
+		Short: "Render, then check every object against the cluster's Gatekeeper constraints and the repository rules",
 		Long: `Policy renders like render (same flags), then evaluates each cluster with
 Gatekeeper's own engine (the constraint framework with its CEL and Rego
 drivers, as the admission webhook runs it) against the ConstraintTemplates
@@ -37,26 +32,29 @@ namespaces labelled admission.gatekeeper.sh/ignore, a Config excluding them
 from the webhook). The render is the engine's data.inventory (only the
 kinds a rendered Config or SyncSet syncs, when there is one).
 
-A violation of a deny constraint is an error; warn and dryrun ones are
-warnings, unless --fail-on lowers the bar (--fail-on dryrun: any violation
-fails).
+It then runs the repository rules (conftest-style Rego, default
+` + defaultRules + ` below the repository root; --rules DIR, or none) on the
+render and on the repository files it read.
+
+A deny violation is an error; warn and dryrun ones are warnings, unless
+--fail-on lowers the bar (--fail-on dryrun: any violation fails).
 
 Exit codes: 0 no errors, 1 violations that fail, 2 the render failed, a
-template does not compile, or bad usage.`,
+template or rule does not compile, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := report.CheckFormat(format, report.Formats); err != nil {
 				return &exitError{ExitError, err}
 			}
-			if !slices.Contains(failOnActions, failOn) {
-				return &exitError{ExitError, fmt.Errorf("--fail-on %q: want one of %s", failOn, strings.Join(failOnActions, ", "))}
+			if err := policy.CheckFailOn(failOn); err != nil {
+				return &exitError{ExitError, err}
 			}
-			run, err := flags.render(cmd.Context(), args)
+			run, err := flags.renderOK(cmd.Context(), args, stderr)
 			if err != nil {
 				return err
 			}
-			run.summary(stderr)
-			if run.failed() {
-				return failed{ExitError}
+			rules, err := loadRules(cmd, rulesDir, run.opts.RepoRoot)
+			if err != nil {
+				return &exitError{ExitError, err}
 			}
 			var all []finding.Finding
 			for _, c := range run.clusters {
@@ -72,13 +70,17 @@ template does not compile, or bad usage.`,
 					fmt.Fprintf(stderr, "policy %s: namespaces not in the render, taken as unlabelled: %s\n", c.Path, strings.Join(res.AssumedNamespaces, ", "))
 				}
 				all = append(all, res.Findings...)
-			}
-			bar := slices.Index(failOnActions, failOn)
-			for i := range all {
-				if rank := slices.Index(failOnActions, all[i].Action); rank >= 0 && rank <= bar {
-					all[i].Warning = false
+				if rules != nil {
+					start := time.Now()
+					fs, err := rules.Check(cmd.Context(), run.opts.RepoRoot, c)
+					if err != nil {
+						return &exitError{ExitError, fmt.Errorf("repository rules %s: %w", c.Path, err)}
+					}
+					fmt.Fprintf(stderr, "repository rules %s: %d rules, %d findings in %s\n", c.Path, len(rules.Rules()), len(fs), time.Since(start).Round(time.Millisecond))
+					all = append(all, fs...)
 				}
 			}
+			policy.FailOn(all, failOn)
 			if err := report.Findings(stdout, format, "policy", all); err != nil {
 				return &exitError{ExitError, err}
 			}
@@ -90,9 +92,15 @@ template does not compile, or bad usage.`,
 	}
 	flags.bind(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
-	cmd.Flags().StringVar(&failOn, "fail-on", "deny", "weakest enforcement action whose violations fail the run: "+strings.Join(failOnActions, ", "))
+	bindFailOn(cmd, &failOn, &rulesDir)
 	cmd.AddCommand(newPolicyVerifyCmd(stdout, stderr))
 	return cmd
+}
+
+// bindFailOn binds the flags policy and check share.
+func bindFailOn(cmd *cobra.Command, failOn, rulesDir *string) {
+	cmd.Flags().StringVar(failOn, "fail-on", "deny", "weakest enforcement action whose violations fail the run: "+strings.Join(policy.Actions, ", "))
+	cmd.Flags().StringVar(rulesDir, "rules", "", "directory of repository rules (Rego); default "+defaultRules+" when it exists, none to skip")
 }
 
 func newPolicyVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -124,16 +132,8 @@ be read or bad usage.`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
-			var werr error
-			if format == "json" {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				werr = enc.Encode(map[string]any{"suites": results})
-			} else {
-				werr = writeVerify(stdout, results)
-			}
-			if werr != nil {
-				return &exitError{ExitError, werr}
+			if err := report.Verify(stdout, format, results); err != nil {
+				return &exitError{ExitError, err}
 			}
 			fmt.Fprintf(stderr, "policy verify: %d suites in %s\n", len(results), time.Since(start).Round(time.Millisecond))
 			for _, r := range results {
@@ -161,50 +161,4 @@ func defaultPolicies() (string, error) {
 		return rel, nil
 	}
 	return dir, nil
-}
-
-// writeVerify prints one line per suite, test and case, indented, with
-// why each failure failed, then the counts.
-func writeVerify(w io.Writer, results []policy.SuiteResult) error {
-	var suites, tests, cases, failedCases, failedTests int
-	verdict := func(skipped, failed bool) string {
-		switch {
-		case skipped:
-			return "SKIP"
-		case failed:
-			return "FAIL"
-		}
-		return "ok  "
-	}
-	for _, s := range results {
-		suites++
-		fmt.Fprintf(w, "%s %s\n", verdict(s.Skipped, s.Failed()), s.Path)
-		if s.Error != "" {
-			fmt.Fprintf(w, "       %s\n", s.Error)
-		}
-		for _, t := range s.Tests {
-			tests++
-			if t.Failed() {
-				failedTests++
-			}
-			fmt.Fprintf(w, "  %s %s\n", verdict(t.Skipped, t.Failed()), t.Name)
-			if t.Error != "" {
-				fmt.Fprintf(w, "         %s\n", t.Error)
-			}
-			for _, c := range t.Cases {
-				cases++
-				fmt.Fprintf(w, "    %s %s\n", verdict(c.Skipped, c.Error != ""), c.Name)
-				if c.Error != "" {
-					failedCases++
-					fmt.Fprintf(w, "           %s\n", c.Error)
-				}
-			}
-		}
-	}
-	result := "PASS"
-	if failedCases+failedTests > 0 {
-		result = "FAIL"
-	}
-	_, err := fmt.Fprintf(w, "%s: %d suites, %d tests (%d failed), %d cases (%d failed)\n", result, suites, tests, failedTests, cases, failedCases)
-	return err
 }

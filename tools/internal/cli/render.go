@@ -237,6 +237,21 @@ func (r *rendered) summary(w io.Writer) {
 	report.RenderSummary(w, r.clusters, r.opts.Charts.Stats(), hits, misses, r.elapsed)
 }
 
+// renderOK renders, writes the summary to stderr, and returns exit 2 when a
+// Flux object failed to render: the start of every verb that checks a
+// render.
+func (f *renderFlags) renderOK(ctx context.Context, args []string, stderr io.Writer) (*rendered, error) {
+	run, err := f.render(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	run.summary(stderr)
+	if run.failed() {
+		return nil, failed{ExitError}
+	}
+	return run, nil
+}
+
 // failed reports whether any Flux object failed to render.
 func (r *rendered) failed() bool {
 	for _, c := range r.clusters {

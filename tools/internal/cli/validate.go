@@ -55,13 +55,9 @@ or bad usage.`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
-			run, err := flags.render(cmd.Context(), args)
+			run, err := flags.renderOK(cmd.Context(), args, stderr)
 			if err != nil {
 				return err
-			}
-			run.summary(stderr)
-			if run.failed() {
-				return failed{ExitError}
 			}
 			opts.RepoRoot = run.opts.RepoRoot
 			findings := validate.Run(cmd.Context(), run.clusters, opts)
