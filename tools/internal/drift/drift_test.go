@@ -166,6 +166,26 @@ func applyAsFlux(t *testing.T, c client.Client, ref flux.Ref, objs []*unstructur
 	}
 }
 
+// applyAll applies each producer's objects as Flux would, Kustomizations
+// first (they create the namespaces), in a stable order.
+func applyAll(t *testing.T, c client.Client, objs map[flux.Ref][]*unstructured.Unstructured) {
+	t.Helper()
+	refs := make([]flux.Ref, 0, len(objs))
+	for ref := range objs {
+		refs = append(refs, ref)
+	}
+	sort.Slice(refs, func(i, j int) bool {
+		a, b := refs[i].Kind != flux.KustomizationKind, refs[j].Kind != flux.KustomizationKind
+		if a != b {
+			return !a
+		}
+		return refs[i].String() < refs[j].String()
+	})
+	for _, ref := range refs {
+		applyAsFlux(t, c, ref, objs[ref])
+	}
+}
+
 func newClient(t testing.TB, cfg *rest.Config) client.Client {
 	t.Helper()
 	c, err := client.New(cfg, client.Options{})
@@ -241,13 +261,7 @@ func TestCheck(t *testing.T) {
 	c := newClient(t, cfg)
 	fluxCRDs(t, c)
 	f := loadFixture(t, "testdata/drift.txtar")
-	ks := flux.Ref{Kind: flux.KustomizationKind, Namespace: "flux-system", Name: "apps"}
-	applyAsFlux(t, c, ks, f.live[ks])
-	for ref, objs := range f.live {
-		if ref != ks {
-			applyAsFlux(t, c, ref, objs)
-		}
-	}
+	applyAll(t, c, f.live)
 
 	// The hand edits.
 	edit(t, c, "apps/v1", "Deployment", "apps", "web", `{"spec":{"replicas":5}}`)
@@ -407,13 +421,7 @@ func TestCheckInSync(t *testing.T) {
 		}
 		f.live[ref] = objs
 	}
-	ks := flux.Ref{Kind: flux.KustomizationKind, Namespace: "flux-system", Name: "apps"}
-	applyAsFlux(t, c, ks, f.live[ks])
-	for ref, objs := range f.live {
-		if ref != ks {
-			applyAsFlux(t, c, ref, objs)
-		}
-	}
+	applyAll(t, c, f.live)
 	rep, err := Check(t.Context(), cfg, f.cluster(), fastOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -456,9 +464,7 @@ func TestCheckServerStops(t *testing.T) {
 	c := newClient(t, cfg)
 	fluxCRDs(t, c)
 	f := loadFixture(t, "testdata/drift.txtar")
-	for ref, objs := range f.live {
-		applyAsFlux(t, c, ref, objs)
-	}
+	applyAll(t, c, f.live)
 	// A proxy that serves the first requests and then drops every
 	// connection, as a server that stops would.
 	target, err := url.Parse(cfg.Host)
