@@ -259,7 +259,7 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 	// Validate a copy decoded as the server decodes JSON: whole numbers
 	// as int64, which CEL and the schema's integer type require (YAML
 	// decoding can yield float64).
-	u, _ := serverCopy(obj.Object).(map[string]any)
+	u, _ := ServerCopy(obj.Object).(map[string]any)
 	if ver.builtin {
 		dropNulls(u)
 	}
@@ -300,21 +300,22 @@ func dropNulls(v any) {
 	}
 }
 
-// serverCopy deep-copies a decoded object the way the API server's JSON
-// decoder would have produced it: a float64 holding a whole number becomes
-// an int64. Faster than encoding and decoding JSON again.
-func serverCopy(v any) any {
+// ServerCopy deep-copies a decoded object the way the API server's JSON
+// decoder would have produced it, with JSON types only: a whole number is
+// an int64 (whatever Go integer or float64 held it), other numbers
+// float64. Faster than encoding and decoding JSON again.
+func ServerCopy(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			out[k] = serverCopy(e)
+			out[k] = ServerCopy(e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = serverCopy(e)
+			out[i] = ServerCopy(e)
 		}
 		return out
 	case float64:
@@ -326,6 +327,14 @@ func serverCopy(v any) any {
 		return int64(t)
 	case int32:
 		return int64(t)
+	case int64, string, bool, nil:
+		return v
+	case float32:
+		return ServerCopy(float64(t))
+	case uint, uint32, uint64, int8, int16, uint8, uint16:
+		var n int64
+		_, _ = fmt.Sscan(fmt.Sprint(t), &n)
+		return n
 	}
 	return v
 }

@@ -32,6 +32,7 @@ import (
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	ktypes "k8s.io/apimachinery/pkg/types"
 
+	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -338,20 +339,16 @@ func trimArg(arg, name string) (string, bool) {
 }
 
 // jsonObjects returns copies of the rendered objects holding only JSON
-// types: the renderer may leave Go ints in them, which the engine's deep
-// copies reject.
+// types, as the API server decodes them: the renderer may leave Go ints in
+// them, which the engine's deep copies reject.
 func jsonObjects(objects []render.Object) ([]render.Object, error) {
 	out := make([]render.Object, len(objects))
 	for i, o := range objects {
-		data, err := o.Object.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+		m, ok := crdvalidate.ServerCopy(o.Object.Object).(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s (%s): not an object", flux.RefOf(o.Object), o.Origin)
 		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(data); err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
-		}
-		out[i] = render.Object{Object: u, Origin: o.Origin}
+		out[i] = render.Object{Object: &unstructured.Unstructured{Object: m}, Origin: o.Origin}
 	}
 	return out, nil
 }
