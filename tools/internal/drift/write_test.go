@@ -30,14 +30,22 @@ func sampleReport() *Report {
 					{Path: "spec.template.metadata.annotations", Op: diff.OpAdded, New: "team: web\n"},
 				},
 			},
-			{ID: diff.ID{Kind: "Secret", Namespace: "apps", Name: "db"}, APIVersion: "v1", Status: Drifted, Producer: "Kustomization/flux-system/apps",
-				Fields: []diff.FieldDiff{{Path: "data.password", Op: diff.OpChanged, Masked: true}}},
-			{ID: diff.ID{Kind: "ConfigMap", Namespace: "apps", Name: "old"}, APIVersion: "v1", Status: Prune, Producer: "Kustomization/flux-system/apps",
-				Notes: []diff.Note{{Level: diff.Danger, Rule: "prune", Message: "Flux deletes it (garbage collection)"}}},
-			{ID: diff.ID{Kind: "Service", Namespace: "apps", Name: "web"}, APIVersion: "v1", Status: Failed, Producer: "Kustomization/flux-system/apps",
-				Reason: "immutable field change, the API server rejects it: spec.clusterIPs[0]: may not change once set"},
-			{ID: diff.ID{Group: "batch", Kind: "Job", Namespace: "apps", Name: "migrate"}, APIVersion: "batch/v1", Status: Skipped, Producer: "HelmRelease/apps/web",
-				Reason: "Helm hook (pre-upgrade): run by Helm, not kept live"},
+			{
+				ID: diff.ID{Kind: "Secret", Namespace: "apps", Name: "db"}, APIVersion: "v1", Status: Drifted, Producer: "Kustomization/flux-system/apps",
+				Fields: []diff.FieldDiff{{Path: "data.password", Op: diff.OpChanged, Masked: true}},
+			},
+			{
+				ID: diff.ID{Kind: "ConfigMap", Namespace: "apps", Name: "old"}, APIVersion: "v1", Status: Prune, Producer: "Kustomization/flux-system/apps",
+				Notes: []diff.Note{{Level: diff.Danger, Rule: "prune", Message: "Flux deletes it (garbage collection)"}},
+			},
+			{
+				ID: diff.ID{Kind: "Service", Namespace: "apps", Name: "web"}, APIVersion: "v1", Status: Failed, Producer: "Kustomization/flux-system/apps",
+				Reason: "immutable field change, the API server rejects it: spec.clusterIPs[0]: may not change once set",
+			},
+			{
+				ID: diff.ID{Group: "batch", Kind: "Job", Namespace: "apps", Name: "migrate"}, APIVersion: "batch/v1", Status: Skipped, Producer: "HelmRelease/apps/web",
+				Reason: "Helm hook (pre-upgrade): run by Helm, not kept live",
+			},
 		},
 		Warnings: []string{"Kustomization/flux-system/apps is not live: no inventory to find prune candidates in"},
 	}
