@@ -44,6 +44,7 @@ metadata:
 spec:
   interval: 1h
   prune: true
+  timeout: 5m
   sourceRef:
     kind: GitRepository
     name: flux-system
@@ -59,6 +60,7 @@ spec:
     - name: policy-templates
   interval: 1h
   prune: true
+  timeout: 5m
   sourceRef:
     kind: GitRepository
     name: flux-system
@@ -78,6 +80,7 @@ spec:
     - name: policy-constraints
   interval: 10m
   prune: true
+  timeout: 5m
   sourceRef:
     kind: GitRepository
     name: flux-system
