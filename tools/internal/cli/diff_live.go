@@ -58,7 +58,7 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 		opts.Diff = *lo.diff
 	}
 	// The run decodes thousands of objects in a burst: a higher GC target
-	// trades some memory (a few hundred MB for thousands of objects) for
+	// trades memory (the heap may grow to five times the live data) for
 	// CPU, which a local API server shares with us.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	p := newProgress(stderr)
