@@ -11,6 +11,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/policy"
@@ -76,62 +78,81 @@ func (r *Report) Findings() []finding.Finding {
 	return out
 }
 
-// Run checks every cluster. An error means a check could not run (a
+// Run checks every cluster. The clusters, and the checks of each, run
+// concurrently (each check bounds its own parallelism): the checks have
+// serial stretches (a schema compiling, the engine loading templates) that
+// the others fill. An error means a check could not run (a
 // ConstraintTemplate that does not compile, a rule that fails to evaluate).
 func Run(ctx context.Context, clusters []*render.Cluster, opts Options) (*Report, error) {
-	rep := &Report{}
-	for _, c := range clusters {
-		cr, err := cluster(ctx, c, opts)
-		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", c.Path, err)
-		}
-		rep.Clusters = append(rep.Clusters, cr)
+	rep := &Report{Clusters: make([]Cluster, len(clusters))}
+	var g errgroup.Group
+	for i, c := range clusters {
+		g.Go(func() error {
+			cr, err := cluster(ctx, c, opts)
+			if err != nil {
+				return fmt.Errorf("check %s: %w", c.Path, err)
+			}
+			rep.Clusters[i] = cr
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
 
+// checkRun is one check of one cluster.
+type checkRun struct {
+	name string
+	run  func() ([]finding.Finding, error)
+}
+
 func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, error) {
-	progress := func(what string) {
-		if opts.Progress != nil {
-			opts.Progress(what + " " + c.Path)
-		}
-	}
-	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
-	timed := func(name string, f func() error) error {
-		progress(name)
-		start := time.Now()
-		err := f()
-		out.Durations[name] = time.Since(start)
-		return err
-	}
-	var findings []finding.Finding
-	_ = timed("validate", func() error {
-		findings = append(findings, validate.Run(ctx, []*render.Cluster{c}, opts.Validate)...)
-		return nil
-	})
-	err := timed("policy", func() error {
-		res, err := policy.Run(ctx, c, opts.Policy)
-		if err != nil {
-			return fmt.Errorf("policy: %w", err)
-		}
-		findings = append(findings, res.Findings...)
-		return nil
-	})
-	if err != nil {
-		return out, err
+	runs := []checkRun{
+		{"validate", func() ([]finding.Finding, error) {
+			return validate.Run(ctx, []*render.Cluster{c}, opts.Validate), nil
+		}},
+		{"policy", func() ([]finding.Finding, error) {
+			res, err := policy.Run(ctx, c, opts.Policy)
+			if err != nil {
+				return nil, fmt.Errorf("policy: %w", err)
+			}
+			return res.Findings, nil
+		}},
 	}
 	if opts.Rules != nil {
-		err := timed("repo-rules", func() error {
+		runs = append(runs, checkRun{"repo-rules", func() ([]finding.Finding, error) {
 			fs, err := opts.Rules.Check(ctx, opts.RepoRoot, c)
 			if err != nil {
-				return fmt.Errorf("repository rules: %w", err)
+				return nil, fmt.Errorf("repository rules: %w", err)
 			}
-			findings = append(findings, fs...)
-			return nil
+			return fs, nil
+		}})
+	}
+	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
+	results := make([][]finding.Finding, len(runs))
+	durations := make([]time.Duration, len(runs))
+	var g errgroup.Group
+	for i, r := range runs {
+		g.Go(func() error {
+			if opts.Progress != nil {
+				opts.Progress(r.name + " " + c.Path)
+			}
+			start := time.Now()
+			fs, err := r.run()
+			durations[i] = time.Since(start)
+			results[i] = fs
+			return err
 		})
-		if err != nil {
-			return out, err
-		}
+	}
+	if err := g.Wait(); err != nil {
+		return out, err
+	}
+	var findings []finding.Finding
+	for i, r := range runs {
+		out.Durations[r.name] = durations[i]
+		findings = append(findings, results[i]...)
 	}
 	policy.FailOn(findings, cmp.Or(opts.FailOn, "deny"))
 	layerOf, layers := layering(c)

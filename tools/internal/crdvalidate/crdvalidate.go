@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -34,16 +33,16 @@ import (
 // Validator validates objects of the kinds its CRDs define. CRDs are
 // compiled on first use: a render carries many more CRDs (charts ship their
 // whole API) than kinds it has objects of, and compiling large schemas and
-// their CEL rules dominates the run. Safe for concurrent use.
+// their CEL rules dominates the run. Kinds compile concurrently, each once.
+// Safe for concurrent use.
 type Validator struct {
-	mu       sync.Mutex
-	crds     map[schema.GroupKind]*unstructured.Unstructured
-	versions map[schema.GroupVersionKind]*version
-	compiled map[schema.GroupKind]error
+	crds map[schema.GroupKind]*unstructured.Unstructured
 	// schemas provides the kinds no CRD of the render defines (built-in
-	// kinds, a cluster's CRDs); compiledSchemas records those compiled.
-	schemas         Schemas
-	compiledSchemas map[schema.GroupVersionKind]error
+	// kinds, a cluster's CRDs).
+	schemas Schemas
+	// kinds holds, per group-version-kind, the function that compiles it
+	// once (func() (*version, error)).
+	kinds sync.Map
 }
 
 // Schemas is a source of schemas in CRD form for kinds that have no CRD in
@@ -68,12 +67,7 @@ type version struct {
 // read; one that does not compile (not structural, a CEL rule that does not
 // compile) is reported when an object of its kind is validated.
 func New(objs []*unstructured.Unstructured) (*Validator, []error) {
-	v := &Validator{
-		crds:            map[schema.GroupKind]*unstructured.Unstructured{},
-		versions:        map[schema.GroupVersionKind]*version{},
-		compiled:        map[schema.GroupKind]error{},
-		compiledSchemas: map[schema.GroupVersionKind]error{},
-	}
+	v := &Validator{crds: map[schema.GroupKind]*unstructured.Unstructured{}}
 	var errs []error
 	for _, u := range objs {
 		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != apiextensionsv1.SchemeGroupVersion.String() {
@@ -90,18 +84,49 @@ func New(objs []*unstructured.Unstructured) (*Validator, []error) {
 	return v, errs
 }
 
-// compile compiles the CRD of gk once; the caller holds mu.
-func (v *Validator) compile(gk schema.GroupKind) error {
-	if err, done := v.compiled[gk]; done {
-		return err
+// lookup returns gvk's compiled schema, compiling it on first use; ok is
+// false when v has no schema for gvk.
+func (v *Validator) lookup(gvk schema.GroupVersionKind) (ver *version, ok bool, err error) {
+	if !v.Known(gvk) {
+		return nil, false, nil
 	}
-	versions, err := compileCRD(v.crds[gk])
+	f, loaded := v.kinds.Load(gvk)
+	if !loaded {
+		f, _ = v.kinds.LoadOrStore(gvk, sync.OnceValues(func() (*version, error) { return v.compileKind(gvk) }))
+	}
+	ver, err = f.(func() (*version, error))()
+	return ver, true, err
+}
+
+func (v *Validator) compileKind(gvk schema.GroupVersionKind) (*version, error) {
+	if crd, ok := v.crds[gvk.GroupKind()]; ok {
+		versions, err := compileCRD(crd)
+		if err != nil {
+			return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.GetName(), err)
+		}
+		ver, ok := versions[gvk]
+		if !ok {
+			return nil, fmt.Errorf("the CustomResourceDefinition of %s does not serve version %s", gvk.Kind, gvk.Version)
+		}
+		return ver, nil
+	}
+	once, _ := compiledFromSchemas.LoadOrStore(schemasKey{v.schemas, gvk}, sync.OnceValues(func() (*version, error) {
+		s, _, err := v.schemas.Schema(gvk)
+		if err != nil {
+			return nil, err
+		}
+		ver, err := compileSchema(s)
+		if err != nil {
+			return nil, err
+		}
+		ver.builtin = true
+		return ver, nil
+	}))
+	ver, err := once.(func() (*version, error))()
 	if err != nil {
-		err = fmt.Errorf("CustomResourceDefinition %s: %w", v.crds[gk].GetName(), err)
+		return nil, fmt.Errorf("schema of %s: %w", gvk, err)
 	}
-	maps.Copy(v.versions, versions)
-	v.compiled[gk] = err
-	return err
+	return ver, nil
 }
 
 // compiled holds compiled CRDs by content, shared by every Validator of
@@ -174,41 +199,10 @@ func (v *Validator) WithSchemas(s Schemas) *Validator {
 // Compile compiles gvk's schema (from a CRD of the render or from the
 // Schemas) and reports whether it can be used.
 func (v *Validator) Compile(gvk schema.GroupVersionKind) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	switch {
-	case v.Has(gvk):
-		return v.compile(gvk.GroupKind())
-	case v.schemas != nil && v.schemas.Has(gvk):
-		return v.compileFromSchemas(gvk)
+	_, ok, err := v.lookup(gvk)
+	if !ok {
+		return fmt.Errorf("no schema for %s", gvk)
 	}
-	return fmt.Errorf("no schema for %s", gvk)
-}
-
-// compileFromSchemas compiles gvk from v.schemas once; the caller holds mu.
-func (v *Validator) compileFromSchemas(gvk schema.GroupVersionKind) error {
-	if err, done := v.compiledSchemas[gvk]; done {
-		return err
-	}
-	once, _ := compiledFromSchemas.LoadOrStore(schemasKey{v.schemas, gvk}, sync.OnceValues(func() (*version, error) {
-		s, _, err := v.schemas.Schema(gvk)
-		if err != nil {
-			return nil, err
-		}
-		ver, err := compileSchema(s)
-		if err != nil {
-			return nil, err
-		}
-		ver.builtin = true
-		return ver, nil
-	}))
-	ver, err := once.(func() (*version, error))()
-	if err != nil {
-		err = fmt.Errorf("schema of %s: %w", gvk, err)
-	} else {
-		v.versions[gvk] = ver
-	}
-	v.compiledSchemas[gvk] = err
 	return err
 }
 
@@ -236,25 +230,12 @@ func (v *Validator) Known(gvk schema.GroupVersionKind) bool {
 // Validate returns what the API server would reject obj for, sorted; nil
 // when it is valid or no CRD of the render defines its kind (see Has).
 func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured) []string {
-	gvk := obj.GroupVersionKind()
-	var err error
-	v.mu.Lock()
+	ver, ok, err := v.lookup(obj.GroupVersionKind())
 	switch {
-	case v.Has(gvk):
-		err = v.compile(gvk.GroupKind())
-	case v.schemas != nil && v.schemas.Has(gvk):
-		err = v.compileFromSchemas(gvk)
-	default:
-		v.mu.Unlock()
+	case !ok:
 		return nil
-	}
-	ver, ok := v.versions[gvk]
-	v.mu.Unlock()
-	switch {
 	case err != nil:
 		return []string{err.Error()}
-	case !ok:
-		return []string{fmt.Sprintf("the CustomResourceDefinition of %s does not serve version %s", gvk.Kind, gvk.Version)}
 	}
 	// Validate a copy decoded as the server decodes JSON: whole numbers
 	// as int64, which CEL and the schema's integer type require (YAML
