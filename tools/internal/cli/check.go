@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/check"
 	"github.com/aks-gitops/platform/tools/internal/policy"
@@ -58,12 +56,12 @@ check failed to run, or bad usage.`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
-			progress := newStatusLine(stderr)
-			defer progress.clear()
+			progress := newProgress(stderr)
+			defer progress.done()
 			progress.set("rendering")
 			start := time.Now()
 			run, err := flags.render(cmd.Context(), args)
-			progress.clear()
+			progress.done()
 			if err != nil {
 				return err
 			}
@@ -83,7 +81,7 @@ check failed to run, or bad usage.`,
 				return &exitError{ExitError, err}
 			}
 			rep, err := check.Run(cmd.Context(), run.clusters, opts)
-			progress.clear()
+			progress.done()
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
@@ -130,40 +128,4 @@ func loadRules(cmd *cobra.Command, dir, repoRoot string) (*reporules.Rules, erro
 		return nil, fmt.Errorf("--rules %s: %w", dir, err)
 	}
 	return rules, nil
-}
-
-// statusLine is a one-line status on stderr, written only when stderr is a
-// terminal and the run has taken more than a moment.
-type statusLine struct {
-	mu      sync.Mutex
-	w       io.Writer
-	on      bool
-	start   time.Time
-	written bool
-}
-
-func newStatusLine(w io.Writer) *statusLine {
-	f, ok := w.(*os.File)
-	return &statusLine{w: w, on: ok && term.IsTerminal(int(f.Fd())), start: time.Now()}
-}
-
-// set shows what runs now.
-func (p *statusLine) set(what string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.on || time.Since(p.start) < 500*time.Millisecond {
-		return
-	}
-	fmt.Fprintf(p.w, "\r\033[K%s… %s", what, time.Since(p.start).Round(100*time.Millisecond))
-	p.written = true
-}
-
-// clear removes the line, before other output.
-func (p *statusLine) clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.written {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.written = false
-	}
 }

@@ -5,12 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
-	"sync"
-	"time"
-
-	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/drift"
@@ -57,10 +51,6 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 	if lo.diff != nil {
 		opts.Diff = *lo.diff
 	}
-	// The run decodes thousands of objects in a burst: a higher GC target
-	// trades memory (the heap may grow to five times the live data) for
-	// CPU, which a local API server shares with us.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	p := newProgress(stderr)
 	opts.Progress = p.update
 	rep, err := drift.Check(ctx, cfg, run.clusters[0], opts)
@@ -75,46 +65,4 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 		return failed{ExitFindings}
 	}
 	return nil
-}
-
-// progress writes a self-overwriting "checked n/total" line on stderr when
-// stderr is a terminal, at most every 100 ms; otherwise nothing.
-type progress struct {
-	w     io.Writer
-	tty   bool
-	mu    sync.Mutex // update is called from the drift workers
-	last  time.Time
-	shown bool
-}
-
-func newProgress(w io.Writer) *progress {
-	f, ok := w.(*os.File)
-	return &progress{w: w, tty: ok && term.IsTerminal(int(f.Fd()))}
-}
-
-func (p *progress) update(done, total int) {
-	if !p.tty {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	if done < total && now.Sub(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = now
-	fmt.Fprintf(p.w, "\rlive diff: %d/%d objects", done, total)
-	p.shown = true
-}
-
-func (p *progress) done() {
-	if !p.tty {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shown {
-		// Clear the line so the report starts on a clean one.
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }
