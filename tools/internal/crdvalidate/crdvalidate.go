@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -100,15 +101,11 @@ func (v *Validator) lookup(gvk schema.GroupVersionKind) (ver *version, ok bool, 
 
 func (v *Validator) compileKind(gvk schema.GroupVersionKind) (*version, error) {
 	if crd, ok := v.crds[gvk.GroupKind()]; ok {
-		versions, err := compileCRD(crd)
-		if err != nil {
+		ver, err := compileCRD(crd, gvk)
+		if _, ok := errors.AsType[*notServed](err); err != nil && !ok {
 			return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.GetName(), err)
 		}
-		ver, ok := versions[gvk]
-		if !ok {
-			return nil, fmt.Errorf("the CustomResourceDefinition of %s does not serve version %s", gvk.Kind, gvk.Version)
-		}
-		return ver, nil
+		return ver, err
 	}
 	once, _ := compiledFromSchemas.LoadOrStore(schemasKey{v.schemas, gvk}, sync.OnceValues(func() (*version, error) {
 		s, _, err := v.schemas.Schema(gvk)
@@ -129,25 +126,51 @@ func (v *Validator) compileKind(gvk schema.GroupVersionKind) (*version, error) {
 	return ver, nil
 }
 
-// compiled holds compiled CRDs by content, shared by every Validator of
-// the process: the clusters of one run carry the same charts' CRDs, and
+// compiled holds CRDs by content, shared by every Validator of the
+// process: the clusters of one run carry the same charts' CRDs, and
 // compiling a schema and its CEL rules costs far more than hashing it.
-// Compiled schemas are read-only, safe for concurrent use.
-var compiled sync.Map // sha256 of the CRD's JSON → func() (map[GVK]*version, error)
+// Each served version compiles on first use: charts' CRDs serve several
+// versions (Gateway API's v1 and v1beta1, each with many CEL rules) of
+// which a render uses one. Compiled schemas are read-only, safe for
+// concurrent use.
+var compiled sync.Map // sha256 of the CRD's JSON → func() (*crdVersions, error)
 
-func compileCRD(u *unstructured.Unstructured) (map[schema.GroupVersionKind]*version, error) {
-	data, err := json.Marshal(u.Object)
+// crdVersions compiles the served versions of one CRD, each once.
+type crdVersions struct {
+	versions map[string]func() (*version, error)
+}
+
+// notServed is the error for an object of a version its CRD does not serve.
+type notServed struct{ gvk schema.GroupVersionKind }
+
+func (e *notServed) Error() string {
+	return fmt.Sprintf("the CustomResourceDefinition of %s does not serve version %s", e.gvk.Kind, e.gvk.Version)
+}
+
+// compileCRD returns the compiled schema of version gvk.Version of crd.
+func compileCRD(crd *unstructured.Unstructured, gvk schema.GroupVersionKind) (*version, error) {
+	data, err := json.Marshal(crd.Object)
 	if err != nil {
 		return nil, err
 	}
-	key := sha256.Sum256(data)
-	once, _ := compiled.LoadOrStore(key, sync.OnceValues(func() (map[schema.GroupVersionKind]*version, error) {
-		return compileCRDVersions(u.DeepCopy())
+	once, _ := compiled.LoadOrStore(sha256.Sum256(data), sync.OnceValues(func() (*crdVersions, error) {
+		return readCRD(crd.DeepCopy())
 	}))
-	return once.(func() (map[schema.GroupVersionKind]*version, error))()
+	cv, err := once.(func() (*crdVersions, error))()
+	if err != nil {
+		return nil, err
+	}
+	compile, ok := cv.versions[gvk.Version]
+	if !ok {
+		return nil, &notServed{gvk}
+	}
+	return compile()
 }
 
-func compileCRDVersions(u *unstructured.Unstructured) (map[schema.GroupVersionKind]*version, error) {
+// readCRD converts a CRD as the API server does and checks every served
+// version's schema is structural (cheap; the API server refuses a CRD that
+// is not); CEL rules compile with the version.
+func readCRD(u *unstructured.Unstructured) (*crdVersions, error) {
 	external := &apiextensionsv1.CustomResourceDefinition{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, external); err != nil {
 		return nil, err
@@ -157,7 +180,7 @@ func compileCRDVersions(u *unstructured.Unstructured) (map[schema.GroupVersionKi
 	if err := apiextensionsv1.Convert_v1_CustomResourceDefinition_To_apiextensions_CustomResourceDefinition(external, crd, nil); err != nil {
 		return nil, err
 	}
-	out := map[schema.GroupVersionKind]*version{}
+	out := &crdVersions{versions: map[string]func() (*version, error){}}
 	for _, ver := range crd.Spec.Versions {
 		if !ver.Served {
 			continue
@@ -169,11 +192,17 @@ func compileCRDVersions(u *unstructured.Unstructured) (map[schema.GroupVersionKi
 		if validation == nil || validation.OpenAPIV3Schema == nil {
 			continue
 		}
-		c, err := compileSchema(validation.OpenAPIV3Schema)
-		if err != nil {
+		if _, err := structuralschema.NewStructural(validation.OpenAPIV3Schema); err != nil {
 			return nil, fmt.Errorf("version %s: %w", ver.Name, err)
 		}
-		out[schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}] = c
+		name, s := ver.Name, validation.OpenAPIV3Schema
+		out.versions[name] = sync.OnceValues(func() (*version, error) {
+			c, err := compileSchema(s)
+			if err != nil {
+				return nil, fmt.Errorf("version %s: %w", name, err)
+			}
+			return c, nil
+		})
 	}
 	return out, nil
 }

@@ -47,9 +47,21 @@ type Options struct {
 
 // Run checks every cluster.
 func Run(ctx context.Context, clusters []*render.Cluster, opts Options) []Finding {
+	// Clusters run concurrently: schemas compile once for all of them, and
+	// one cluster's objects fill the cores while the other waits on a
+	// schema compiling.
+	per := make([][]Finding, len(clusters))
+	var g errgroup.Group
+	for i, c := range clusters {
+		g.Go(func() error {
+			per[i] = cluster(ctx, c, opts)
+			return nil
+		})
+	}
+	_ = g.Wait() // the workers return no errors
 	var out []Finding
-	for _, c := range clusters {
-		out = append(out, cluster(ctx, c, opts)...)
+	for _, fs := range per {
+		out = append(out, fs...)
 	}
 	return out
 }
