@@ -79,7 +79,7 @@ lint: ## golangci-lint, shellcheck and actionlint
 rules-test: ## promtool check + unit tests of our PrometheusRules
 	bash scripts/test-prometheus-rules.sh
 
-policy-test: ## Gatekeeper's engine: every suite under policies/, then the rendered apps against the constraints
+policy-test: ## Gatekeeper suites (tools policy verify), then tools check on the rendered policy and apps layers of both clusters
 	$(GO) run ./tools policy verify
 	bash scripts/policy-check.sh
 
