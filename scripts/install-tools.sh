@@ -59,7 +59,7 @@ go_install() {
 
 go_install golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
 go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
-# gator (make policy-test: Gatekeeper's own engine runs our suites).
+# gator: the upstream CLI the Go tests compare tools policy (verify) with.
 go_install gator github.com/open-policy-agent/gatekeeper/v3/cmd/gator "$GATOR_VERSION"
 
 # promtool (make test's PrometheusRule tests). `go install pkg@version` refuses
