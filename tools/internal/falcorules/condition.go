@@ -353,54 +353,35 @@ func (p *parser) transformerType() bool {
 	return false
 }
 
-func (p *parser) parseOr() *expr {
-	p.enter()
-	defer p.leave()
-	pos := p.i
-	p.blank()
-	children := []*expr{p.parseAnd()}
-	p.blank()
-	for p.str("or") {
-		var child *expr
-		if !p.blank() {
-			if !p.str("(") {
-				p.fail("expected blank or '(' after 'or'")
-			}
-			child = p.parseEmbedded()
-		} else {
-			child = p.parseAnd()
-		}
-		children = append(children, child)
-		p.blank()
-	}
-	if len(children) > 1 {
-		return &expr{kind: exprOr, children: children, pos: pos}
-	}
-	return children[0]
-}
+func (p *parser) parseOr() *expr { return p.parseList("or", exprOr, p.parseAnd) }
 
-func (p *parser) parseAnd() *expr {
+func (p *parser) parseAnd() *expr { return p.parseList("and", exprAnd, p.parseNot) }
+
+// parseList parses operands joined by the keyword op ("or", "and"): one
+// operand alone is itself; an operand after the keyword needs a blank or
+// a parenthesis between them.
+func (p *parser) parseList(op string, kind exprKind, operand func() *expr) *expr {
 	p.enter()
 	defer p.leave()
 	pos := p.i
 	p.blank()
-	children := []*expr{p.parseNot()}
+	children := []*expr{operand()}
 	p.blank()
-	for p.str("and") {
+	for p.str(op) {
 		var child *expr
 		if !p.blank() {
 			if !p.str("(") {
-				p.fail("expected blank or '(' after 'and'")
+				p.fail("expected blank or '(' after '%s'", op)
 			}
 			child = p.parseEmbedded()
 		} else {
-			child = p.parseNot()
+			child = operand()
 		}
 		children = append(children, child)
 		p.blank()
 	}
 	if len(children) > 1 {
-		return &expr{kind: exprAnd, children: children, pos: pos}
+		return &expr{kind: kind, children: children, pos: pos}
 	}
 	return children[0]
 }

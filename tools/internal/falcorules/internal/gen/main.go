@@ -225,23 +225,34 @@ func fieldsFile(o options) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// initializer returns the index of the '{' opening the initializer of the
+// first declaration whose n leading tokens decl matches at i, or -1.
+func initializer(toks []token, n int, decl func(i int) bool) int {
+	for i := 0; i+n < len(toks); i++ {
+		if !decl(i) {
+			continue
+		}
+		for j := i + n; j < len(toks); j++ {
+			if toks[j].text == "=" {
+				if j+1 < len(toks) && toks[j+1].text == "{" {
+					return j + 1
+				}
+				return -1
+			}
+		}
+		return -1
+	}
+	return -1
+}
+
 // libsinspFields reads the one `filtercheck_field_info X[] = {...}` table of
 // a libsinsp filtercheck source: per entry {type, flags, print format, name, ...}.
 func libsinspFields(src []byte) ([]field, error) {
 	toks := tokenize(src)
-	start := -1
-	for i := 0; i+2 < len(toks); i++ {
-		if toks[i].text == "filtercheck_field_info" && toks[i+1].kind == tIdent {
-			for j := i + 2; j < len(toks); j++ {
-				if toks[j].text == "=" {
-					start = j + 1
-					break
-				}
-			}
-			break
-		}
-	}
-	if start < 0 || start >= len(toks) || toks[start].text != "{" {
+	start := initializer(toks, 2, func(i int) bool {
+		return toks[i].text == "filtercheck_field_info" && toks[i+1].kind == tIdent
+	})
+	if start < 0 {
 		return nil, errors.New("no filtercheck_field_info table")
 	}
 	entries, err := braceList(toks, start)
@@ -314,19 +325,10 @@ func pluginFields(src []byte) ([]field, error) {
 		}
 	}
 	toks := tokenize(src)
-	start := -1
-	for i := 0; i+3 < len(toks); i++ {
-		if strings.HasSuffix(toks[i].text, "field_info") && toks[i+1].kind == tIdent && toks[i+2].text == "[" {
-			for j := i + 3; j < len(toks); j++ {
-				if toks[j].text == "=" {
-					start = j + 1
-					break
-				}
-			}
-			break
-		}
-	}
-	if start < 0 || start >= len(toks) || toks[start].text != "{" {
+	start := initializer(toks, 3, func(i int) bool {
+		return strings.HasSuffix(toks[i].text, "field_info") && toks[i+1].kind == tIdent && toks[i+2].text == "["
+	})
+	if start < 0 {
 		return nil, errors.New("no field_info table in get_fields")
 	}
 	entries, err := braceList(toks, start)
