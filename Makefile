@@ -22,7 +22,7 @@ ifndef VERSION
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 endif
 
-SHELL_SCRIPTS := .ci/run $(wildcard scripts/*.sh)
+SHELL_SCRIPTS := .ci/run $(wildcard scripts/*.sh scripts/lib/*.sh)
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 # --- render ------------------------------------------------------------------

@@ -26,46 +26,9 @@ go_version=$(cd / && GOTOOLCHAIN=local go env GOVERSION)
 stamp="$bin_dir/.kubectl.version"
 want="kubectl $KUBE_VERSION $go_version"
 
-gobuild() {
-	GOTOOLCHAIN=local GOFLAGS='-mod=mod -buildvcs=false' "$@"
-}
-
-# kubectl, built the way scripts/testenv.sh builds kube-apiserver: the
-# k8s.io/kubernetes module needs each staging module replaced by its
-# published release (v1.X.Y -> v0.X.Y).
-build_kubectl() {
-	local work mod staging_version="v0.${KUBE_VERSION#v1.}"
-	work=$(mktemp -d)
-	trap 'rm -rf "$work"' RETURN
-	mod="$work/kubectl"
-	mkdir -p "$mod"
-	local gomod
-	gomod=$(cd "$mod" && gobuild go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
-		sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-	local staging
-	staging=$(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => \./staging/.*|\1|p' "$gomod")
-	if [[ -z $staging ]]; then
-		log "no staging replacements found in $gomod"
-		return 1
-	fi
-	{
-		printf 'module benchbuild/kubectl\n\ngo 1.26.0\n\n'
-		printf 'require k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
-		local m
-		for m in $staging; do
-			printf 'replace %s => %s %s\n' "$m" "$m" "$staging_version"
-		done
-	} >"$mod/go.mod"
-	printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kubectl"\n' >"$mod/tools.go"
-	local minor=${KUBE_VERSION#v1.}
-	minor=${minor%%.*}
-	local ldflags="-s -w" pkg
-	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-		ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-	done
-	(cd "$mod" && gobuild go mod tidy &&
-		gobuild go build -trimpath -ldflags "$ldflags" -o "$bin_dir/kubectl" k8s.io/kubernetes/cmd/kubectl)
-}
+# kubectl, built the way scripts/testenv.sh builds kube-apiserver.
+# shellcheck source=scripts/lib/kubebuild.sh
+. "$root/scripts/lib/kubebuild.sh"
 
 mkdir -p "$bin_dir"
 if [[ -x $bin_dir/kubectl && -f $stamp && "$(<"$stamp")" == "$want" ]]; then
@@ -74,7 +37,7 @@ else
 	rm -f "$stamp" "$bin_dir/kubectl"
 	start=$SECONDS
 	log "building kubectl $KUBE_VERSION with $go_version into $bin_dir (about 3 minutes on 2 cores)"
-	build_kubectl
+	build_kube_command kubectl "$bin_dir"
 	printf '%s\n' "$want" >"$stamp"
 	log "kubectl built in $((SECONDS - start))s"
 fi

@@ -48,50 +48,8 @@ rm -f "$stamp" "$bin_dir/kube-apiserver" "$bin_dir/etcd"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Go flags for both builds: GOTOOLCHAIN=local fails loudly instead of
-# fetching another toolchain; -mod=mod lets tidy write go.sum.
-gobuild() {
-	GOTOOLCHAIN=local GOFLAGS='-mod=mod -buildvcs=false' "$@"
-}
-
-# kube-apiserver. k8s.io/kubernetes requires its staging modules at v0.0.0
-# and replaces them with ./staging directories that the module zip does not
-# serve, so a module that requires it must replace each staging module with
-# its published release (v1.X.Y -> v0.X.Y).
-build_apiserver() {
-	local mod="$work/apiserver" staging_version="v0.${KUBE_VERSION#v1.}"
-	mkdir -p "$mod"
-	local gomod
-	gomod=$(cd "$mod" && gobuild go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
-		sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-	local staging
-	staging=$(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => \./staging/.*|\1|p' "$gomod")
-	if [[ -z $staging ]]; then
-		log "no staging replacements found in $gomod"
-		return 1
-	fi
-	{
-		printf 'module testenvbuild/apiserver\n\ngo 1.26.0\n\n'
-		printf 'require k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
-		local m
-		for m in $staging; do
-			printf 'replace %s => %s %s\n' "$m" "$m" "$staging_version"
-		done
-	} >"$mod/go.mod"
-	printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"$mod/tools.go"
-	# The version the server reports (/version, discovery): Kubernetes' own
-	# build stamps these the same way (hack/lib/version.sh).
-	local minor=${KUBE_VERSION#v1.}
-	minor=${minor%%.*}
-	local ldflags="-s -w"
-	local pkg
-	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-		ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-		ldflags+=" -X $pkg.gitTreeState=clean"
-	done
-	(cd "$mod" && gobuild go mod tidy &&
-		gobuild go build -trimpath -ldflags "$ldflags" -o "$bin_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-}
+# shellcheck source=scripts/lib/kubebuild.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/kubebuild.sh"
 
 # etcd. Its main package lives in the go.etcd.io/etcd/v3 module, which has
 # replace directives; etcdmain.Main in the server module is all it calls.
@@ -121,7 +79,7 @@ build_etcd
 log "etcd built in $((SECONDS - start))s"
 start=$SECONDS
 log "building kube-apiserver $KUBE_VERSION with $go_version into $bin_dir (3 to 6 minutes on 2 cores)"
-build_apiserver
+build_kube_command kube-apiserver "$bin_dir"
 log "kube-apiserver built in $((SECONDS - start))s"
 printf '%s\n' "$want" >"$stamp"
 printf '%s\n' "$bin_dir"
