@@ -225,6 +225,17 @@ func fieldsFile(o options) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// table returns the entries of the brace initializer of the first
+// declaration whose n leading tokens decl matches (what names it in the
+// error when there is none).
+func table(toks []token, n int, what string, decl func(i int) bool) ([][]token, error) {
+	start := initializer(toks, n, decl)
+	if start < 0 {
+		return nil, errors.New("no " + what)
+	}
+	return braceList(toks, start)
+}
+
 // initializer returns the index of the '{' opening the initializer of the
 // first declaration whose n leading tokens decl matches at i, or -1.
 func initializer(toks []token, n int, decl func(i int) bool) int {
@@ -249,13 +260,9 @@ func initializer(toks []token, n int, decl func(i int) bool) int {
 // a libsinsp filtercheck source: per entry {type, flags, print format, name, ...}.
 func libsinspFields(src []byte) ([]field, error) {
 	toks := tokenize(src)
-	start := initializer(toks, 2, func(i int) bool {
+	entries, err := table(toks, 2, "filtercheck_field_info table", func(i int) bool {
 		return toks[i].text == "filtercheck_field_info" && toks[i+1].kind == tIdent
 	})
-	if start < 0 {
-		return nil, errors.New("no filtercheck_field_info table")
-	}
-	entries, err := braceList(toks, start)
 	if err != nil {
 		return nil, err
 	}
@@ -325,13 +332,9 @@ func pluginFields(src []byte) ([]field, error) {
 		}
 	}
 	toks := tokenize(src)
-	start := initializer(toks, 3, func(i int) bool {
+	entries, err := table(toks, 3, "field_info table in get_fields", func(i int) bool {
 		return strings.HasSuffix(toks[i].text, "field_info") && toks[i+1].kind == tIdent && toks[i+2].text == "["
 	})
-	if start < 0 {
-		return nil, errors.New("no field_info table in get_fields")
-	}
-	entries, err := braceList(toks, start)
 	if err != nil {
 		return nil, err
 	}
