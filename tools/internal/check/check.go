@@ -85,19 +85,24 @@ func (r *Report) Findings() []finding.Finding {
 // ConstraintTemplate that does not compile, a rule that fails to evaluate).
 func Run(ctx context.Context, clusters []*render.Cluster, opts Options) (*Report, error) {
 	rep := &Report{Clusters: make([]Cluster, len(clusters))}
+	errs := make([]error, len(clusters))
 	var g errgroup.Group
 	for i, c := range clusters {
 		g.Go(func() error {
 			cr, err := cluster(ctx, c, opts)
 			if err != nil {
-				return fmt.Errorf("check %s: %w", c.Path, err)
+				errs[i] = fmt.Errorf("check %s: %w", c.Path, err)
 			}
 			rep.Clusters[i] = cr
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	_ = g.Wait() // errors are kept per cluster
+	// The first failing cluster in order, whichever failed first in time.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return rep, nil
 }
@@ -133,6 +138,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
 	results := make([][]finding.Finding, len(runs))
 	durations := make([]time.Duration, len(runs))
+	errs := make([]error, len(runs))
 	var g errgroup.Group
 	for i, r := range runs {
 		g.Go(func() error {
@@ -140,14 +146,16 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 				opts.Progress(r.name + " " + c.Path)
 			}
 			start := time.Now()
-			fs, err := r.run()
+			results[i], errs[i] = r.run()
 			durations[i] = time.Since(start)
-			results[i] = fs
-			return err
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return out, err
+	_ = g.Wait() // errors are kept per check
+	for _, err := range errs {
+		if err != nil {
+			return out, err
+		}
 	}
 	var findings []finding.Finding
 	for i, r := range runs {

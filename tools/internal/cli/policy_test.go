@@ -196,17 +196,20 @@ func TestPolicyWarnOnly(t *testing.T) {
 func TestPolicyBrokenTemplate(t *testing.T) {
 	e := localEnv(t)
 	f := loadFixture(t, filepath.Join("testdata", "policy-broken.txtar"), e)
-	code, stdout, stderr := run(append([]string{"policy", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
-	if code != ExitError || stdout != "" {
-		t.Errorf("exit %d, stdout %q; want 2 and nothing", code, stdout)
-	}
-	for _, s := range []string{"ConstraintTemplate testbroken", "clusters/test/broken-template.yaml", "undefined function no_such_function"} {
-		if !strings.Contains(stderr, s) {
-			t.Errorf("stderr lacks %q:\n%s", s, stderr)
+	// tools check fails the same way: no partial report.
+	for _, verb := range []string{"policy", "check"} {
+		code, stdout, stderr := run(append([]string{verb, "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
+		if code != ExitError || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q; want 2 and nothing", verb, code, stdout)
 		}
-	}
-	if strings.Count(stderr, "\nerror:") != 1 || strings.Contains(stderr, "panic") {
-		t.Errorf("want one error line:\n%s", stderr)
+		for _, s := range []string{"ConstraintTemplate testbroken", "clusters/test/broken-template.yaml", "undefined function no_such_function"} {
+			if !strings.Contains(stderr, s) {
+				t.Errorf("%s: stderr lacks %q:\n%s", verb, s, stderr)
+			}
+		}
+		if strings.Count(stderr, "\nerror:") != 1 || strings.Contains(stderr, "panic") {
+			t.Errorf("%s: want one error line:\n%s", verb, stderr)
+		}
 	}
 }
 
