@@ -86,20 +86,25 @@ func parseCondition(s string) (e *expr, err error) {
 		return nil, &syntaxError{0, "filter input string is empty"}
 	}
 	p := &parser{in: s}
-	defer func() {
-		if r := recover(); r != nil {
-			se, ok := r.(*syntaxError)
-			if !ok {
-				panic(r)
-			}
-			e, err = nil, se
-		}
-	}()
-	e = p.parseOr()
+	defer catchSyntaxError(&err)
+	root := p.parseOr()
 	if p.i != len(p.in) {
 		p.fail("unexpected token after '%s', expecting 'or', 'and'", p.last)
 	}
-	return e, nil
+	return root, nil
+}
+
+// catchSyntaxError, deferred, turns the *syntaxError that fail panics with
+// into *err; the other results keep their zero values because the panic
+// comes before any return assigns them.
+func catchSyntaxError(err *error) {
+	if r := recover(); r != nil {
+		se, ok := r.(*syntaxError)
+		if !ok {
+			panic(r)
+		}
+		*err = se
+	}
 }
 
 func (p *parser) fail(format string, args ...any) {
@@ -161,11 +166,7 @@ func identLen(s string) int {
 	if s == "" || !isAlpha(s[0]) {
 		return 0
 	}
-	n := 1
-	for n < len(s) && isWord(s[n]) {
-		n++
-	}
-	return n
+	return skip(s, 1, isWord)
 }
 
 func (p *parser) identifier() bool { return p.take(identLen(p.rest())) }
@@ -204,11 +205,7 @@ func (p *parser) hexNum() bool {
 	if len(s) < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !isHex(s[2]) {
 		return false
 	}
-	n := 3
-	for n < len(s) && isHex(s[n]) {
-		n++
-	}
-	return p.take(n)
+	return p.take(skip(s, 3, isHex))
 }
 
 func (p *parser) num() bool {
@@ -218,35 +215,29 @@ func (p *parser) num() bool {
 		n++
 	}
 	d := n
-	for n < len(s) && isDigit(s[n]) {
-		n++
-	}
+	n = skip(s, n, isDigit)
 	if n == d {
 		return false
 	}
 	if n < len(s) && s[n] == '.' {
 		n++
 	}
-	for n < len(s) && isDigit(s[n]) {
-		n++
-	}
+	n = skip(s, n, isDigit)
 	if n+2 < len(s) && (s[n] == 'e' || s[n] == 'E') && (s[n+1] == '+' || s[n+1] == '-') && isDigit(s[n+2]) {
-		n += 2
-		for n < len(s) && isDigit(s[n]) {
-			n++
-		}
+		n = skip(s, n+2, isDigit)
 	}
 	return p.take(n)
 }
 
-func (p *parser) bareStr() bool {
-	s := p.rest()
-	n := 0
-	for n < len(s) && !strings.ContainsRune("()\"'=,", rune(s[n])) && !isSpace(s[n]) {
+// skip returns the offset of the first byte of s at or after n that is not ok.
+func skip(s string, n int, ok func(byte) bool) int {
+	for n < len(s) && ok(s[n]) {
 		n++
 	}
-	return p.take(n)
+	return n
 }
+
+func (p *parser) bareStr() bool { return p.take(bareStrLen(p.rest())) }
 
 // quoted lexes a single- or double-quoted string; p.last holds its value.
 func (p *parser) quoted() bool {
@@ -392,11 +383,7 @@ func (p *parser) notBlank() bool {
 	if !strings.HasPrefix(s, "not") || len(s) < 4 || !isSpace(s[3]) {
 		return false
 	}
-	n := 3
-	for n < len(s) && isSpace(s[n]) {
-		n++
-	}
-	return p.take(n)
+	return p.take(skip(s, 3, isSpace))
 }
 
 func (p *parser) parseNot() *expr {
@@ -447,7 +434,7 @@ func (p *parser) parseCheck() *expr {
 	}
 	if p.transformerType() {
 		p.blank()
-		lhs := p.transformerRemainder(strings.TrimSuffix(p.last, "("), pos)
+		lhs := p.transformerRemainder(pos)
 		return p.parseCondition(lhs, pos)
 	}
 	if p.identifier() {
@@ -475,7 +462,10 @@ func (p *parser) optionalFieldArg() *string {
 	return &arg
 }
 
-func (p *parser) transformerRemainder(name string, pos int) *operand {
+// transformerRemainder parses a transformer's arguments after
+// transformerType matched its "name(" (still in p.last).
+func (p *parser) transformerRemainder(pos int) *operand {
+	name := strings.TrimSuffix(p.last, "(")
 	p.enter()
 	defer p.leave()
 	p.blank()
@@ -508,7 +498,7 @@ func (p *parser) transformerArg() *operand {
 	case p.str("("):
 		return p.transformerList(pos)
 	case p.transformerType():
-		return p.transformerRemainder(strings.TrimSuffix(p.last, "("), pos)
+		return p.transformerRemainder(pos)
 	case p.fieldName():
 		return p.fieldRemainder(p.last, pos)
 	}
@@ -542,7 +532,7 @@ func (p *parser) transformerListArg() *operand {
 		return p.fieldRemainder(p.last, pos)
 	case p.transformerType():
 		p.blank()
-		return p.transformerRemainder(strings.TrimSuffix(p.last, "("), pos)
+		return p.transformerRemainder(pos)
 	case p.quoted():
 		return &operand{value: &value{text: p.last, quoted: true, pos: pos}, pos: pos}
 	case p.hexNum() || p.num():
@@ -721,7 +711,7 @@ func (p *parser) transformerOrVal() *operand {
 	}
 	if p.transformerType() {
 		p.blank()
-		return p.transformerRemainder(strings.TrimSuffix(p.last, "("), pos)
+		return p.transformerRemainder(pos)
 	}
 	return nil
 }
@@ -730,22 +720,14 @@ func (p *parser) transformerOrVal() *operand {
 // stopping where it ends (the formatter's partial parse).
 func parseFieldOrTransformer(s string) (op *operand, n int, err error) {
 	p := &parser{in: s}
-	defer func() {
-		if r := recover(); r != nil {
-			se, ok := r.(*syntaxError)
-			if !ok {
-				panic(r)
-			}
-			op, n, err = nil, 0, se
-		}
-	}()
+	defer catchSyntaxError(&err)
 	pos := p.i
 	if p.fieldName() {
 		return p.fieldRemainder(p.last, pos), p.i, nil
 	}
 	if p.transformerType() {
 		p.blank()
-		t := p.transformerRemainder(strings.TrimSuffix(p.last, "("), pos)
+		t := p.transformerRemainder(pos)
 		return t, p.i, nil
 	}
 	return nil, 0, &syntaxError{0, "expected a field or a field transformer"}

@@ -2,7 +2,6 @@ package falcorules
 
 import (
 	"regexp"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,23 +32,18 @@ func FromConfigMap(u *unstructured.Unstructured) (map[string][]byte, bool) {
 	if err != nil || !found {
 		return nil, false
 	}
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out map[string][]byte
-	for _, k := range keys {
+	for k, v := range data {
 		if !strings.HasSuffix(k, ".yaml") && !strings.HasSuffix(k, ".yml") {
 			continue
 		}
-		if !IsRulesFile(data[k]) {
+		if !IsRulesFile(v) {
 			continue
 		}
 		if out == nil {
 			out = map[string][]byte{}
 		}
-		out[k] = []byte(data[k])
+		out[k] = []byte(v)
 	}
 	return out, out != nil
 }

@@ -36,7 +36,7 @@ type facts struct {
 	evttypes map[string]bool
 	params   map[string]bool
 	engine   [3]int
-	// Stock names in load order (index into order).
+	// Names the stock falco_rules.yaml defines.
 	stockLists, stockMacros, stockRules map[string]bool
 }
 

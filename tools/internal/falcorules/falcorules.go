@@ -65,12 +65,7 @@ func Check(files map[string][]byte) []Problem {
 		facts: f, lists: map[string]*def{}, macros: map[string]*def{}, rules: map[string]*def{},
 		lines: map[string][]string{},
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(files) {
 		c.readFile(name, files[name])
 	}
 	c.checkReferences()
@@ -103,6 +98,8 @@ type item struct {
 	node   *yaml.Node // the mapping
 	keys   map[string]*yaml.Node
 	append bool // append: true, or an override that appends the defining key
+	// appendFlag is the deprecated append: true itself.
+	appendFlag bool
 	// override operations by key ("append" / "replace")
 	override map[string]string
 	source   string
@@ -121,9 +118,8 @@ func (it *item) label() string {
 
 // def is the first definition of a list, macro or rule in our files.
 type def struct {
-	it    *item
-	index int
-	used  bool
+	it   *item
+	used bool
 }
 
 type checker struct {
@@ -443,6 +439,7 @@ func (c *checker) readOverride(it *item) {
 	if legacy && len(it.override) > 0 {
 		c.addItem(it, n, "append: true and override cannot be used together")
 	}
+	it.appendFlag = legacy
 	it.append = legacy || len(it.override) > 0
 }
 
@@ -454,7 +451,7 @@ func (c *checker) define(m map[string]*def, it *item) {
 		return
 	}
 	if _, ok := m[it.name]; !ok {
-		m[it.name] = &def{it: it, index: it.index}
+		m[it.name] = &def{it: it}
 	}
 }
 

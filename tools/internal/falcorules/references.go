@@ -76,25 +76,15 @@ func (c *checker) checkAppendTarget(it *item, defs map[string]*def, stock map[st
 	if !it.append || stock[it.name] {
 		return
 	}
-	if d, ok := defs[it.name]; ok && d.index < it.index {
+	if d, ok := defs[it.name]; ok && d.it.index < it.index {
 		d.used = d.used || it.kind == "rule"
 		return
 	}
 	how := "append or override"
-	if it.kind == "rule" && len(it.override) == 0 && !c.appendFlag(it) {
+	if it.kind == "rule" && len(it.override) == 0 && !it.appendFlag {
 		how = "enabled"
 	}
 	c.addItem(it, nil, "%s of a %s that is not defined before it (neither in the Falco %s default rules nor earlier in these files)", how, it.kind, FalcoVersion)
-}
-
-func (c *checker) appendFlag(it *item) bool {
-	n, ok := it.keys["append"]
-	if !ok {
-		return false
-	}
-	var b bool
-	_ = n.Decode(&b)
-	return b
 }
 
 func (c *checker) checkItemCondition(it *item, fields, skip bool) {
@@ -103,7 +93,7 @@ func (c *checker) checkItemCondition(it *item, fields, skip bool) {
 		return
 	}
 	sc := &scope{it: it, fields: fields, skipUnknown: skip, where: "condition", node: n, text: n.Value, c: c}
-	if it.append && (it.override["condition"] == "append" || (len(it.override) == 0 && c.appendFlag(it))) {
+	if it.append && (it.override["condition"] == "append" || (len(it.override) == 0 && it.appendFlag)) {
 		sc.text = appendBase + " " + n.Value
 		sc.offset = len(appendBase) + 1
 	}
@@ -181,7 +171,7 @@ func (c *checker) walk(sc *scope, e *expr) {
 func (c *checker) macroRef(sc *scope, e *expr) {
 	name := e.ident
 	if d, ok := c.macros[name]; ok {
-		if sc.it.kind == "macro" && d.index > sc.it.index && !c.facts.stockMacros[name] {
+		if sc.it.kind == "macro" && d.it.index > sc.it.index && !c.facts.stockMacros[name] {
 			c.addItem(sc.it, sc.node, "%s: macro %q is used before it is defined (macros can only use macros loaded before them)", sc.where, name)
 			return
 		}
@@ -354,7 +344,7 @@ func (c *checker) checkListItems(it *item) {
 		}
 		name := v.Value
 		if d, ok := c.lists[name]; ok && d.it != it {
-			if d.index > it.index && !c.facts.stockLists[name] {
+			if d.it.index > it.index && !c.facts.stockLists[name] {
 				c.addItem(it, v, "item %q names a list loaded after this one: Falco keeps it as a literal value", name)
 				continue
 			}
@@ -364,9 +354,12 @@ func (c *checker) checkListItems(it *item) {
 		if c.facts.stockLists[name] || v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			continue
 		}
-		if looksLikeListName(name) && (hasListSuffix(name) || c.nearListName(name) != "") {
+		if !looksLikeListName(name) {
+			continue
+		}
+		if near := c.nearListName(name); hasListSuffix(name) || near != "" {
 			hint := ""
-			if near := c.nearListName(name); near != "" {
+			if near != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", near)
 			}
 			c.addItem(it, v, "item %q looks like a list reference but no such list is defined%s; quote it if it is a literal value", name, hint)
