@@ -25,15 +25,19 @@ func main() {
 	}
 	// TOOLS_CPUPROFILE=FILE writes a CPU profile of the run, for speed work
 	// (go tool pprof FILE).
+	var profile *os.File
 	if path := os.Getenv("TOOLS_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer f.Close()
+			profile = f
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, buildVersion(), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	pprof.StopCPUProfile()
+	if profile != nil {
+		pprof.StopCPUProfile()
+		_ = profile.Close() // a profile for speed work; the run's result stands
+	}
 	os.Exit(code)
 }
 

@@ -19,8 +19,9 @@ func TestValidateBuiltin(t *testing.T) {
 	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--skip-kind", "example.com/Gizmo"}, f.args...)...)
 	where := " (Kustomization/flux-system/flux-system from clusters/test/apps.yaml)\n"
 	want := "clusters/test: ConfigMap/apps/falco-rules (Kustomization/flux-system/flux-system from clusters/test/kustomization.yaml)\n" +
-		"  error falco-rules: clusters/test/rules/custom-rules.yaml:14: rule \"Unknown priority\": invalid priority \"loud\" (one of emergency, alert, critical, error, warning, notice, informational, info, debug, any case)\n" +
-		"  error falco-rules: clusters/test/rules/custom-rules.yaml:6: rule \"Shell in apps\": condition: unknown field proc.nmae at column 67\n" +
+		"  error falco-rules: clusters/test/rules/custom-rules.yaml:17: rule \"Unknown priority\": invalid priority \"loud\" (one of emergency, alert, critical, error, warning, notice, informational, info, debug, any case)\n" +
+		"  warning falco-rules: clusters/test/rules/custom-rules.yaml:4: macro \"never_used\": macro is not used by any rule, macro or list\n" +
+		"  error falco-rules: clusters/test/rules/custom-rules.yaml:9: rule \"Shell in apps\": condition: unknown field proc.nmae at column 67\n" +
 		"clusters/test: Deployment/apps/bad" + where +
 		"  error schema: spec.replicas: Invalid value: \"string\": spec.replicas in body must be of type integer: \"string\"\n" +
 		"  error schema: spec.template.spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"IfNotPresent\", \"Never\"\n" +
@@ -32,7 +33,7 @@ func TestValidateBuiltin(t *testing.T) {
 		"  error schema: data.bad: Invalid value: \"not-base64!\": data.bad in body must be base64\n" +
 		"clusters/test: Servic/apps/typo" + where +
 		"  error api-lifecycle: v1 has no kind Servic in Kubernetes 1.36\n" +
-		"9 findings (9 errors, 0 warnings)\n"
+		"10 findings (9 errors, 1 warnings)\n"
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and:\n%s\nstderr: %s", code, stdout, want, stderr)
 	}
@@ -77,7 +78,7 @@ func TestSchemasFromCluster(t *testing.T) {
 	f := loadFixture(t, filepath.Join("testdata", "validate-builtin.txtar"), localEnv(t))
 	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--schemas", bundle}, f.args...)...)
 	want := "  error schema: spec.teeth: Invalid value: \"string\": spec.teeth in body must be of type integer: \"string\"\n"
-	if code != ExitFindings || !strings.Contains(stdout, "clusters/test: Gizmo/apps/g") || !strings.Contains(stdout, want) || !strings.Contains(stdout, "(10 errors, 0 warnings)") {
+	if code != ExitFindings || !strings.Contains(stdout, "clusters/test: Gizmo/apps/g") || !strings.Contains(stdout, want) || !strings.Contains(stdout, "(10 errors, 1 warnings)") {
 		t.Errorf("validate --schemas: exit %d, stdout:\n%s\nstderr: %s", code, stdout, stderr)
 	}
 	// A bundle of another version than an explicit --kube-version.

@@ -333,18 +333,26 @@ func ServerCopy(v any) any {
 			return int64(t)
 		}
 		return t
+	case float32:
+		return ServerCopy(float64(t))
 	case int:
+		return int64(t)
+	case int8:
+		return int64(t)
+	case int16:
 		return int64(t)
 	case int32:
 		return int64(t)
-	case int64, string, bool, nil:
-		return v
-	case float32:
-		return ServerCopy(float64(t))
-	case uint, uint32, uint64, int8, int16, uint8, uint16:
-		var n int64
-		_, _ = fmt.Sscan(fmt.Sprint(t), &n)
-		return n
+	case uint:
+		return int64(t)
+	case uint8:
+		return int64(t)
+	case uint16:
+		return int64(t)
+	case uint32:
+		return int64(t)
+	case uint64:
+		return int64(t)
 	}
-	return v
+	return v // int64, string, bool, nil
 }

@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/aks-gitops/platform/tools/internal/falcorules"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -32,14 +31,22 @@ func falcoRules(objects []render.Object, repoRoot string, newFinding func(render
 		return nil
 	}
 	var out []Finding
+	repoFile := map[string]string{} // ConfigMap key → repository file, walked once
 	for _, p := range falcorules.Check(files) {
 		o := from[p.File]
-		file := ruleFile(repoRoot, o.Origin.File, p.File)
+		file, seen := repoFile[p.File]
+		if !seen {
+			file = ruleFile(repoRoot, o.Origin.File, p.File)
+			repoFile[p.File] = file
+		}
 		if file != "" {
 			p.File = file
 		}
-		f := newFinding(o, "falco-rules", strings.TrimPrefix(p.String(), "warning: "))
-		f.Warning = p.Warning
+		// The finding carries the level; the message does not repeat it.
+		warning := p.Warning
+		p.Warning = false
+		f := newFinding(o, "falco-rules", p.String())
+		f.Warning = warning
 		if file != "" {
 			f.File = file
 		}
