@@ -65,7 +65,8 @@ func Generate(dir string, size Size, seed uint64) error {
 	apps := size.Kustomizations - groups
 	hrAt := map[int][]int{}
 	for h := range size.HelmReleases {
-		hrAt[h*apps/size.HelmReleases] = append(hrAt[h*apps/size.HelmReleases], h)
+		a := h * apps / size.HelmReleases // spread the releases evenly over the apps
+		hrAt[a] = append(hrAt[a], h)
 	}
 	groupDocs := make([][]string, groups)
 	for a := range apps {
