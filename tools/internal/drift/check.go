@@ -2,7 +2,7 @@ package drift
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync/atomic"
@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
+	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -188,18 +189,14 @@ func (ch *checker) prepare() ([]*item, error) {
 }
 
 // jsonCopy returns a deep copy of u holding only JSON types (int64,
-// float64, ...): the renderer's YAML decoders leave Go ints, on which
-// unstructured's own DeepCopy panics.
+// float64, ...), as the API server decodes it: the renderer's YAML decoders
+// leave Go ints, on which unstructured's own DeepCopy panics.
 func jsonCopy(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	b, err := json.Marshal(u.Object)
-	if err != nil {
-		return nil, err
+	m, ok := crdvalidate.ServerCopy(u.Object).(map[string]any)
+	if !ok {
+		return nil, errors.New("not an object")
 	}
-	out := &unstructured.Unstructured{}
-	if err := out.UnmarshalJSON(b); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return &unstructured.Unstructured{Object: m}, nil
 }
 
 // listOwned lists, for every resource of the render and the inventories,
@@ -221,7 +218,6 @@ func (ch *checker) listOwned(ctx context.Context, items []*item, inv []inventory
 		}
 	}
 	type listed struct {
-		gvr  schema.GroupVersionResource
 		objs []*unstructured.Unstructured
 		err  error
 	}
@@ -234,13 +230,11 @@ func (ch *checker) listOwned(ctx context.Context, items []*item, inv []inventory
 	// its own slot.
 	groups := []string{kustomizeGroup, helmGroup}
 	parts := make([]listed, len(list)*len(groups))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ch.opts.Concurrency)
+	g, gctx := ch.group(ctx)
 	for i, gvr := range list {
 		for j, group := range groups {
 			p := &parts[i*len(groups)+j]
 			g.Go(func() error {
-				p.gvr = gvr
 				objs, err := ch.list(gctx, gvr, group+"/name")
 				if err != nil {
 					if apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) {
@@ -257,27 +251,23 @@ func (ch *checker) listOwned(ctx context.Context, items []*item, inv []inventory
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	results := make([]listed, len(list))
-	for i := range list {
-		results[i].gvr = list[i]
+	for i, gvr := range list {
+		var err error
+		m := map[key]*unstructured.Unstructured{}
 		for _, p := range parts[i*len(groups) : (i+1)*len(groups)] {
-			if p.err != nil && results[i].err == nil {
-				results[i].err = p.err
+			if p.err != nil && err == nil {
+				err = p.err
 			}
-			results[i].objs = append(results[i].objs, p.objs...)
+			for _, u := range p.objs {
+				m[keyOf(u)] = u
+			}
 		}
-	}
-	for _, r := range results {
-		if r.err != nil {
-			ch.unlisted[r.gvr] = true
-			ch.warnings = append(ch.warnings, fmt.Sprintf("cannot list %s across namespaces (%v): compared one by one, no prune candidates found by owner labels", r.gvr.GroupResource(), r.err))
+		if err != nil {
+			ch.unlisted[gvr] = true
+			ch.warnings = append(ch.warnings, fmt.Sprintf("cannot list %s across namespaces (%v): compared one by one, no prune candidates found by owner labels", gvr.GroupResource(), err))
 			continue
 		}
-		m := map[key]*unstructured.Unstructured{}
-		for _, u := range r.objs {
-			m[keyOf(u)] = u
-		}
-		ch.owned[r.gvr] = m
+		ch.owned[gvr] = m
 	}
 	return nil
 }
@@ -346,8 +336,7 @@ func (ch *checker) live(ctx context.Context, it *item) (*unstructured.Unstructur
 // its own item.
 func (ch *checker) checkAll(ctx context.Context, items []*item) error {
 	var done atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ch.opts.Concurrency)
+	g, gctx := ch.group(ctx)
 	for _, it := range items {
 		g.Go(func() error {
 			if err := ch.check(gctx, it); err != nil {
@@ -360,6 +349,13 @@ func (ch *checker) checkAll(ctx context.Context, items []*item) error {
 		})
 	}
 	return g.Wait()
+}
+
+// group returns an errgroup bounded by the run's concurrency.
+func (ch *checker) group(ctx context.Context) (*errgroup.Group, context.Context) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ch.opts.Concurrency)
+	return g, gctx
 }
 
 // note builds a diff.Note.

@@ -146,6 +146,16 @@ func fluxCRDs(t *testing.T, c client.Client) {
 	}
 }
 
+// startFlux starts an API server with Flux's CRDs and loads the drift
+// fixture (not applied yet).
+func startFlux(t *testing.T) (*rest.Config, client.Client, fixture) {
+	t.Helper()
+	cfg := testenv.Start(t).RESTConfig()
+	c := newClient(t, cfg)
+	fluxCRDs(t, c)
+	return cfg, c, loadFixture(t, "testdata/drift.txtar")
+}
+
 // applyAsFlux applies objs with the field manager of ref's controller, as
 // Flux does (server-side apply, staged: namespaces first).
 func applyAsFlux(t *testing.T, c client.Client, ref flux.Ref, objs []*unstructured.Unstructured) {
@@ -256,11 +266,7 @@ func fastOptions() Options {
 // TestCheck applies a known state as Flux would, drifts it by hand in
 // every way the engine tells apart, and pins each finding.
 func TestCheck(t *testing.T) {
-	env := testenv.Start(t)
-	cfg := env.RESTConfig()
-	c := newClient(t, cfg)
-	fluxCRDs(t, c)
-	f := loadFixture(t, "testdata/drift.txtar")
+	cfg, c, f := startFlux(t)
 	applyAll(t, c, f.live)
 
 	// The hand edits.
@@ -403,11 +409,7 @@ func contains(list []string, s string) bool {
 // no spurious difference from server defaulting, stringData or managed
 // fields.
 func TestCheckInSync(t *testing.T) {
-	env := testenv.Start(t)
-	cfg := env.RESTConfig()
-	c := newClient(t, cfg)
-	fluxCRDs(t, c)
-	f := loadFixture(t, "testdata/drift.txtar")
+	cfg, c, f := startFlux(t)
 	for ref, objs := range f.render {
 		if ref.Kind == flux.HelmReleaseKind {
 			// Hooks are not kept live.
@@ -459,11 +461,7 @@ func TestCheckUnreachable(t *testing.T) {
 // TestCheckServerStops: an API server that goes away in the middle of
 // the run fails the run.
 func TestCheckServerStops(t *testing.T) {
-	env := testenv.Start(t)
-	cfg := env.RESTConfig()
-	c := newClient(t, cfg)
-	fluxCRDs(t, c)
-	f := loadFixture(t, "testdata/drift.txtar")
+	cfg, c, f := startFlux(t)
 	applyAll(t, c, f.live)
 	// A proxy that serves the first requests and then drops every
 	// connection, as a server that stops would.

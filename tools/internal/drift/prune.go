@@ -7,7 +7,6 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -52,8 +51,7 @@ func (ch *checker) inventories(ctx context.Context) ([]inventory, error) {
 	}
 	out := make([]inventory, len(prods))
 	missing := make([]bool, len(prods))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ch.opts.Concurrency)
+	g, gctx := ch.group(ctx)
 	for i, p := range prods {
 		g.Go(func() error {
 			out[i].prod = p
@@ -175,20 +173,16 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 			if _, ok := found[e.key]; ok {
 				continue
 			}
-			if _, listed := ch.owned[e.mapping.Resource]; listed {
-				if u := ch.owned[e.mapping.Resource][e.key]; u != nil {
-					found[e.key] = candidate{u, in.prod}
-				}
-				// else: not live with its labels; fetched below in case
-				// the labels were removed.
+			if u := ch.owned[e.mapping.Resource][e.key]; u != nil {
+				found[e.key] = candidate{u, in.prod}
+				continue
 			}
-			if _, ok := found[e.key]; !ok {
-				lookups = append(lookups, &lookup{entry: e, prod: in.prod})
-			}
+			// Not live with its labels, or of a resource that could not
+			// be listed: fetched below in case the labels were removed.
+			lookups = append(lookups, &lookup{entry: e, prod: in.prod})
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ch.opts.Concurrency)
+	g, gctx := ch.group(ctx)
 	for _, l := range lookups {
 		g.Go(func() error {
 			u, err := ch.get(gctx, l.entry.mapping, l.entry.key.namespace, l.entry.key.name)

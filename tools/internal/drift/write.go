@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
 // Formats are the output formats Write accepts.
@@ -122,7 +123,7 @@ func (r *Report) writeText(w *bufio.Writer, opts WriteOptions) {
 func writeField(w *bufio.Writer, f diff.FieldDiff, indent string, del, add func(string) string) {
 	switch {
 	case f.Masked:
-		fmt.Fprintf(w, "%s%s: %s (%s)\n", indent, f.Path, maskWord, f.Op)
+		fmt.Fprintf(w, "%s%s: %s (%s)\n", indent, f.Path, secrets.Mask, f.Op)
 	case f.Multiline():
 		fmt.Fprintf(w, "%s%s: %s\n", indent, f.Path, f.Op)
 		for _, l := range lines(f.Old) {
@@ -139,9 +140,6 @@ func writeField(w *bufio.Writer, f diff.FieldDiff, indent string, del, add func(
 		fmt.Fprintf(w, "%s%s: %s -> %s\n", indent, f.Path, del(f.Old), add(f.New))
 	}
 }
-
-// maskWord is what a masked Secret value shows as, changed or not.
-const maskWord = "***"
 
 func lines(s string) []string {
 	if s == "" {
@@ -221,7 +219,7 @@ func writeMarkdownField(b *strings.Builder, f diff.FieldDiff) {
 	}
 	switch {
 	case f.Masked:
-		fmt.Fprintf(b, "  %s: %s (%s)\n", f.Path, maskWord, f.Op)
+		fmt.Fprintf(b, "  %s: %s (%s)\n", f.Path, secrets.Mask, f.Op)
 	case f.Op == diff.OpAdded:
 		side("+", f.New)
 	case f.Op == diff.OpRemoved:
