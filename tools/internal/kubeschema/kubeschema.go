@@ -96,8 +96,8 @@ func standalone(name string, defs map[string]map[string]any) ([]byte, error) {
 		if !ok {
 			return fmt.Errorf("reference to undefined %s", n)
 		}
-		closure[n] = nil // mark before recursing: definitions are recursive
 		var refs []string
+		// Set before recursing: definitions are recursive.
 		closure[n] = convert(def, &refs, true)
 		for _, r := range refs {
 			selfRef = selfRef || r == name

@@ -25,6 +25,19 @@ func TestFileName(t *testing.T) {
 	}
 }
 
+// onlySchema fails unless file is the only schema in got, and decodes it.
+func onlySchema(t *testing.T, got map[string][]byte, file string) map[string]any {
+	t.Helper()
+	if diff := cmp.Diff([]string{file}, slices.Sorted(maps.Keys(got))); diff != "" {
+		t.Fatalf("files (-want +got):\n%s", diff)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(got[file], &schema); err != nil {
+		t.Fatal(err)
+	}
+	return schema
+}
+
 const openapi = `{
   "definitions": {
     "io.k8s.api.apps.v1.Deployment": {
@@ -57,13 +70,7 @@ func TestFromOpenAPIV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"deployment-apps-v1.json"}, slices.Sorted(maps.Keys(got))); diff != "" {
-		t.Fatalf("files (-want +got):\n%s", diff)
-	}
-	var schema map[string]any
-	if err := json.Unmarshal(got["deployment-apps-v1.json"], &schema); err != nil {
-		t.Fatal(err)
-	}
+	schema := onlySchema(t, got, "deployment-apps-v1.json")
 	want := map[string]any{
 		"$schema": "http://json-schema.org/draft-07/schema#",
 		"type":    "object",
@@ -140,13 +147,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"widget-example-v1.json"}, slices.Sorted(maps.Keys(got))); diff != "" {
-		t.Fatalf("files (-want +got):\n%s", diff)
-	}
-	var schema map[string]any
-	if err := json.Unmarshal(got["widget-example-v1.json"], &schema); err != nil {
-		t.Fatal(err)
-	}
+	schema := onlySchema(t, got, "widget-example-v1.json")
 	spec := schema["properties"].(map[string]any)["spec"].(map[string]any)
 	props := spec["properties"].(map[string]any)
 	if _, ok := props["port"].(map[string]any)["oneOf"]; !ok {
