@@ -208,8 +208,9 @@ func FromCRD(crd *unstructured.Unstructured) (map[string][]byte, error) {
 	for _, v := range versions {
 		ver, _ := v.(map[string]any)
 		name, _ := ver["name"].(string)
+		served, _ := ver["served"].(bool)
 		schema, ok, _ := unstructured.NestedMap(ver, "schema", "openAPIV3Schema")
-		if name == "" || !ok {
+		if name == "" || !served || !ok {
 			continue
 		}
 		var refs []string

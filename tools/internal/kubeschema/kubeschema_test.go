@@ -140,6 +140,8 @@ spec:
     - name: v0
       served: false
       storage: false
+      schema:
+        openAPIV3Schema: {type: object}
 `), &obj); err != nil {
 		t.Fatal(err)
 	}
