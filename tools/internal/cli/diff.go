@@ -318,10 +318,7 @@ func checkoutSide(ctx context.Context, git revision.Git, name, rev string, defau
 	if err != nil {
 		return diffSide{}, nil, fmt.Errorf("%s %s: %w", name, rev, err)
 	}
-	label := sha
-	if len(label) > 12 {
-		label = label[:12]
-	}
+	label := revision.Short(sha)
 	if rev != sha {
 		label = rev + " " + label
 	}

@@ -3,10 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,7 +187,7 @@ func updateWants(t *testing.T, path string, got map[string]string) {
 			delete(got, name)
 		}
 	}
-	for _, name := range diffSortedKeys(got) {
+	for _, name := range slices.Sorted(maps.Keys(got)) {
 		ar.Files = append(ar.Files, txtar.File{Name: name + ".want", Data: []byte(got[name])})
 	}
 	if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
@@ -193,28 +195,19 @@ func updateWants(t *testing.T, path string, got map[string]string) {
 	}
 }
 
-func diffSortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // TestDiffSecretsInEveryFormat changes a Secret's values and a ConfigMap
 // that embeds one of them: no value appears in text, JSON, Markdown or the
 // Markdown part files, only the keys.
 func TestDiffSecretsInEveryFormat(t *testing.T) {
 	values := []string{"old-password-1234", "new-password-5678", "b2xkLXRva2VuLXZhbHVl", "old-token-value", "bmV3LXRva2VuLXZhbHVl", "new-token-value", "removed-value-999", "added-value-000"}
-	entry := "-- clusters/test/secret.yaml --\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"
+	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"
 	base := map[string]string{
-		"clusters/test/secret.yaml": strings.TrimPrefix(entry, "-- clusters/test/secret.yaml --\n") +
+		"clusters/test/secret.yaml": secret +
 			"stringData:\n  password: old-password-1234\n  gone: removed-value-999\ndata:\n  token: b2xkLXRva2VuLXZhbHVl\n",
 		"clusters/test/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dsn\n  namespace: shop\ndata:\n  url: postgres://app:old-password-1234@db/app\n",
 	}
 	head := map[string]string{
-		"clusters/test/secret.yaml": strings.TrimPrefix(entry, "-- clusters/test/secret.yaml --\n") +
+		"clusters/test/secret.yaml": secret +
 			"stringData:\n  password: new-password-5678\n  fresh: added-value-000\ndata:\n  token: bmV3LXRva2VuLXZhbHVl\n",
 		"clusters/test/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dsn\n  namespace: shop\ndata:\n  url: postgres://app:new-password-5678@db/app\n",
 	}

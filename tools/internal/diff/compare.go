@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
@@ -51,11 +52,23 @@ func maskable(v string) bool {
 }
 
 func newComparer(base, head []render.Object, opts Options) *comparer {
-	c := &comparer{opts: opts, base: map[ID]render.Object{}, head: map[ID]render.Object{}, frozen: map[flux.Ref]int{}}
+	c := &comparer{
+		opts: opts, base: map[ID]render.Object{}, head: map[ID]render.Object{}, frozen: map[flux.Ref]int{},
+		randomNamed: [2]map[string]int{{}, {}},
+	}
 	seen := map[string]bool{}
-	for _, set := range [][]render.Object{base, head} {
+	for i, set := range [][]render.Object{base, head} {
+		byID := [2]map[ID]render.Object{c.base, c.head}[i]
 		for _, o := range set {
-			if o.Object == nil || !isSecret(IDOf(o.Object)) {
+			if o.Object == nil {
+				continue
+			}
+			id := IDOf(o.Object)
+			byID[id] = o
+			if slices.Contains(o.Origin.Random, "*") {
+				c.randomNamed[i][randomKey(o)]++
+			}
+			if !isSecret(id) {
 				continue
 			}
 			for _, v := range secretData(o.Object.Object) {
@@ -73,24 +86,6 @@ func newComparer(base, head []render.Object, opts Options) *comparer {
 		}
 		return c.secretValues[i] < c.secretValues[j]
 	})
-	c.randomNamed = [2]map[string]int{{}, {}}
-	for i, set := range [][]render.Object{base, head} {
-		for _, o := range set {
-			if o.Object != nil && slices.Contains(o.Origin.Random, "*") {
-				c.randomNamed[i][randomKey(o)]++
-			}
-		}
-	}
-	for _, o := range base {
-		if o.Object != nil {
-			c.base[IDOf(o.Object)] = o
-		}
-	}
-	for _, o := range head {
-		if o.Object != nil {
-			c.head[IDOf(o.Object)] = o
-		}
-	}
 	return c
 }
 
@@ -162,10 +157,6 @@ func (c *comparer) frozenNotes(r *Report) {
 	}
 }
 
-func secretObj(obj map[string]any) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: obj}
-}
-
 func isSecret(id ID) bool { return id.Group == "" && id.Kind == "Secret" }
 
 // secretData returns a Secret's values by key, data (base64 as written,
@@ -173,8 +164,7 @@ func isSecret(id ID) bool { return id.Group == "" && id.Kind == "Secret" }
 // values of any other type are formatted, so a change still shows.
 func secretData(obj map[string]any) map[string]string {
 	out := map[string]string{}
-	u := secretObj(obj)
-	if d, err := secrets.Data(u); err == nil {
+	if d, err := secrets.Data(&unstructured.Unstructured{Object: obj}); err == nil {
 		for k, v := range d {
 			out[k] = string(v)
 		}
@@ -233,12 +223,7 @@ func (c *comparer) compare(b, h *render.Object) (Change, bool) {
 // fields returns the field differences of two versions of one object.
 func (c *comparer) fields(b, h *render.Object) []FieldDiff {
 	id := IDOf(h.Object)
-	random := map[string]bool{}
-	if !c.opts.KeepRandom {
-		for _, p := range append(append([]string(nil), b.Origin.Random...), h.Origin.Random...) {
-			random[p] = true
-		}
-	}
+	random := c.randomPaths(b, h)
 	bo, ho := c.clean(b.Object.Object, random), c.clean(h.Object.Object, random)
 	var out []FieldDiff
 	if isSecret(id) {
@@ -305,10 +290,27 @@ func (c *comparer) mask(s string) string {
 	return s
 }
 
+// randomPaths are the fields the render marks as chart randomness in any
+// of objs, none when they are kept.
+func (c *comparer) randomPaths(objs ...*render.Object) map[string]bool {
+	random := map[string]bool{}
+	if c.opts.KeepRandom {
+		return random
+	}
+	for _, o := range objs {
+		for _, p := range o.Origin.Random {
+			random[p] = true
+		}
+	}
+	return random
+}
+
 // clean returns a deep copy of obj without noise: the random fields, then
 // ignored labels and annotations on any metadata (pod templates too).
 func (c *comparer) clean(obj map[string]any, random map[string]bool) map[string]any {
-	out, _ := normalize(obj).(map[string]any)
+	// One type per kind of value: a render holds Go ints from Helm where
+	// a cached render holds int64 from JSON, and the two must compare equal.
+	out, _ := crdvalidate.ServerCopy(obj).(map[string]any)
 	for p := range random {
 		if p == "*" {
 			continue
@@ -351,61 +353,9 @@ func (c *comparer) stripMetadata(v any) {
 	}
 }
 
-// normalize deep-copies a decoded object with one type per kind of value:
-// a render holds Go ints from Helm where a cached render holds int64 from
-// JSON, and the two must compare equal.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = normalize(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = normalize(x)
-		}
-		return out
-	case int:
-		return int64(t)
-	case int8:
-		return int64(t)
-	case int16:
-		return int64(t)
-	case int32:
-		return int64(t)
-	case uint:
-		return int64(t)
-	case uint8:
-		return int64(t)
-	case uint16:
-		return int64(t)
-	case uint32:
-		return int64(t)
-	case uint64:
-		return int64(t)
-	case float32:
-		return normalize(float64(t))
-	case float64:
-		if t == float64(int64(t)) && t < 1<<53 && t > -(1<<53) {
-			return int64(t)
-		}
-		return t
-	}
-	return v
-}
-
 // objectYAML is the whole object, noise stripped and secrets masked.
 func (c *comparer) objectYAML(o *render.Object) string {
-	random := map[string]bool{}
-	if !c.opts.KeepRandom {
-		for _, p := range o.Origin.Random {
-			random[p] = true
-		}
-	}
-	obj := c.clean(o.Object.Object, random)
+	obj := c.clean(o.Object.Object, c.randomPaths(o))
 	if isSecret(IDOf(o.Object)) {
 		for _, f := range []string{"data", "stringData"} {
 			if m, ok := obj[f].(map[string]any); ok {
@@ -450,28 +400,7 @@ func (w walker) walk(p string, a, b any) {
 		if !ok {
 			break
 		}
-		keys := make([]string, 0, len(av)+len(bv))
-		for k := range av {
-			keys = append(keys, k)
-		}
-		for k := range bv {
-			if _, ok := av[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			x, inA := av[k]
-			y, inB := bv[k]
-			switch {
-			case !inA:
-				w.add(join(p, k), OpAdded, nil, y)
-			case !inB:
-				w.add(join(p, k), OpRemoved, x, nil)
-			default:
-				w.walk(join(p, k), x, y)
-			}
-		}
+		w.walkMaps(av, bv, func(k string) string { return join(p, k) })
 		return
 	case []any:
 		bv, ok := b.([]any)
@@ -501,28 +430,32 @@ func (w walker) walkKeyed(p, key string, a, b []any) {
 		}
 		return m
 	}
-	am, bm := byKey(a), byKey(b)
-	var keys []string
-	for k := range am {
+	w.walkMaps(byKey(a), byKey(b), func(k string) string { return fmt.Sprintf("%s[%s=%s]", p, key, k) })
+}
+
+// walkMaps compares two maps key by key, in key order; path names the
+// field or list item of a key.
+func (w walker) walkMaps(a, b map[string]any, path func(k string) string) {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
 		keys = append(keys, k)
 	}
-	for k := range bm {
-		if _, ok := am[k]; !ok {
+	for k := range b {
+		if _, ok := a[k]; !ok {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ip := fmt.Sprintf("%s[%s=%s]", p, key, k)
-		x, inA := am[k]
-		y, inB := bm[k]
+		x, inA := a[k]
+		y, inB := b[k]
 		switch {
 		case !inA:
-			w.add(ip, OpAdded, nil, y)
+			w.add(path(k), OpAdded, nil, y)
 		case !inB:
-			w.add(ip, OpRemoved, x, nil)
+			w.add(path(k), OpRemoved, x, nil)
 		default:
-			w.walk(ip, x, y)
+			w.walk(path(k), x, y)
 		}
 	}
 }

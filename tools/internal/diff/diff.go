@@ -10,7 +10,6 @@
 package diff
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -179,7 +178,7 @@ func (r *Report) Counts() (added, removed, changed, dangers int) {
 func Compare(base, head []render.Object, opts Options) *Report {
 	c := newComparer(base, head, opts)
 	bi, hi := index(base), index(head)
-	keys := map[string]bool{}
+	keys := map[ID]bool{}
 	for k := range bi {
 		keys[k] = true
 	}
@@ -218,15 +217,14 @@ func Compare(base, head []render.Object, opts Options) *Report {
 	return r
 }
 
-func index(objs []render.Object) map[string][]render.Object {
-	out := map[string][]render.Object{}
+func index(objs []render.Object) map[ID][]render.Object {
+	out := map[ID][]render.Object{}
 	for _, o := range objs {
 		if o.Object == nil {
 			continue
 		}
 		id := IDOf(o.Object)
-		k := fmt.Sprintf("%s\x00%s\x00%s\x00%s", id.Group, id.Kind, id.Namespace, id.Name)
-		out[k] = append(out[k], o)
+		out[id] = append(out[id], o)
 	}
 	for _, os := range out {
 		sort.SliceStable(os, func(i, j int) bool {

@@ -2,10 +2,13 @@ package diff
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -87,7 +90,14 @@ func (c *comparer) notes(b, h *render.Object, ch *Change) []Note {
 
 // pruneNotes says whether and how a removed object is deleted.
 func (c *comparer) pruneNotes(b *render.Object, ch *Change) []Note {
-	loud, isLoud := loudDeletions[groupKind(ch.ID)]
+	// deleted is the note on a deletion: danger for the kinds whose
+	// deletion takes more with it.
+	deleted := func(msg string) []Note {
+		if loud, ok := loudDeletions[groupKind(ch.ID)]; ok {
+			return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
+		}
+		return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+	}
 	prod := b.Origin.Producer
 	ann := b.Object.GetAnnotations()
 	switch {
@@ -97,11 +107,7 @@ func (c *comparer) pruneNotes(b *render.Object, ch *Change) []Note {
 		if ann["helm.sh/resource-policy"] == "keep" {
 			return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: helm.sh/resource-policy: keep leaves it in the cluster, unmanaged"}}
 		}
-		msg := fmt.Sprintf("%s deletes it on upgrade (or uninstall)", prod)
-		if isLoud {
-			return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
-		}
-		return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+		return deleted(fmt.Sprintf("%s deletes it on upgrade (or uninstall)", prod))
 	}
 	ks, found := c.producer(prod)
 	if found {
@@ -109,23 +115,18 @@ func (c *comparer) pruneNotes(b *render.Object, ch *Change) []Note {
 		if !prune {
 			return []Note{{Level: Warning, Rule: NotePrune, Message: fmt.Sprintf("not deleted: %s has prune: false, so it stays in the cluster, unmanaged", prod)}}
 		}
-		msg := fmt.Sprintf("prune deletes it (%s has prune: true)", prod)
-		if isLoud {
-			return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
-		}
-		return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+		return deleted(fmt.Sprintf("prune deletes it (%s has prune: true)", prod))
 	}
-	msg := fmt.Sprintf("deleted if %s has prune: true (it is not in the render)", prod)
-	if isLoud {
-		return []Note{{Level: Danger, Rule: NotePrune, Message: msg + ": " + loud}}
-	}
-	return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
+	return deleted(fmt.Sprintf("deleted if %s has prune: true (it is not in the render)", prod))
 }
 
 // producer finds the producing Flux Kustomization, as head has it (its
 // prune setting then), else as base had it.
 func (c *comparer) producer(ref flux.Ref) (render.Object, bool) {
-	id := ID{Group: kustomizeGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
+	id, ok := producerID(ref)
+	if !ok {
+		return render.Object{}, false
+	}
 	if o, ok := c.head[id]; ok {
 		return o, true
 	}
@@ -184,29 +185,13 @@ func shrinkNotes(b, h *render.Object, ch *Change) []Note {
 	}
 	old, _, _ := unstructured.NestedString(b.Object.Object, "spec", "resources", "requests", "storage")
 	cur, _, _ := unstructured.NestedString(h.Object.Object, "spec", "resources", "requests", "storage")
-	ob, ok1 := parseBytes(old)
-	nb, ok2 := parseBytes(cur)
-	if ok1 && ok2 && nb < ob {
+	ob, err1 := resource.ParseQuantity(old)
+	nb, err2 := resource.ParseQuantity(cur)
+	if err1 == nil && err2 == nil && nb.Cmp(ob) < 0 {
 		return []Note{{Level: Danger, Rule: NoteResize, Path: "spec.resources.requests.storage", Message: fmt.Sprintf(
 			"storage request shrinks from %s to %s: a volume can only grow, the apply fails", old, cur)}}
 	}
 	return nil
-}
-
-// parseBytes reads a Kubernetes quantity of bytes well enough to compare.
-func parseBytes(s string) (float64, bool) {
-	units := []struct {
-		suffix string
-		mult   float64
-	}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}, {"Pi", 1 << 50}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}}
-	for _, u := range units {
-		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, err := strconv.ParseFloat(n, 64)
-			return f * u.mult, err == nil
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	return f, err == nil
 }
 
 func chartMajorNotes(b, h *render.Object, ch *Change) []Note {
@@ -339,12 +324,7 @@ func falcoRules(objs map[ID]render.Object) map[string]falcoRule {
 	sort.Slice(ids, func(i, j int) bool { return ids[i].less(ids[j]) })
 	for _, id := range ids {
 		data, _, _ := unstructured.NestedStringMap(objs[id].Object.Object, "data")
-		keys := make([]string, 0, len(data))
-		for k := range data {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(data)) {
 			for _, it := range falcoItems(data[k]) {
 				name, ok := it["rule"].(string)
 				if !ok {
@@ -401,12 +381,7 @@ func falcoItems(s string) []map[string]any {
 // from one file to another is not a removal.
 func (c *comparer) falcoNotes(r *Report) {
 	base, head := falcoRules(c.base), falcoRules(c.head)
-	names := make([]string, 0, len(base))
-	for n := range base {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(base)) {
 		b := base[name]
 		if b.disabled {
 			continue
@@ -418,35 +393,33 @@ func (c *comparer) falcoNotes(r *Report) {
 		case !ok && b.defined:
 			holder, msg = b.holder, fmt.Sprintf("Falco rule %q removed: the events it detected no longer alert", name)
 		case ok && h.disabled:
-			holder, msg = h.holder, fmt.Sprintf("Falco rule %q disabled (enabled: false): the events it detected no longer alert", name)
+			holder, msg = h.holder, falcoDisabled(name)
 		default:
 			continue
 		}
-		for i := range r.Changes {
-			if r.Changes[i].ID == holder {
-				r.Changes[i].Notes = append(r.Changes[i].Notes, Note{Level: Danger, Rule: NoteFalcoRule, Message: msg})
-				break
-			}
-		}
+		r.addNote(holder, Note{Level: Danger, Rule: NoteFalcoRule, Message: msg})
 	}
 	// Stock rules disabled by a new override: head disables a rule base
 	// does not mention.
-	hnames := make([]string, 0, len(head))
-	for n := range head {
-		hnames = append(hnames, n)
-	}
-	sort.Strings(hnames)
-	for _, name := range hnames {
+	for _, name := range slices.Sorted(maps.Keys(head)) {
 		h := head[name]
 		if _, ok := base[name]; ok || !h.disabled {
 			continue
 		}
-		for i := range r.Changes {
-			if r.Changes[i].ID == h.holder {
-				r.Changes[i].Notes = append(r.Changes[i].Notes, Note{Level: Danger, Rule: NoteFalcoRule, Message: fmt.Sprintf(
-					"Falco rule %q disabled (enabled: false): the events it detected no longer alert", name)})
-				break
-			}
+		r.addNote(h.holder, Note{Level: Danger, Rule: NoteFalcoRule, Message: falcoDisabled(name)})
+	}
+}
+
+func falcoDisabled(rule string) string {
+	return fmt.Sprintf("Falco rule %q disabled (enabled: false): the events it detected no longer alert", rule)
+}
+
+// addNote adds a note to the change of the object id, if there is one.
+func (r *Report) addNote(id ID, n Note) {
+	for i := range r.Changes {
+		if r.Changes[i].ID == id {
+			r.Changes[i].Notes = append(r.Changes[i].Notes, n)
+			return
 		}
 	}
 }

@@ -1,7 +1,7 @@
 package diff
 
 import (
-	"strings"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,11 +20,11 @@ func TestNotes(t *testing.T) {
 		base, head string
 		want       []string // level rule
 	}{
-		{name: "selector", base: ks + sprintf(deploy, "", "1", "web"), head: ks + sprintf(deploy, "", "1", "web2"), want: []string{"danger immutable-field"}},
-		{name: "replicas are mutable", base: ks + sprintf(deploy, "", "1", "web"), head: ks + sprintf(deploy, "", "2", "web")},
+		{name: "selector", base: ks + fmt.Sprintf(deploy, "", "1", "web"), head: ks + fmt.Sprintf(deploy, "", "1", "web2"), want: []string{"danger immutable-field"}},
+		{name: "replicas are mutable", base: ks + fmt.Sprintf(deploy, "", "1", "web"), head: ks + fmt.Sprintf(deploy, "", "2", "web")},
 		{
-			name: "forced selector", base: ks + sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web"),
-			head: ks + sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web2"), want: []string{"warning immutable-field"},
+			name: "forced selector", base: ks + fmt.Sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web"),
+			head: ks + fmt.Sprintf(deploy, ", annotations: {kustomize.toolkit.fluxcd.io/force: enabled}", "1", "web2"), want: []string{"warning immutable-field"},
 		},
 		{
 			name: "statefulset service name", base: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: x}\nspec: {serviceName: a}\n",
@@ -77,16 +77,16 @@ func TestNotes(t *testing.T) {
 			head: "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sX\nmetadata: {name: c}\nspec: {enforcementAction: deny}\n",
 		},
 		{
-			name: "falco rule removed", base: sprintf(rules, "    - rule: A\n      condition: x\n    - rule: B\n      condition: y\n"),
-			head: sprintf(rules, "    - rule: A\n      condition: x\n"), want: []string{"danger falco-rule"},
+			name: "falco rule removed", base: fmt.Sprintf(rules, "    - rule: A\n      condition: x\n    - rule: B\n      condition: y\n"),
+			head: fmt.Sprintf(rules, "    - rule: A\n      condition: x\n"), want: []string{"danger falco-rule"},
 		},
 		{
-			name: "falco rule disabled", base: sprintf(rules, "    - rule: A\n      condition: x\n"),
-			head: sprintf(rules, "    - rule: A\n      condition: x\n      enabled: false\n"), want: []string{"danger falco-rule"},
+			name: "falco rule disabled", base: fmt.Sprintf(rules, "    - rule: A\n      condition: x\n"),
+			head: fmt.Sprintf(rules, "    - rule: A\n      condition: x\n      enabled: false\n"), want: []string{"danger falco-rule"},
 		},
 		{
-			name: "falco rule edited", base: sprintf(rules, "    - rule: A\n      condition: x\n"),
-			head: sprintf(rules, "    - rule: A\n      condition: x and y\n"),
+			name: "falco rule edited", base: fmt.Sprintf(rules, "    - rule: A\n      condition: x\n"),
+			head: fmt.Sprintf(rules, "    - rule: A\n      condition: x and y\n"),
 		},
 		{
 			name: "not falco rules", base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata:\n  a.yaml: |\n    - name: A\n      rule: x\n",
@@ -107,12 +107,4 @@ func TestNotes(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sprintf(format string, args ...string) string {
-	out := format
-	for _, a := range args {
-		out = strings.Replace(out, "%s", a, 1)
-	}
-	return out
 }

@@ -144,15 +144,16 @@ func splitLines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
+// opSign marks a field difference's first line.
+var opSign = map[Op]byte{OpAdded: '+', OpRemoved: '-', OpChanged: '~'}
+
 // fieldLines renders one field difference. Compact puts a scalar change
 // on one line (text); otherwise old and new get lines of their own (a
 // Markdown diff block colours them).
 func fieldLines(f FieldDiff, compact bool, context int) []line {
 	switch {
 	case f.Masked:
-		what := map[Op]string{OpAdded: "added", OpRemoved: "removed", OpChanged: "changed"}[f.Op]
-		op := map[Op]byte{OpAdded: '+', OpRemoved: '-', OpChanged: '~'}[f.Op]
-		return []line{{op: op, text: fmt.Sprintf("%s: (secret value %s, not shown)", f.Path, what)}}
+		return []line{{op: opSign[f.Op], text: fmt.Sprintf("%s: (secret value %s, not shown)", f.Path, f.Op)}}
 	case !f.Multiline() && compact:
 		switch f.Op {
 		case OpAdded:
@@ -162,8 +163,7 @@ func fieldLines(f FieldDiff, compact bool, context int) []line {
 		}
 		return []line{{op: '~', text: fmt.Sprintf("%s: %s → %s", f.Path, clip(f.Old), clip(f.New))}}
 	}
-	head := map[Op]byte{OpAdded: '+', OpRemoved: '-', OpChanged: '~'}[f.Op]
-	out := []line{{op: head, text: f.Path + ":"}}
+	out := []line{{op: opSign[f.Op], text: f.Path + ":"}}
 	switch f.Op {
 	case OpAdded:
 		for _, l := range splitLines(f.New) {

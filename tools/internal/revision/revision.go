@@ -103,33 +103,33 @@ func (c *Checkout) Close() error { return os.RemoveAll(c.root) }
 // way a checkout would (checkout filters and line endings applied), through
 // a temporary index: the repository's own index and working tree are not
 // touched. The caller closes it.
-func (g Git) Checkout(ctx context.Context, commit string) (*Checkout, error) {
-	dir, err := os.MkdirTemp("", "tools-diff-"+short(commit)+"-")
+func (g Git) Checkout(ctx context.Context, commit string) (_ *Checkout, err error) {
+	dir, err := os.MkdirTemp("", "tools-diff-"+Short(commit)+"-")
 	if err != nil {
 		return nil, err
 	}
-	co := &Checkout{Dir: dir, Commit: commit, root: dir}
+	co := &Checkout{Dir: filepath.Join(dir, "tree"), Commit: commit, root: dir}
+	defer func() {
+		if err != nil {
+			_ = co.Close()
+		}
+	}()
 	// The temporary index lives beside the tree and goes with it.
-	index := filepath.Join(dir, "index")
-	tree := filepath.Join(dir, "tree")
-	gi := Git{Dir: g.Dir, env: []string{"GIT_INDEX_FILE=" + index}}
+	gi := Git{Dir: g.Dir, env: []string{"GIT_INDEX_FILE=" + filepath.Join(dir, "index")}}
 	if _, err := gi.run(ctx, "read-tree", commit); err != nil {
-		_ = co.Close()
 		return nil, err
 	}
-	if _, err := gi.run(ctx, "checkout-index", "--all", "--force", "--prefix="+tree+string(filepath.Separator)); err != nil {
-		_ = co.Close()
+	if _, err := gi.run(ctx, "checkout-index", "--all", "--force", "--prefix="+co.Dir+string(filepath.Separator)); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(tree, 0o755); err != nil { // an empty tree
-		_ = co.Close()
+	if err := os.MkdirAll(co.Dir, 0o755); err != nil { // an empty tree
 		return nil, err
 	}
-	co.Dir = tree
 	return co, nil
 }
 
-func short(sha string) string {
+// Short abbreviates a commit hash to twelve characters, as shown to users.
+func Short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
 	}
