@@ -15,20 +15,11 @@ package main
 # custom:
 #   input: rendered
 deny_chart_version_pinned contains msg if {
-	is_kind(flux_helm, "HelmRelease")
-	chart := input.spec.chart.spec
+	some chart in chart_specs
 	object.get(chart, ["sourceRef", "kind"], "HelmRepository") == "HelmRepository"
 	version := object.get(chart, "version", "")
 	not exact_version(version)
 	msg := sprintf("chart %s: version %s is not an exact version (a range, wildcard or empty follows the newest chart)", [object.get(chart, "chart", ""), describe_version(version)])
-}
-
-deny_chart_version_pinned contains msg if {
-	is_kind(flux_source, "HelmChart")
-	object.get(input.spec, ["sourceRef", "kind"], "HelmRepository") == "HelmRepository"
-	version := object.get(input.spec, "version", "")
-	not exact_version(version)
-	msg := sprintf("chart %s: version %s is not an exact version (a range, wildcard or empty follows the newest chart)", [object.get(input.spec, "chart", ""), describe_version(version)])
 }
 
 deny_chart_version_pinned contains msg if {
@@ -37,6 +28,12 @@ deny_chart_version_pinned contains msg if {
 	not oci_ref_pinned(ref)
 	msg := sprintf("spec.ref %s does not pin an artifact: set spec.ref.digest, an exact spec.ref.semver or a spec.ref.tag other than latest", [describe_ref(ref)])
 }
+
+# chart_specs holds the chart spec of a HelmRelease (spec.chart.spec) or a
+# HelmChart (spec): the same fields, judged alike.
+chart_specs contains input.spec.chart.spec if is_kind(flux_helm, "HelmRelease")
+
+chart_specs contains input.spec if is_kind(flux_source, "HelmChart")
 
 oci_ref_pinned(ref) if object.get(ref, "digest", "") != ""
 

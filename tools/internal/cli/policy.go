@@ -103,6 +103,9 @@ func bindFailOn(cmd *cobra.Command, failOn, rulesDir *string) {
 	cmd.Flags().StringVar(rulesDir, "rules", "", "directory of repository rules (Rego); default "+defaultRules+" when it exists, none to skip")
 }
 
+// verifyFormats are the formats report.Verify writes.
+var verifyFormats = []string{"text", "json"}
+
 func newPolicyVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 	var format string
 	var concurrency int
@@ -117,8 +120,8 @@ case.
 Exit codes: 0 every case passed, 1 a case or test failed, 2 a suite could not
 be read or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return &exitError{ExitError, fmt.Errorf("--format %q: want text or json", format)}
+			if err := report.CheckFormat(format, verifyFormats); err != nil {
+				return &exitError{ExitError, err}
 			}
 			if len(args) == 0 {
 				dir, err := defaultPolicies()
@@ -144,7 +147,7 @@ be read or bad usage.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(verifyFormats, ", "))
 	cmd.Flags().IntVar(&concurrency, "concurrency", 2, "suites run at once")
 	return cmd
 }

@@ -67,20 +67,11 @@ type Result struct {
 	AssumedNamespaces []string
 }
 
-// Evaluate reviews every object of c against the ConstraintTemplates and
+// Run reviews every object of c against the ConstraintTemplates and
 // constraints c contains, as Gatekeeper's admission webhook would, and
-// returns one finding per violation. An error means the cluster could not
-// be evaluated (a template that does not compile, a constraint without its
-// template, an object the engine rejects).
-func Evaluate(ctx context.Context, c *render.Cluster, opts Options) ([]finding.Finding, error) {
-	r, err := Run(ctx, c, opts)
-	if err != nil {
-		return nil, err
-	}
-	return r.Findings, nil
-}
-
-// Run is Evaluate with the counts.
+// returns one finding per violation, with the counts. An error means the
+// cluster could not be evaluated (a template that does not compile, a
+// constraint without its template, an object the engine rejects).
 func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err error) {
 	// The engine is third-party code fed with user input: a panic in it is
 	// an error naming the cluster, not a crash.
@@ -156,7 +147,6 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 	}
 	// Each object's findings go to its own slot: no locks.
 	perObject := make([][]finding.Finding, len(objects))
-	seen := make([]bool, len(objects))
 	// The expander keeps mutable state without a lock of its own (the
 	// webhook builds one expansion per request); one at a time.
 	var expandMu sync.Mutex
@@ -165,9 +155,10 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 	for i, o := range objects {
 		ns, sees := settings.webhookSees(o.Object)
 		if !sees {
+			res.Skipped++
 			continue
 		}
-		seen[i] = true
+		res.Objects++
 		g.Go(func() (err error) {
 			defer func() {
 				if p := recover(); p != nil {
@@ -199,13 +190,8 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for i := range objects {
-		if seen[i] {
-			res.Objects++
-		} else {
-			res.Skipped++
-		}
-		res.Findings = append(res.Findings, perObject[i]...)
+	for _, found := range perObject {
+		res.Findings = append(res.Findings, found...)
 	}
 	res.AssumedNamespaces = settings.assumedNamespaces()
 	finding.Sort(res.Findings)
@@ -322,8 +308,12 @@ func webhookAction(r *types.Result) (string, bool) {
 	return best, best != ""
 }
 
+// rank orders actions by Actions: 0 for none, higher for stronger.
 func rank(action string) int {
-	return 1 + slices.Index([]string{string(util.Dryrun), string(util.Warn), string(util.Deny)}, action)
+	if i := slices.Index(Actions, action); i >= 0 {
+		return len(Actions) - i
+	}
+	return 0
 }
 
 // errNoWebhook is returned when the engine cannot be built.

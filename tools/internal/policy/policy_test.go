@@ -68,6 +68,19 @@ metadata:
   namespace: ghost
 `
 
+// teamConstraint is a deny TestLabel on every ConfigMap.
+const teamConstraint = `
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: TestLabel
+metadata:
+  name: team
+spec:
+  match:
+    kinds:
+      - apiGroups: [""]
+        kinds: [ConfigMap]
+`
+
 // messages returns "Rule action: message" per finding.
 func messages(fs []finding.Finding) []string {
 	out := []string{}
@@ -171,18 +184,8 @@ spec:
 			assumed: []string{"ghost"},
 		},
 		{
-			name: "a Config's match excludes from the webhook with wildcards",
-			constraint: `
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: TestLabel
-metadata:
-  name: team
-spec:
-  match:
-    kinds:
-      - apiGroups: [""]
-        kinds: [ConfigMap]
-`,
+			name:       "a Config's match excludes from the webhook with wildcards",
+			constraint: teamConstraint,
 			extra: `
 apiVersion: config.gatekeeper.sh/v1alpha1
 kind: Config
@@ -199,18 +202,8 @@ spec:
 			assumed: []string{"gatekeeper-system"},
 		},
 		{
-			name: "--exempt-namespace-suffix of the webhook container",
-			constraint: `
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: TestLabel
-metadata:
-  name: team
-spec:
-  match:
-    kinds:
-      - apiGroups: [""]
-        kinds: [ConfigMap]
-`,
+			name:       "--exempt-namespace-suffix of the webhook container",
+			constraint: teamConstraint,
 			extra: `
 apiVersion: apps/v1
 kind: Deployment
@@ -324,7 +317,7 @@ spec:
 
 // TestConstraintWithoutTemplate is an error naming the constraint.
 func TestConstraintWithoutTemplate(t *testing.T) {
-	_, err := Evaluate(t.Context(), cluster(t, `
+	_, err := Run(t.Context(), cluster(t, `
 apiVersion: constraints.gatekeeper.sh/v1beta1
 kind: TestMissing
 metadata:

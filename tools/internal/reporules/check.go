@@ -55,18 +55,16 @@ func (r *Rules) Check(ctx context.Context, repoRoot string, c *render.Cluster) (
 	}
 	if r.queries[InputGit] != nil {
 		for _, file := range slices.Sorted(maps.Keys(files)) {
-			objs, err := readFile(filepath.Join(repoRoot, filepath.FromSlash(file)))
+			committed, err := committedSubjects(repoRoot, file)
 			if errors.Is(err, fs.ErrNotExist) {
 				// Not in this checkout: a remote kustomize base, which the
 				// render names by its URL path.
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("repo rules: %s: %w", file, err)
+				return nil, err
 			}
-			for _, u := range objs {
-				gitSubjects = append(gitSubjects, subject{obj: u, file: file, where: file + " (as committed)"})
-			}
+			gitSubjects = append(gitSubjects, committed...)
 		}
 	}
 	out, err := r.evaluate(ctx, r.queries[InputRendered], subjects)
@@ -93,19 +91,31 @@ func (r *Rules) Check(ctx context.Context, repoRoot string, c *render.Cluster) (
 func (r *Rules) CheckFiles(ctx context.Context, repoRoot string, files []string) ([]finding.Finding, error) {
 	var subjects []subject
 	for _, file := range files {
-		objs, err := readFile(filepath.Join(repoRoot, filepath.FromSlash(file)))
+		committed, err := committedSubjects(repoRoot, file)
 		if err != nil {
-			return nil, fmt.Errorf("repo rules: %s: %w", file, err)
+			return nil, err
 		}
-		for _, u := range objs {
-			subjects = append(subjects, subject{obj: u, file: file, where: file + " (as committed)"})
-		}
+		subjects = append(subjects, committed...)
 	}
 	out, err := r.evaluate(ctx, r.queries[InputGit], subjects)
 	if err != nil {
 		return nil, err
 	}
 	finding.Sort(out)
+	return out, nil
+}
+
+// committedSubjects are the objects of a repository file (relative to
+// repoRoot) as committed, for the rules of the git view.
+func committedSubjects(repoRoot, file string) ([]subject, error) {
+	objs, err := readFile(filepath.Join(repoRoot, filepath.FromSlash(file)))
+	if err != nil {
+		return nil, fmt.Errorf("repo rules: %s: %w", file, err)
+	}
+	out := make([]subject, len(objs))
+	for i, u := range objs {
+		out[i] = subject{obj: u, file: file, where: file + " (as committed)"}
+	}
 	return out, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -66,12 +65,4 @@ func (r *Rules) Test(ctx context.Context) ([]TestResult, error) {
 		return out[i].Line < out[j].Line
 	})
 	return out, nil
-}
-
-// Files returns the rule and test files loaded, sorted.
-func (r *Rules) Files() []string {
-	files := slices.Collect(maps.Keys(r.policy))
-	files = slices.AppendSeq(files, maps.Keys(r.tests))
-	sort.Strings(files)
-	return files
 }
