@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
+	"github.com/aks-gitops/platform/tools/internal/fieldpath"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
@@ -261,7 +262,7 @@ func secretFields(b, h map[string]any) []FieldDiff {
 		if strings.HasPrefix(k, "\x00") {
 			continue
 		}
-		p := "data." + escapeKey(k)
+		p := "data." + fieldpath.Key(k)
 		switch hv, ok := hd[k]; {
 		case !ok:
 			out = append(out, FieldDiff{Path: p, Op: OpRemoved, Masked: true})
@@ -274,7 +275,7 @@ func secretFields(b, h map[string]any) []FieldDiff {
 			continue
 		}
 		if _, ok := bd[k]; !ok {
-			out = append(out, FieldDiff{Path: "data." + escapeKey(k), Op: OpAdded, Masked: true})
+			out = append(out, FieldDiff{Path: "data." + fieldpath.Key(k), Op: OpAdded, Masked: true})
 		}
 	}
 	return out
@@ -388,9 +389,9 @@ func (w walker) add(p string, op Op, before, after any) {
 
 func join(prefix, key string) string {
 	if prefix == "" {
-		return escapeKey(key)
+		return fieldpath.Key(key)
 	}
-	return prefix + "." + escapeKey(key)
+	return prefix + "." + fieldpath.Key(key)
 }
 
 func (w walker) walk(p string, a, b any) {
@@ -553,64 +554,10 @@ func formatValue(v any) string {
 	return fmt.Sprint(v)
 }
 
-// escapeKey quotes map keys that contain path syntax, e.g.
-// metadata.annotations."helm.sh/chart" (the render's Random paths use the
-// same quoting).
-func escapeKey(k string) string {
-	if k == "" || strings.ContainsAny(k, ".[]\" ") {
-		return strconv.Quote(k)
-	}
-	return k
-}
-
-// splitPath splits a path of the form a."b.c"[0].d into segments: map keys
-// and list selectors ("[0]").
-func splitPath(p string) []string {
-	var out []string
-	for i := 0; i < len(p); {
-		switch p[i] {
-		case '.':
-			i++
-		case '"':
-			j := i + 1
-			for j < len(p) && p[j] != '"' {
-				if p[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(p) {
-				return append(out, p[i:])
-			}
-			s, err := strconv.Unquote(p[i : j+1])
-			if err != nil {
-				s = p[i+1 : j]
-			}
-			out = append(out, s)
-			i = j + 1
-		case '[':
-			j := strings.IndexByte(p[i:], ']')
-			if j < 0 {
-				return append(out, p[i:])
-			}
-			out = append(out, p[i:i+j+1])
-			i += j + 1
-		default:
-			j := i
-			for j < len(p) && p[j] != '.' && p[j] != '[' {
-				j++
-			}
-			out = append(out, p[i:j])
-			i = j
-		}
-	}
-	return out
-}
-
 // deletePath removes the field at a render Random path (list items by
 // index) from obj, if it is there.
 func deletePath(obj map[string]any, p string) {
-	segs := splitPath(p)
+	segs := fieldpath.Split(p)
 	if len(segs) == 0 {
 		return
 	}
@@ -646,7 +593,7 @@ func deletePath(obj map[string]any, p string) {
 // pathLess orders paths segment by segment, so a.b sorts before a.b.c
 // and a[x] and their fields stay together.
 func pathLess(a, b string) bool {
-	as, bs := splitPath(a), splitPath(b)
+	as, bs := fieldpath.Split(a), fieldpath.Split(b)
 	for i := 0; i < len(as) && i < len(bs); i++ {
 		if as[i] != bs[i] {
 			return as[i] < bs[i]

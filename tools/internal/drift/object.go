@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/fieldpath"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -377,12 +378,12 @@ func (ch *checker) compareSOPS(it *item, live *unstructured.Unstructured) error 
 	}
 	for k := range want {
 		if !have[k] {
-			r.Fields = append(r.Fields, diff.FieldDiff{Path: "data." + pathKey(k), Op: diff.OpAdded, Masked: true})
+			r.Fields = append(r.Fields, diff.FieldDiff{Path: "data." + fieldpath.Key(k), Op: diff.OpAdded, Masked: true})
 		}
 	}
 	for k := range have {
 		if !want[k] {
-			r.Fields = append(r.Fields, diff.FieldDiff{Path: "data." + pathKey(k), Op: diff.OpRemoved, Masked: true})
+			r.Fields = append(r.Fields, diff.FieldDiff{Path: "data." + fieldpath.Key(k), Op: diff.OpRemoved, Masked: true})
 		}
 	}
 	sort.Slice(r.Fields, func(i, j int) bool { return r.Fields[i].Path < r.Fields[j].Path })
@@ -392,12 +393,4 @@ func (ch *checker) compareSOPS(it *item, live *unstructured.Unstructured) error 
 		r.Status = Unchanged
 	}
 	return nil
-}
-
-// pathKey quotes a map key the way the diff engine writes paths.
-func pathKey(k string) string {
-	if strings.ContainsAny(k, ".[]\"") {
-		return fmt.Sprintf("%q", k)
-	}
-	return k
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
+
+	"github.com/aks-gitops/platform/tools/internal/fieldpath"
 )
 
 // randomFuncs are the template functions whose output differs between two
@@ -94,7 +96,7 @@ func diffPaths(prefix string, x, y any, out *[]string) {
 			keys[k] = true
 		}
 		for k := range keys {
-			p := escapeKey(k)
+			p := fieldpath.Key(k)
 			if prefix != "" {
 				p = prefix + "." + p
 			}
@@ -114,12 +116,4 @@ func diffPaths(prefix string, x, y any, out *[]string) {
 			*out = append(*out, prefix)
 		}
 	}
-}
-
-// escapeKey quotes map keys that contain dots, e.g. data."tls.key".
-func escapeKey(k string) string {
-	if strings.ContainsAny(k, ".[]") {
-		return fmt.Sprintf("%q", k)
-	}
-	return k
 }
