@@ -34,9 +34,17 @@ type failed struct{ code int }
 func (f failed) Error() string { return fmt.Sprintf("exit %d", f.code) }
 
 // Run executes the command line args and returns the process exit code.
-func Run(ctx context.Context, version string, args []string, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, version string, args []string, stdout, stderr io.Writer) (code int) {
 	// Helm and kustomize log through slog; the tool reports for itself.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
+	// The libraries recover their own panics per Flux object; one that
+	// escapes anyway is still one line and exit 2, never a stack dump.
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "error: internal error (panic): %v\n", p)
+			code = ExitError
+		}
+	}()
 	root := newRootCmd(version, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -266,10 +265,10 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 	case err != nil:
 		return []string{err.Error()}
 	}
-	// Validate a copy decoded as the server decodes JSON: whole numbers
-	// as int64, which CEL and the schema's integer type require (YAML
-	// decoding can yield float64).
-	u, _ := ServerCopy(obj.Object).(map[string]any)
+	// Defaulting and pruning change the object: work on a copy. The
+	// render's objects hold JSON types only (package object), as the
+	// server's decoder makes them.
+	u := runtime.DeepCopyJSON(obj.Object)
 	if ver.builtin {
 		dropNulls(u)
 	}
@@ -308,51 +307,4 @@ func dropNulls(v any) {
 			dropNulls(e)
 		}
 	}
-}
-
-// ServerCopy deep-copies a decoded object the way the API server's JSON
-// decoder would have produced it, with JSON types only: a whole number is
-// an int64 (whatever Go integer or float64 held it), other numbers
-// float64. Faster than encoding and decoding JSON again.
-func ServerCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = ServerCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = ServerCopy(e)
-		}
-		return out
-	case float64:
-		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
-			return int64(t)
-		}
-		return t
-	case float32:
-		return ServerCopy(float64(t))
-	case int:
-		return int64(t)
-	case int8:
-		return int64(t)
-	case int16:
-		return int64(t)
-	case int32:
-		return int64(t)
-	case uint:
-		return int64(t)
-	case uint8:
-		return int64(t)
-	case uint16:
-		return int64(t)
-	case uint32:
-		return int64(t)
-	case uint64:
-		return int64(t)
-	}
-	return v // int64, string, bool, nil
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
-	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/fieldpath"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -309,9 +309,7 @@ func (c *comparer) randomPaths(objs ...*render.Object) map[string]bool {
 // clean returns a deep copy of obj without noise: the random fields, then
 // ignored labels and annotations on any metadata (pod templates too).
 func (c *comparer) clean(obj map[string]any, random map[string]bool) map[string]any {
-	// One type per kind of value: a render holds Go ints from Helm where
-	// a cached render holds int64 from JSON, and the two must compare equal.
-	out, _ := crdvalidate.ServerCopy(obj).(map[string]any)
+	out := runtime.DeepCopyJSON(obj)
 	for p := range random {
 		if p == "*" {
 			continue

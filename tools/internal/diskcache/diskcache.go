@@ -15,10 +15,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	kjson "sigs.k8s.io/json"
 )
 
 // format changes whenever the meaning of an entry changes.
-const format = "render-cache-v1"
+const format = "render-cache-v2"
 
 // Cache is a directory of entries. A nil *Cache caches nothing.
 type Cache struct {
@@ -68,7 +70,7 @@ func (c *Cache) Load(key string, v any, valid ...func() bool) bool {
 		return false
 	}
 	data, err := os.ReadFile(c.path(key))
-	ok := err == nil && json.Unmarshal(data, v) == nil
+	ok := err == nil && decode(data, v) == nil
 	for _, check := range valid {
 		ok = ok && check()
 	}
@@ -87,7 +89,15 @@ func (c *Cache) Lookup(key string, v any) bool {
 		return false
 	}
 	data, err := os.ReadFile(c.path(key))
-	return err == nil && json.Unmarshal(data, v) == nil
+	return err == nil && decode(data, v) == nil
+}
+
+// decode decodes an entry as the API server decodes JSON: a whole number
+// in an untyped field is an int64 (not a float64, which would lose digits
+// past 2^53), anything else a float64 — the types a fresh render holds,
+// so a cached render is the same render.
+func decode(data []byte, v any) error {
+	return kjson.UnmarshalCaseSensitivePreserveInts(data, v)
 }
 
 // Store writes v as the entry for key. Failing to cache is not an error

@@ -2,7 +2,6 @@ package drift
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync/atomic"
@@ -18,7 +17,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -158,11 +156,7 @@ func (ch *checker) prepare() ([]*item, error) {
 	}
 	items := make([]*item, len(objs))
 	for i, o := range objs {
-		desired, err := jsonCopy(o.Object)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s (%s): %w", ch.cluster.Path, diff.IDOf(o.Object), o.Origin, err)
-		}
-		it := &item{obj: o, desired: desired, prod: ch.prods[o.Origin.Producer]}
+		it := &item{obj: o, desired: o.Object.DeepCopy(), prod: ch.prods[o.Origin.Producer]}
 		items[i] = it
 		gvk := it.desired.GroupVersionKind()
 		m, err := ch.cl.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
@@ -186,17 +180,6 @@ func (ch *checker) prepare() ([]*item, error) {
 		}
 	}
 	return items, nil
-}
-
-// jsonCopy returns a deep copy of u holding only JSON types (int64,
-// float64, ...), as the API server decodes it: the renderer's YAML decoders
-// leave Go ints, on which unstructured's own DeepCopy panics.
-func jsonCopy(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	m, ok := crdvalidate.ServerCopy(u.Object).(map[string]any)
-	if !ok {
-		return nil, errors.New("not an object")
-	}
-	return &unstructured.Unstructured{Object: m}, nil
 }
 
 // listOwned lists, for every resource of the render and the inventories,

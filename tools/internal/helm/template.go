@@ -16,7 +16,8 @@ import (
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Release says how to render one chart, mirroring the install options
@@ -197,22 +198,18 @@ func manifestIndex(k string) int {
 	return n
 }
 
-// DecodeDocs decodes a YAML stream into objects, skipping empty documents.
+// DecodeDocs decodes a YAML stream into objects as helm-controller's
+// client reads a release manifest (object.Decode), skipping empty
+// documents and expanding Lists.
 func DecodeDocs(stream string) ([]*unstructured.Unstructured, error) {
-	var out []*unstructured.Unstructured
-	for _, doc := range releaseutil.SplitManifests(stream) {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			return nil, err
-		}
-		if len(m) == 0 {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: m}
+	out, err := object.Decode([]byte(stream))
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range out {
 		if u.GetKind() == "" || u.GetAPIVersion() == "" {
-			return nil, fmt.Errorf("object without apiVersion or kind: %s", firstLine(doc))
+			return nil, fmt.Errorf("object without apiVersion or kind: %s", firstLine(stream))
 		}
-		out = append(out, u)
 	}
 	return out, nil
 }

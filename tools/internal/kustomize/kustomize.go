@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
@@ -200,13 +201,21 @@ func finish(resMap resmap.ResMap, root, dirAbs string, ks *kustomizev1.Kustomiza
 				return nil, fmt.Errorf("post build of %s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
 			}
 		}
-		m, err := r.Map()
+		// kustomize-controller applies what its YAML decoder makes of
+		// krusty's YAML output (kyaml re-emits block scalars its own way),
+		// so the object is decoded from that output in the same way.
+		data, err := r.AsYAML()
 		if err != nil {
 			return nil, fmt.Errorf("%s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
 		}
-		obj := &unstructured.Unstructured{Object: m}
-		objects = append(objects, obj)
-		res.Objects = append(res.Objects, Object{Object: obj, File: file})
+		objs, err := object.Decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s (%s): %w", r.GetKind(), r.GetName(), file, err)
+		}
+		for _, obj := range objs {
+			objects = append(objects, obj)
+			res.Objects = append(res.Objects, Object{Object: obj, File: file})
+		}
 	}
 	if cm := ks.Spec.CommonMetadata; cm != nil {
 		ssautil.SetCommonMetadata(objects, cm.Labels, cm.Annotations)

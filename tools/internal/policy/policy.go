@@ -32,7 +32,6 @@ import (
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	ktypes "k8s.io/apimachinery/pkg/types"
 
-	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -80,10 +79,7 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 			res, err = nil, fmt.Errorf("gatekeeper engine panicked: %v", p)
 		}
 	}()
-	objects, err := jsonObjects(c.Objects())
-	if err != nil {
-		return nil, err
-	}
+	objects := engineCopies(c.Objects())
 	res = &Result{}
 	var templates, constraints []render.Object
 	for _, o := range objects {
@@ -328,19 +324,15 @@ func trimArg(arg, name string) (string, bool) {
 	return v, ok
 }
 
-// jsonObjects returns copies of the rendered objects holding only JSON
-// types, as the API server decodes them: the renderer may leave Go ints in
-// them, which the engine's deep copies reject.
-func jsonObjects(objects []render.Object) ([]render.Object, error) {
+// engineCopies returns copies of the rendered objects for the engine: it
+// may change what it is given, and check runs the other checks on the same
+// render at the same time.
+func engineCopies(objects []render.Object) []render.Object {
 	out := make([]render.Object, len(objects))
 	for i, o := range objects {
-		m, ok := crdvalidate.ServerCopy(o.Object.Object).(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s (%s): not an object", flux.RefOf(o.Object), o.Origin)
-		}
-		out[i] = render.Object{Object: &unstructured.Unstructured{Object: m}, Origin: o.Origin}
+		out[i] = render.Object{Object: o.Object.DeepCopy(), Origin: o.Origin}
 	}
-	return out, nil
+	return out
 }
 
 // kindSet is the union of the constraints' match.kinds; all means some

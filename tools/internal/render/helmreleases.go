@@ -38,7 +38,10 @@ func (run *run) helmReleases(ctx context.Context) {
 	charts := make([]*helm.Chart, len(nodes))
 	errs := make([]error, len(nodes))
 	run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
-		charts[i], errs[i] = run.chart(ctx, nodes[i])
+		errs[i] = safely(func() (err error) {
+			charts[i], err = run.chart(ctx, nodes[i])
+			return err
+		})
 	})
 
 	apiVersions := crdAPIVersions(run.inventory)
@@ -54,8 +57,11 @@ func (run *run) helmReleases(ctx context.Context) {
 			if charts[i] == nil {
 				return
 			}
-			rendered[i], errs[i] = helm.RenderRelease(ctx, nodes[i].obj, charts[i], helm.ReleaseOptions{
-				KubeVersion: run.r.opts.KubeVersion, APIVersions: list, Store: store, Cache: run.r.opts.Cache,
+			errs[i] = safely(func() (err error) {
+				rendered[i], err = helm.RenderRelease(ctx, nodes[i].obj, charts[i], helm.ReleaseOptions{
+					KubeVersion: run.r.opts.KubeVersion, APIVersions: list, Store: store, Cache: run.r.opts.Cache,
+				})
+				return err
 			})
 		})
 	}

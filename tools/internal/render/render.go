@@ -23,6 +23,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/helm"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 	"github.com/aks-gitops/platform/tools/internal/source"
 )
@@ -250,20 +251,31 @@ func New(opts Options) *Renderer {
 // Render renders the cluster entry at path (relative to the repository
 // root). The error is for an entry that cannot be rendered at all; failures
 // of single objects are in Cluster.Errors.
-func (r *Renderer) Render(ctx context.Context, path string) (*Cluster, error) {
+func (r *Renderer) Render(ctx context.Context, path string) (c *Cluster, err error) {
 	start := time.Now()
 	rel, err := r.relative(path)
 	if err != nil {
 		return nil, err
 	}
+	// Units recover their own panics; this catches the rest of the core.
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("render %s: %w", rel, panicError(p))
+		}
+	}()
 	run := newRun(r, rel)
-	if err := run.entry(ctx); err != nil {
+	if err := safely(func() error { return run.entry(ctx) }); err != nil {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
 	run.kustomizations(ctx)
 	run.checkDependencies()
 	run.helmReleases(ctx)
-	c := run.cluster
+	run.checkObjects()
+	if err := ctx.Err(); err != nil {
+		// An interrupted render is no render: its units failed half-way.
+		return nil, fmt.Errorf("render %s: %w", rel, context.Cause(ctx))
+	}
+	c = run.cluster
 	sort.Slice(c.Units, func(i, j int) bool { return refLess(c.Units[i].Ref, c.Units[j].Ref) })
 	for _, u := range c.Units {
 		SortObjects(u.Objects)
@@ -339,4 +351,35 @@ type hrNode struct {
 	obj  *helmv2.HelmRelease
 	file string
 	unit *Unit
+}
+
+// checkObjects fails a unit holding an object with anything but JSON types
+// (package object): a decoder bug reported, instead of a panic in some
+// consumer's deep copy; the unit's objects are dropped.
+func (run *run) checkObjects() {
+	for _, u := range run.cluster.Units {
+		for _, o := range u.Objects {
+			if err := object.Check(o.Object.Object); err != nil {
+				run.fail(u, u.File, fmt.Errorf("%s %s (%s): %w", o.Object.GetKind(), o.Object.GetName(), o.Origin.File, err))
+				u.Objects = nil
+				break
+			}
+		}
+	}
+}
+
+// safely runs fn, turning a panic in it (the libraries it calls take user
+// input) into an error.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicError(p)
+		}
+	}()
+	return fn()
+}
+
+func panicError(p any) error {
+	// One line: the stack is for a debugger, not for the user.
+	return fmt.Errorf("internal error (panic): %v", p)
 }

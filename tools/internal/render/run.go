@@ -228,7 +228,10 @@ func (run *run) kustomizations(ctx context.Context) {
 		for i, ref := range batch {
 			node := run.ks[ref]
 			g.Go(func() error {
-				results[i].res, results[i].source, results[i].err = run.buildKustomization(gctx, node, store)
+				results[i].err = safely(func() (err error) {
+					results[i].res, results[i].source, err = run.buildKustomization(gctx, node, store)
+					return err
+				})
 				return nil
 			})
 		}
