@@ -118,7 +118,7 @@ func TestBuildMatchesController(t *testing.T) {
 			PostBuild: &kustomizev1.PostBuild{Substitute: map[string]string{"APP": "web"}},
 		}},
 		{name: "common metadata", ks: kustomizev1.KustomizationSpec{
-			CommonMetadata: &kustomizev1.CommonMetadata{Labels: map[string]string{"team": "platform"}},
+			CommonMetadata:  &kustomizev1.CommonMetadata{Labels: map[string]string{"team": "platform"}},
 			TargetNamespace: "apps",
 		}},
 	} {
