@@ -32,6 +32,12 @@ func main() {
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal cancels the run; stop restores the default action,
+	// so a second one ends the process at once if the run is slow to.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := cli.Run(ctx, buildVersion(), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if profile != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -45,9 +46,17 @@ func Run(ctx context.Context, version string, args []string, stdout, stderr io.W
 			code = ExitError
 		}
 	}()
-	root := newRootCmd(version, stdout, stderr)
+	// Once interrupted, a verb's results are partial whatever it goes on
+	// doing: nothing more reaches stdout.
+	root := newRootCmd(version, &untilDone{ctx: ctx, w: stdout}, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if ctx.Err() != nil {
+		// One line for an interrupted run, whatever its verb made of the
+		// cancellation; never exit 0.
+		fmt.Fprintf(stderr, "error: interrupted (%v)\n", context.Cause(ctx))
+		return ExitError
+	}
 	var f failed
 	var ee *exitError
 	switch {
@@ -80,4 +89,26 @@ func newRootCmd(version string, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newDiffCmd(stdout, stderr))
 	root.AddCommand(newSchemasCmd(stdout, stderr), newCheckCmd(stdout, stderr))
 	return root
+}
+
+// untilDone writes to w until ctx is done, then refuses.
+type untilDone struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (u *untilDone) Write(p []byte) (int, error) {
+	if err := u.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return u.w.Write(p)
+}
+
+// fileOf returns the file w writes to, if it is one, for terminal checks.
+func fileOf(w io.Writer) (*os.File, bool) {
+	if u, ok := w.(*untilDone); ok {
+		w = u.w
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }

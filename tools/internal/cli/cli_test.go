@@ -33,6 +33,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "bad source mapping", args: []string{"render", "--source", "GitRepository/x/y"}, want: "want KIND/NAMESPACE/NAME=DIR"},
 		{name: "missing entry", args: []string{"render", "--repo", ".", "does/not/exist"}, want: "render does/not/exist:"},
 		{name: "charts not a dir", args: []string{"render", "--charts", "cli.go"}, want: "--charts cli.go: not a directory"},
+		{name: "zero timeout", args: []string{"render", "--timeout", "0s"}, want: "--timeout 0s: want a positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -129,7 +129,7 @@ func (df *diffFlags) options(stdout io.Writer) (diff.Options, diff.WriteOptions,
 		wo.Color = true
 	case "never":
 	case "auto":
-		f, ok := stdout.(*os.File)
+		f, ok := fileOf(stdout)
 		wo.Color = ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
 	default:
 		return diff.Options{}, diff.WriteOptions{}, fmt.Errorf("--color %q: want auto, always or never", df.color)
@@ -270,6 +270,11 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 		}
 		reports = append(reports, rep)
 	}
+	if err := ctx.Err(); err != nil {
+		// Interrupted: the reports compare partial renders (Run reports
+		// the interruption).
+		return err
+	}
 	if err := writeReports(stdout, df.format, reports, wo); err != nil {
 		return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
 	}
@@ -391,7 +396,7 @@ func renderSide(ctx context.Context, r *render.Renderer, s diffSide, rel string)
 	if len(c.Errors) > 0 {
 		msgs := make([]string, 0, len(c.Errors))
 		for _, e := range c.Errors {
-			msgs = append(msgs, e.Error())
+			msgs = append(msgs, withHint(e).Error())
 		}
 		return nil, fmt.Errorf("%s: %s", rel, strings.Join(msgs, "; "))
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,7 @@ type renderFlags struct {
 	concurrency int
 	ageKeys     []string
 	noCache     bool
+	timeout     time.Duration
 }
 
 func (f *renderFlags) bind(cmd *cobra.Command) {
@@ -44,6 +46,7 @@ func (f *renderFlags) bind(cmd *cobra.Command) {
 	fs.StringVar(&f.charts, "charts", "", "directory of local chart copies (directories or .tgz), used before any network")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "chart cache directory (default: $XDG_CACHE_HOME/aks-gitops)")
 	fs.BoolVar(&f.offline, "offline", false, "never touch the network")
+	fs.DurationVar(&f.timeout, "timeout", helm.DefaultTimeout, "bound on each network fetch: a chart repository index or chart, an OCI pull, a Git clone")
 	fs.StringVar(&f.kubeVersion, "kube-version", "1.36", "target Kubernetes version")
 	fs.StringVar(&f.selfSource, "self-source", "", "NAMESPACE/NAME of the GitRepository that is this checkout (default: the one the entry uses)")
 	fs.StringArrayVar(&f.sources, "source", nil, "KIND/NAMESPACE/NAME=DIR: render a source from a local directory (repeatable)")
@@ -56,6 +59,9 @@ func (f *renderFlags) bind(cmd *cobra.Command) {
 // options turns flags into render options; it touches only the filesystem
 // to find the repository root and the cache directory.
 func (f *renderFlags) options() (render.Options, error) {
+	if f.timeout <= 0 {
+		return render.Options{}, fmt.Errorf("--timeout %s: want a positive duration", f.timeout)
+	}
 	root := f.repo
 	if root == "" {
 		wd, err := os.Getwd()
@@ -124,8 +130,8 @@ func (f *renderFlags) options() (render.Options, error) {
 		}
 		cacheDir = filepath.Join(base, "aks-gitops")
 	}
-	opts.Charts = helm.NewCharts(helm.ChartOptions{Dir: f.charts, CacheDir: cacheDir, Offline: f.offline})
-	opts.Fetcher = source.NewFetcher(filepath.Join(cacheDir, "sources"), f.offline)
+	opts.Charts = helm.NewCharts(helm.ChartOptions{Dir: f.charts, CacheDir: cacheDir, Offline: f.offline, Timeout: f.timeout})
+	opts.Fetcher = source.NewFetcher(filepath.Join(cacheDir, "sources"), f.offline, source.WithTimeout(f.timeout))
 	if !f.noCache {
 		opts.Cache = diskcache.New(filepath.Join(cacheDir, "render"))
 	}
@@ -181,6 +187,11 @@ namespace, kind and name.`,
 			if err != nil {
 				return err
 			}
+			if err := cmd.Context().Err(); err != nil {
+				// Interrupted after the render: write nothing that could
+				// pass for it (Run reports the interruption).
+				return err
+			}
 			if err := writeRender(out, stdout, run.clusters, flags.showSecrets); err != nil {
 				return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
 			}
@@ -232,7 +243,7 @@ func (f *renderFlags) render(ctx context.Context, args []string) (*rendered, err
 
 // summary writes the render's warnings, errors and summary line.
 func (r *rendered) summary(w io.Writer) {
-	report.Problems(w, r.clusters)
+	report.Problems(w, withHints(r.clusters))
 	hits, misses := r.opts.Cache.Stats()
 	report.RenderSummary(w, r.clusters, r.opts.Charts.Stats(), hits, misses, r.elapsed)
 }
@@ -281,4 +292,42 @@ func writeRender(out string, stdout io.Writer, clusters []*render.Cluster, showS
 	default:
 		return report.WriteDir(out, clusters, showSecrets)
 	}
+}
+
+// withHints returns the clusters (shallow copies, the originals untouched)
+// with each error that a flag would get past saying so.
+func withHints(clusters []*render.Cluster) []*render.Cluster {
+	out := make([]*render.Cluster, len(clusters))
+	for i, c := range clusters {
+		cc := *c
+		cc.Errors = make([]error, len(c.Errors))
+		for j, err := range c.Errors {
+			cc.Errors[j] = withHint(err)
+		}
+		out[i] = &cc
+	}
+	return out
+}
+
+// hinted is an error with what to do about it.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() + " (" + h.hint + ")" }
+func (h *hinted) Unwrap() error { return h.err }
+
+// withHint adds to a failed network fetch the flags that render without
+// it; other errors are returned as they are.
+func withHint(err error) error {
+	var chart *helm.FetchError
+	var src *source.FetchError
+	switch {
+	case errors.As(err, &chart):
+		return &hinted{err, "to render without the network: --charts DIR --offline"}
+	case errors.As(err, &src):
+		return &hinted{err, "to render it from a local copy: --source " + src.Source + "=DIR"}
+	}
+	return err
 }

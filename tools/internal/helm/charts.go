@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	fluxchartutil "github.com/fluxcd/pkg/chartutil"
@@ -43,9 +45,38 @@ type ChartOptions struct {
 	CacheDir string
 	// Offline forbids any network access.
 	Offline bool
-	// Client is the HTTP client for chart repositories.
+	// Timeout bounds each network fetch (an index, a chart, an OCI pull);
+	// zero means DefaultTimeout.
+	Timeout time.Duration
+	// Client is the HTTP client for chart repositories (default: one whose
+	// dial, TLS handshake and response headers are bounded by Timeout).
 	Client *http.Client
 }
+
+// DefaultTimeout is source-controller's default for fetching a
+// HelmRepository's index or chart.
+const DefaultTimeout = 60 * time.Second
+
+// FetchError is a chart repository or registry that could not be reached,
+// did not answer in time or answered with an error: the chart is not
+// available from the network.
+type FetchError struct {
+	// URL is what was fetched: an index, a chart archive or an OCI
+	// repository.
+	URL string
+	Err error
+}
+
+func (e *FetchError) Error() string { return fmt.Sprintf("fetch %s: %v", e.URL, e.Err) }
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// TimeoutError is a fetch that got no complete answer within its timeout.
+type TimeoutError struct{ After time.Duration }
+
+func (e *TimeoutError) Error() string { return fmt.Sprintf("no answer within %s", e.After) }
+
+// Timeout says this is a timeout, like net.Error.
+func (e *TimeoutError) Timeout() bool { return true }
 
 // ErrOffline is returned when a chart is needed from the network in offline mode.
 var ErrOffline = errors.New("not available offline")
@@ -101,8 +132,11 @@ func do[T any](mu *sync.Mutex, m map[string]func() (T, error), key string, fn fu
 
 // NewCharts returns a chart resolver.
 func NewCharts(opts ChartOptions) *Charts {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
 	if opts.Client == nil {
-		opts.Client = http.DefaultClient
+		opts.Client = &http.Client{Transport: transport(opts.Timeout)}
 	}
 	return &Charts{opts: opts, charts: map[string]func() (*Chart, error){}, indexes: map[string]func() (*repo.IndexFile, error){}}
 }
@@ -221,7 +255,12 @@ func (c *Charts) fromOCI(ctx context.Context, repoURL, name string, ref oci.Ref)
 		}
 		return nil, fmt.Errorf("%s: %w (not in --charts or the cache)", what, ErrOffline)
 	}
-	layer, err := oci.Pull(ctx, strings.TrimSuffix(repoURL, "/")+"/"+name, ref, oci.HelmChartMediaType, false)
+	u := strings.TrimSuffix(repoURL, "/") + "/" + name
+	var layer *oci.Layer
+	err := c.fetch(ctx, u, func(ctx context.Context) (err error) {
+		layer, err = oci.Pull(ctx, u, ref, oci.HelmChartMediaType, false)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -292,24 +331,60 @@ func loadIndex(p, repoURL string) (*repo.IndexFile, error) {
 	return idx, nil
 }
 
-func (c *Charts) get(ctx context.Context, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
+// get downloads u, within the timeout.
+func (c *Charts) get(ctx context.Context, u string) (data []byte, _ error) {
+	return data, c.fetch(ctx, u, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.opts.Client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		data, err = io.ReadAll(resp.Body)
+		return err
+	})
+}
+
+// fetch runs one network fetch of u bounded by the timeout. Its failure is
+// a FetchError, unless ctx itself ended (an interrupted run is not a
+// repository's fault): then it is ctx's cause.
+func (c *Charts) fetch(ctx context.Context, u string, do func(context.Context) error) error {
+	timeout := &TimeoutError{After: c.opts.Timeout}
+	fctx, cancel := context.WithTimeoutCause(ctx, c.opts.Timeout, timeout)
+	defer cancel()
+	err := do(fctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(context.Cause(fctx), timeout):
+		err = timeout
+	default:
+		// The URL is the FetchError's to name.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 	}
-	resp, err := c.opts.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	return data, nil
+	return &FetchError{URL: u, Err: err}
+}
+
+// transport is http.DefaultTransport with every wait of a request bounded:
+// a server that accepts and never answers fails in timeout, not never.
+func transport(timeout time.Duration) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	dialer := &net.Dialer{Timeout: min(timeout, 30*time.Second), KeepAlive: 30 * time.Second}
+	t.DialContext = dialer.DialContext
+	t.TLSHandshakeTimeout = min(timeout, 10*time.Second)
+	t.ResponseHeaderTimeout = timeout
+	return t
 }
 
 func (c *Charts) repoCacheDir(repoURL string) string {

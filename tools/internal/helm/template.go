@@ -80,7 +80,7 @@ func Template(ctx context.Context, ch *chart.Chart, rel Release) ([]Doc, error) 
 	return docs, markRandom(docs, other)
 }
 
-func templateOnce(_ context.Context, ch *chart.Chart, rel Release) (docs []Doc, err error) {
+func templateOnce(ctx context.Context, ch *chart.Chart, rel Release) (docs []Doc, err error) {
 	// Template functions and kustomize can panic on odd input; a panic is
 	// this release's failure, not the run's.
 	defer func() {
@@ -113,7 +113,7 @@ func templateOnce(_ context.Context, ch *chart.Chart, rel Release) (docs []Doc, 
 	}
 	install.APIVersions = append(builtinKinds(), rel.APIVersions...)
 
-	out, err := install.RunWithContext(context.Background(), ch, rel.Values)
+	out, err := runInstall(ctx, install, ch, rel.Values)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,11 @@ func (f *Fetcher) GitRepository(ctx context.Context, repo *sourcev1.GitRepositor
 				return "", err
 			}
 			defer client.Close()
-			commit, err := client.Clone(ctx, repo.Spec.URL, repository.CloneConfig{CheckoutStrategy: strategy, ShallowClone: true})
+			var commit *git.Commit
+			err = f.fetch(ctx, fmt.Sprintf("GitRepository/%s/%s", repo.Namespace, repo.Name), repo.Spec.URL, func(ctx context.Context) (err error) {
+				commit, err = client.Clone(ctx, repo.Spec.URL, repository.CloneConfig{CheckoutStrategy: strategy, ShallowClone: true})
+				return err
+			})
 			if err != nil {
 				return "", err
 			}

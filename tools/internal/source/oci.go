@@ -53,7 +53,11 @@ func (f *Fetcher) oci(ctx context.Context, repo *sourcev1.OCIRepository, mediaTy
 			return nil, fmt.Errorf("%s: authenticated sources (secretRef, provider) are not supported: map it to a local directory with --source", what)
 		}
 		return f.fetchInto(f.slot("oci", key), what, func(dir string) (string, error) {
-			layer, err := oci.Pull(ctx, repo.Spec.URL, ref, mediaType, repo.Spec.Insecure)
+			var layer *oci.Layer
+			err := f.fetch(ctx, fmt.Sprintf("OCIRepository/%s/%s", repo.Namespace, repo.Name), repo.Spec.URL, func(ctx context.Context) (err error) {
+				layer, err = oci.Pull(ctx, repo.Spec.URL, ref, mediaType, repo.Spec.Insecure)
+				return err
+			})
 			if err != nil {
 				return "", err
 			}

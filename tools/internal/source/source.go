@@ -6,6 +6,7 @@
 package source
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/pkg/sourceignore"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
@@ -29,18 +31,81 @@ type Fetched struct {
 	Revision string
 }
 
+// DefaultTimeout is source-controller's default for cloning a
+// GitRepository or pulling an OCIRepository.
+const DefaultTimeout = 60 * time.Second
+
+// FetchError is a source whose server could not be reached, did not answer
+// in time or answered with an error. Its message is its cause's: the
+// Fetcher's errors already name the source and its URL.
+type FetchError struct {
+	// Source names the Flux source: KIND/NAMESPACE/NAME.
+	Source string
+	URL    string
+	Err    error
+}
+
+func (e *FetchError) Error() string { return e.Err.Error() }
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// TimeoutError is a fetch that did not complete within its timeout.
+type TimeoutError struct{ After time.Duration }
+
+func (e *TimeoutError) Error() string { return fmt.Sprintf("no answer within %s", e.After) }
+
+// Timeout says this is a timeout, like net.Error.
+func (e *TimeoutError) Timeout() bool { return true }
+
 // Fetcher fetches sources, each at most once per run.
 type Fetcher struct {
 	dir     string
 	offline bool
+	timeout time.Duration
 
 	mu   sync.Mutex
 	runs map[string]func() (*Fetched, error)
 }
 
+// Option configures a Fetcher.
+type Option func(*Fetcher)
+
+// WithTimeout bounds each fetch (a clone, a pull); the default is
+// DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(f *Fetcher) {
+		if d > 0 {
+			f.timeout = d
+		}
+	}
+}
+
 // NewFetcher keeps sources under dir; offline forbids the network.
-func NewFetcher(dir string, offline bool) *Fetcher {
-	return &Fetcher{dir: dir, offline: offline, runs: map[string]func() (*Fetched, error){}}
+func NewFetcher(dir string, offline bool, opts ...Option) *Fetcher {
+	f := &Fetcher{dir: dir, offline: offline, timeout: DefaultTimeout, runs: map[string]func() (*Fetched, error){}}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+// fetch runs one network fetch of source (KIND/NAMESPACE/NAME) at u,
+// bounded by the timeout. Its failure is a FetchError, unless ctx itself
+// ended (an interrupted run is not the server's fault): then it is ctx's
+// cause.
+func (f *Fetcher) fetch(ctx context.Context, source, u string, do func(context.Context) error) error {
+	timeout := &TimeoutError{After: f.timeout}
+	fctx, cancel := context.WithTimeoutCause(ctx, f.timeout, timeout)
+	defer cancel()
+	err := do(fctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(context.Cause(fctx), timeout):
+		err = timeout
+	}
+	return &FetchError{Source: source, URL: u, Err: err}
 }
 
 // once runs fetch for key the first time and returns its result every time.

@@ -1,0 +1,316 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// silentListener accepts connections on loopback and never answers; each
+// accepted connection is reported on the channel (when nobody waits, the
+// report is dropped).
+func silentListener(t *testing.T) (string, <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String(), accepted
+}
+
+// refusedAddr is a loopback address nothing listens on.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// unreachableEntry is a cluster entry whose one source is at $ADDR, beside
+// a ConfigMap that renders.
+const unreachableEntry = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: local, namespace: default}
+`
+
+// unreachableSources are Flux objects whose source is at $ADDR, one per
+// kind of network fetch.
+var unreachableSources = []struct {
+	name string
+	yaml string
+	// want are what the one error line names: the object, the URL, the
+	// hint.
+	want []string
+}{
+	{
+		name: "helm repository",
+		yaml: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: charts, namespace: apps}
+spec:
+  interval: 1h
+  url: http://$ADDR
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: apps}
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: demo-app
+      version: "1.0.0"
+      sourceRef: {kind: HelmRepository, name: charts}
+`,
+		want: []string{"HelmRelease/apps/web (clusters/test/sources.yaml)", "http://$ADDR/index.yaml", "(to render without the network: --charts DIR --offline)"},
+	},
+	{
+		name: "oci helm repository",
+		yaml: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: charts, namespace: apps}
+spec:
+  type: oci
+  interval: 1h
+  url: oci://$ADDR/charts
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: apps}
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: demo-app
+      version: "1.0.0"
+      sourceRef: {kind: HelmRepository, name: charts}
+`,
+		want: []string{"HelmRelease/apps/web (clusters/test/sources.yaml)", "oci://$ADDR/charts/demo-app", "(to render without the network: --charts DIR --offline)"},
+	},
+	{
+		name: "oci chartRef",
+		yaml: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: demo-app, namespace: apps}
+spec:
+  interval: 1h
+  url: oci://$ADDR/charts/demo-app
+  ref: {tag: "1.0.0"}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: apps}
+spec:
+  interval: 1h
+  chartRef: {kind: OCIRepository, name: demo-app}
+`,
+		want: []string{"HelmRelease/apps/web (clusters/test/sources.yaml)", "oci://$ADDR/charts/demo-app", "(to render it from a local copy: --source OCIRepository/apps/demo-app=DIR)"},
+	},
+	{
+		name: "git repository",
+		yaml: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: shared, namespace: flux-system}
+spec:
+  interval: 1h
+  url: http://$ADDR/org/shared.git
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: shared, namespace: flux-system}
+spec:
+  interval: 10m
+  prune: true
+  path: ./deploy
+  sourceRef: {kind: GitRepository, name: shared}
+`,
+		want: []string{"Kustomization/flux-system/shared (clusters/test/sources.yaml)", "http://$ADDR/org/shared.git", "(to render it from a local copy: --source GitRepository/flux-system/shared=DIR)"},
+	},
+}
+
+// unreachableRepo writes a repository whose entry clusters/test holds a
+// ConfigMap and sources, with $ADDR replaced by addr, and returns the
+// render arguments for it.
+func unreachableRepo(t *testing.T, sources, addr string) []string {
+	t.Helper()
+	repo := t.TempDir()
+	writeTree(t, repo, map[string]string{
+		"clusters/test/local.yaml":   unreachableEntry,
+		"clusters/test/sources.yaml": strings.ReplaceAll(sources, "$ADDR", addr),
+	})
+	return []string{"render", "--repo", repo, "--cache-dir", t.TempDir(), "--self-source", "flux-system/flux-system", filepath.Join(repo, "clusters", "test")}
+}
+
+// TestUnreachableSources renders against a chart repository, registry or
+// Git server that accepts and never answers, and against one that refuses:
+// exit 2 and one error line naming the Flux object, the URL and how to
+// render without it; the rest of the entry renders.
+func TestUnreachableSources(t *testing.T) {
+	silent, _ := silentListener(t)
+	refused := refusedAddr(t)
+	for _, src := range unreachableSources {
+		for _, server := range []struct {
+			name, addr, want string
+		}{
+			{name: "silent", addr: silent, want: ": no answer within 1s ("},
+			{name: "refused", addr: refused, want: "connection refused"},
+		} {
+			t.Run(src.name+"/"+server.name, func(t *testing.T) {
+				args := unreachableRepo(t, src.yaml, server.addr)
+				code, stdout, stderr := run(append(args, "--timeout", "1s")...)
+				lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+				var errs []string
+				for _, l := range lines {
+					if strings.HasPrefix(l, "error:") {
+						errs = append(errs, l)
+					}
+				}
+				if code != ExitError || len(errs) != 1 || len(lines) != 2 || !strings.HasPrefix(lines[1], "FAILED (1 errors):") {
+					t.Fatalf("exit %d, stderr:\n%s\nwant exit 2, one error line and the summary", code, stderr)
+				}
+				for _, w := range append(src.want, server.want) {
+					if w = strings.ReplaceAll(w, "$ADDR", server.addr); !strings.Contains(errs[0], w) {
+						t.Errorf("the error line lacks %q:\n%s", w, errs[0])
+					}
+				}
+				if !strings.Contains(stdout, "name: local") {
+					t.Errorf("the rest of the entry did not render:\n%s", stdout)
+				}
+			})
+		}
+	}
+}
+
+// TestInterruptedRender cancels the run's context once the silent server
+// has accepted the connection, long before the fetch's timeout: Run returns
+// exit 2 with one line saying it was interrupted, and nothing on stdout.
+func TestInterruptedRender(t *testing.T) {
+	for _, src := range unreachableSources {
+		t.Run(src.name, func(t *testing.T) {
+			silent, accepted := silentListener(t)
+			args := append(unreachableRepo(t, src.yaml, silent), "--timeout", "1h")
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			go func() {
+				<-accepted
+				cancel(errors.New("test interrupt"))
+			}()
+			type result struct {
+				code           int
+				stdout, stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				var out, errb bytes.Buffer
+				code := Run(ctx, "test", args, &out, &errb)
+				done <- result{code, out.String(), errb.String()}
+			}()
+			// A failure deadline, not a measure of speed: without
+			// cancellation reaching the fetch, Run would wait an hour.
+			select {
+			case r := <-done:
+				if want := "error: interrupted (test interrupt)\n"; r.code != ExitError || r.stdout != "" || r.stderr != want {
+					t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, no stdout, %q", r.code, r.stdout, r.stderr, want)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("Run did not return after its context was cancelled")
+			}
+		})
+	}
+}
+
+// TestSIGTERM builds the tool, starts a render that waits on a silent chart
+// repository with a long timeout, and sends it SIGTERM: it exits 2 at once
+// with one line saying it was interrupted, and nothing on stdout.
+func TestSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the tools binary: skipped with -short")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the tools binary with")
+	}
+	bin := filepath.Join(t.TempDir(), "tools")
+	build := exec.Command(goBin, "build", "-o", bin, "github.com/aks-gitops/platform/tools")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	silent, accepted := silentListener(t)
+	args := append(unreachableRepo(t, unreachableSources[0].yaml, silent), "--timeout", "1h")
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	select {
+	case <-accepted:
+	case err := <-exited:
+		t.Fatalf("exited before fetching the chart repository index: %v\n%s", err, stderr.String())
+	case <-time.After(time.Minute):
+		t.Fatal("the render never reached the chart repository")
+	}
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// A failure deadline, not a measure of speed.
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10s after SIGTERM")
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	if want := "error: interrupted (terminated signal received)\n"; cmd.ProcessState.ExitCode() != ExitError || stdout.String() != "" || stderr.String() != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, no stdout, %q", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String(), want)
+	}
+	_ = os.Remove(bin)
+}
