@@ -23,6 +23,12 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+	// ... but not past a soft limit: near it the collector runs as often as
+	// it must, so a large render costs time rather than gigabytes of
+	// garbage (GOMEMLIMIT in the environment wins).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
 	// TOOLS_CPUPROFILE=FILE writes a CPU profile of the run, for speed work
 	// (go tool pprof FILE).
 	var profile *os.File

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -263,18 +262,7 @@ func TestInterruptedRender(t *testing.T) {
 // repository with a long timeout, and sends it SIGTERM: it exits 2 at once
 // with one line saying it was interrupted, and nothing on stdout.
 func TestSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the tools binary: skipped with -short")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the tools binary with")
-	}
-	bin := filepath.Join(t.TempDir(), "tools")
-	build := exec.Command(goBin, "build", "-o", bin, "github.com/aks-gitops/platform/tools")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := toolsBinary(t)
 	silent, accepted := silentListener(t)
 	args := append(unreachableRepo(t, unreachableSources[0].yaml, silent), "--timeout", "1h")
 	cmd := exec.Command(bin, args...)
@@ -312,5 +300,4 @@ func TestSIGTERM(t *testing.T) {
 	if want := "error: interrupted (terminated signal received)\n"; cmd.ProcessState.ExitCode() != ExitError || stdout.String() != "" || stderr.String() != want {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, no stdout, %q", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String(), want)
 	}
-	_ = os.Remove(bin)
 }

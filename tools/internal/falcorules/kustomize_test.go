@@ -18,7 +18,7 @@ func TestRepositoryConfigMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := kustomize.Run(filesys.MakeFsOnDisk(), dir)
+	m, err := kustomize.Run(t.Context(), filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

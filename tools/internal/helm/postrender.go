@@ -2,6 +2,7 @@ package helm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -17,11 +18,11 @@ import (
 // PostRenderers returns the post-rendering helm-controller applies to a
 // HelmRelease: its kustomize post-renderers in order, then commonMetadata,
 // then the origin labels (which win over commonMetadata on a key clash).
-func PostRenderers(hr *helmv2.HelmRelease) postrenderer.PostRenderer {
+func PostRenderers(ctx context.Context, hr *helmv2.HelmRelease) postrenderer.PostRenderer {
 	var chain []postrenderer.PostRenderer
 	for _, pr := range hr.Spec.PostRenderers {
 		if pr.Kustomize != nil {
-			chain = append(chain, kustomizePostRenderer{spec: pr.Kustomize})
+			chain = append(chain, kustomizePostRenderer{ctx: ctx, spec: pr.Kustomize})
 		}
 	}
 	labels := map[string]string{}
@@ -61,6 +62,8 @@ func (c chainPostRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 // kustomizePostRenderer applies a HelmRelease's kustomize patches and images
 // with krusty over an in-memory filesystem.
 type kustomizePostRenderer struct {
+	// ctx is the render's: Helm's PostRenderer interface carries none.
+	ctx  context.Context
 	spec *helmv2.Kustomize
 }
 
@@ -93,7 +96,7 @@ func (k kustomizePostRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	if err := fs.WriteFile("kustomization.yaml", data); err != nil {
 		return nil, err
 	}
-	resMap, err := kustomize.Run(fs, ".")
+	resMap, err := kustomize.Run(k.ctx, fs, ".")
 	if err != nil {
 		return nil, fmt.Errorf("post-renderer kustomize: %w", err)
 	}

@@ -69,7 +69,7 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 		DisableHooks:         install.DisableHooks,
 		IncludeTests:         hr.GetTest().Enable,
 		SkipSchemaValidation: install.DisableSchemaValidation,
-		PostRenderer:         PostRenderers(hr),
+		PostRenderer:         PostRenderers(ctx, hr),
 		PostRenderStrategy:   action.PostRenderStrategy(hr.GetPostRenderStrategy()),
 	}
 	docs, err := Template(ctx, ch.Copy(), rel)

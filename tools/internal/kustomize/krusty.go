@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -22,10 +22,11 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// krustyMu serialises every krusty run and every use of kyaml's
-// process-wide OpenAPI schema: krusty is not safe for concurrent builds.
+// krustyLock serialises every krusty run and every use of kyaml's
+// process-wide OpenAPI schema: krusty is not safe for concurrent builds. It
+// is a channel so that a build waiting for it can be cancelled.
 var (
-	krustyMu sync.Mutex
+	krustyLock = make(chan struct{}, 1)
 	// schemaDirty says the global schema must be reset and the built-in
 	// one loaded before the next build.
 	schemaDirty = true
@@ -40,16 +41,43 @@ var (
 // fluxcd resets and re-parses kyaml's built-in OpenAPI schema around every
 // build (about 80 ms); Run keeps it between builds and resets it only after
 // a build that changed it (a kustomization with `openapi` or `crds`).
-func Run(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
-	m, _, err := runRecorded(fs, "", dir)
+func Run(ctx context.Context, fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	m, _, err := runRecorded(ctx, fs, "", dir)
 	return m, err
 }
 
 // runRecorded is Run that also returns every filesystem observation the
-// build made, so that a cached result can be checked for staleness.
-func runRecorded(fs filesys.FileSystem, root, dir string) (m resmap.ResMap, deps []dep, err error) {
-	krustyMu.Lock()
-	defer krustyMu.Unlock()
+// build made, so that a cached result can be checked for staleness. krusty
+// takes no context: when ctx ends first, runRecorded returns at once and
+// the build finishes alone, releasing the lock (the process is exiting).
+func runRecorded(ctx context.Context, fs filesys.FileSystem, root, dir string) (resmap.ResMap, []dep, error) {
+	select {
+	case krustyLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, context.Cause(ctx)
+	}
+	type result struct {
+		m    resmap.ResMap
+		deps []dep
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-krustyLock }()
+		var r result
+		r.m, r.deps, r.err = build(fs, root, dir)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		return r.m, r.deps, r.err
+	case <-ctx.Done():
+		return nil, nil, context.Cause(ctx)
+	}
+}
+
+// build runs krusty; the caller holds krustyLock.
+func build(fs filesys.FileSystem, root, dir string) (m resmap.ResMap, deps []dep, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("recovered from kustomize build panic: %v", r)
@@ -77,8 +105,8 @@ func runRecorded(fs filesys.FileSystem, root, dir string) (m resmap.ResMap, deps
 // ClusterScoped reports whether kyaml's schema knows the kind as cluster
 // scoped, under the same lock as the builds that reset that schema.
 func ClusterScoped(apiVersion, kind string) bool {
-	krustyMu.Lock()
-	defer krustyMu.Unlock()
+	krustyLock <- struct{}{}
+	defer func() { <-krustyLock }()
 	return openapi.IsCertainlyClusterScoped(kyaml.TypeMeta{APIVersion: apiVersion, Kind: kind})
 }
 
@@ -170,7 +198,15 @@ func (r *recordFS) record(op, path string) {
 
 func (r *recordFS) ReadFile(path string) ([]byte, error) {
 	r.record("read", path)
+	if err := r.checkSize(path); err != nil {
+		return nil, err
+	}
 	data, err := r.FileSystem.ReadFile(path)
+	if err == nil {
+		if err := checkFile(relName(r.root, path), data); err != nil {
+			return nil, err
+		}
+	}
 	if err == nil && slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
 		var top map[string]any
 		if yaml.Unmarshal(data, &top) != nil {
@@ -186,7 +222,23 @@ func (r *recordFS) ReadFile(path string) ([]byte, error) {
 
 func (r *recordFS) Open(path string) (filesys.File, error) {
 	r.record("read", path)
+	if _, err := r.ReadFile(path); err != nil {
+		return nil, err
+	}
 	return r.FileSystem.Open(path)
+}
+
+// checkSize refuses a file over the size bound before it is read whole.
+func (r *recordFS) checkSize(path string) error {
+	f, err := r.FileSystem.Open(path)
+	if err != nil {
+		return nil // ReadFile reports it
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxFileBytes {
+		return checkFile(relName(r.root, path), make([]byte, maxFileBytes+1))
+	}
+	return nil
 }
 
 func (r *recordFS) Exists(path string) bool {

@@ -40,7 +40,7 @@ spec:
 			t.Fatal(err)
 		}
 	}
-	m, err := Run(fs, "/app")
+	m, err := Run(t.Context(), fs, "/app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestRunIsolatesSchemaChanges(t *testing.T) {
 	_ = fs.WriteFile("/custom/kustomization.yaml", []byte("openapi:\n  path: schema.json\nresources: [cm.yaml]\n"))
 	_ = fs.WriteFile("/custom/schema.json", []byte(`{"definitions": {}}`))
 	_ = fs.WriteFile("/custom/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"))
-	if _, err := Run(fs, "/custom"); err != nil {
+	if _, err := Run(t.Context(), fs, "/custom"); err != nil {
 		t.Fatal(err)
 	}
 	if v := openapi.GetSchemaVersion(); v != defaultSchema {

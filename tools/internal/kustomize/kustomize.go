@@ -89,9 +89,15 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err != nil {
 		return nil, err
 	}
+	// The generator parses the directory's YAML files itself when it has no
+	// kustomization file: bound them first (krusty's reads are bounded as
+	// it makes them).
+	if err := checkTree(root, dirAbs); err != nil {
+		return nil, err
+	}
 	manifest, kfile, _, err := fluxkustomize.NewGenerator(root, *u).GenerateManifest(dirAbs)
 	if err != nil {
-		return nil, fmt.Errorf("generate kustomization.yaml: %w", err)
+		return nil, fmt.Errorf("generate kustomization.yaml: %w", trimBuildError(err, root))
 	}
 	// Ask kustomize for origin annotations to learn each object's file; they
 	// are removed again unless the Kustomization asked for them itself.
@@ -135,7 +141,7 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 			return &entry.Result, nil
 		}
 	}
-	resMap, deps, err := runRecorded(fs, root, dirAbs)
+	resMap, deps, err := runRecorded(ctx, fs, root, dirAbs)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build: %w", trimBuildError(err, root))
 	}
