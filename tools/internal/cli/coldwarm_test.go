@@ -48,11 +48,11 @@ func verbArgs(verb string, f fixture) []string {
 	for i := 0; i < len(f.args); i++ {
 		a := f.args[i]
 		if verb != "render" {
-			switch {
-			case a == "-o":
+			switch a {
+			case "-o":
 				i++
 				continue
-			case a == "--show-secrets":
+			case "--show-secrets":
 				continue
 			}
 		}

@@ -83,7 +83,7 @@ func sparseFile(n int64) func(string) error {
 			return err
 		}
 		if err := f.Truncate(n); err != nil {
-			f.Close()
+			_ = f.Close() // the truncate error is the one to report
 			return err
 		}
 		return f.Close()

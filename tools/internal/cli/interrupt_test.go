@@ -276,7 +276,9 @@ func TestSIGTERM(t *testing.T) {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-exited
+			if err := <-exited; err != nil {
+				t.Logf("killed: %v", err)
+			}
 		}
 	})
 	select {
@@ -292,7 +294,8 @@ func TestSIGTERM(t *testing.T) {
 	}
 	// A failure deadline, not a measure of speed.
 	select {
-	case <-exited:
+	case err := <-exited:
+		t.Logf("wait: %v", err) // the exit code is checked below
 	case <-time.After(10 * time.Second):
 		t.Fatal("still running 10s after SIGTERM")
 	}
