@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -108,8 +109,14 @@ func TestParityWithAPIServer(t *testing.T) {
 			obj.SetKind("Gadget")
 			obj.SetNamespace("default")
 			obj.SetName("g")
+			// Decoded as the render hands objects out: whole numbers as
+			// int64 (package object), as the server's decoder makes them.
+			js, err := yaml.YAMLToJSON([]byte(tc.spec))
+			if err != nil {
+				t.Fatal(err)
+			}
 			var spec map[string]any
-			if err := yaml.Unmarshal([]byte(tc.spec), &spec); err != nil {
+			if err := utiljson.Unmarshal(js, &spec); err != nil {
 				t.Fatal(err)
 			}
 			obj.Object["spec"] = spec
