@@ -364,7 +364,8 @@ func (c *Charts) fetch(ctx context.Context, u string, do func(context.Context) e
 		return nil
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
-	case errors.Is(context.Cause(fctx), timeout):
+	case errors.Is(context.Cause(fctx), timeout), isTimeout(err):
+		// The transport's own bounds equal the timeout and may fire first.
 		err = timeout
 	default:
 		// The URL is the FetchError's to name.
@@ -376,13 +377,19 @@ func (c *Charts) fetch(ctx context.Context, u string, do func(context.Context) e
 	return &FetchError{URL: u, Err: err}
 }
 
+// isTimeout says err is a network wait that ran out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // transport is http.DefaultTransport with every wait of a request bounded:
 // a server that accepts and never answers fails in timeout, not never.
 func transport(timeout time.Duration) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	dialer := &net.Dialer{Timeout: min(timeout, 30*time.Second), KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	t.DialContext = dialer.DialContext
-	t.TLSHandshakeTimeout = min(timeout, 10*time.Second)
+	t.TLSHandshakeTimeout = timeout
 	t.ResponseHeaderTimeout = timeout
 	return t
 }
