@@ -39,7 +39,7 @@ override RENDER_FLAGS += $(if $(filter 1 true yes,$(OFFLINE)),--offline)
 override RENDER_FLAGS += $(if $(KUBE_VERSION),--kube-version $(KUBE_VERSION))
 override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secrets)
 
-.PHONY: help render example build test vet gotest lint rules-test policy-test fmt bench tools testenv clean
+.PHONY: help render example build test vet gotest fuzz lint rules-test policy-test fmt bench tools testenv clean
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -59,14 +59,32 @@ build: ## Build bin/tools, stamped with VERSION
 
 # -k runs every step even after one fails, so one CI run reports all of them;
 # go test goes last so its summary closes the output.
-test: ## Everything CI runs: vet, lint, rules-test, policy-test, go test (fails if any step fails)
-	$(MAKE) --no-print-directory -j1 -k vet lint rules-test policy-test gotest
+test: ## Everything CI runs: vet, lint, rules-test, policy-test, fuzz, go test (fails if any step fails)
+	$(MAKE) --no-print-directory -j1 -k vet lint rules-test policy-test fuzz gotest
 
 vet: ## go vet ./...
 	$(GO) vet ./...
 
 gotest: ## go test ./... with GOTEST_FLAGS
 	$(GO) test $(GOTEST_FLAGS) ./...
+
+# Every func FuzzXxx in a _test.go under tools/, found by name. go test
+# -fuzz takes one target per package and run, so they run one after the
+# other; a failure is reported and the rest still run. A crasher is written
+# to the package's testdata/fuzz/FuzzXxx/: keep it as a seed once fixed.
+# Longer runs: make fuzz FUZZTIME=3m (docs/fuzzing.md).
+FUZZTIME ?= 5s
+
+fuzz: ## Run every Go fuzz target for FUZZTIME each (default 5s)
+	@failed=(); \
+	for f in $$(grep -rl --include='*_test.go' --exclude-dir=testdata '^func Fuzz' tools | sort); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "fuzz ./$${f%/*} $$t ($(FUZZTIME))"; \
+			$(GO) test "./$${f%/*}" -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) 2>&1 \
+				| grep -v '^fuzz: elapsed' || failed+=("./$${f%/*} $$t"); \
+		done; \
+	done; \
+	if (( $${#failed[@]} )); then printf 'fuzz: failed: %s\n' "$${failed[@]}" >&2; exit 1; fi
 
 lint: ## golangci-lint, shellcheck and actionlint
 	@for t in golangci-lint shellcheck actionlint; do \

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,21 +71,23 @@ func nonEmptyLines(s string) []string {
 	return out
 }
 
-// FuzzCheck: any file content gives problems, never a panic.
-func FuzzCheck(f *testing.F) {
-	paths, _ := filepath.Glob("testdata/check/*.txtar")
-	for _, p := range paths {
-		ar, err := txtar.ParseFile(p)
-		if err != nil {
-			f.Fatal(err)
+// BenchmarkCheckManyFindings: a rule with one finding per line or per
+// output token. Positions are looked up per finding, so the time per
+// finding must not grow with the scalar (it did: quadratic, found while
+// fuzzing; 40000 unknown output fields took 9s).
+func BenchmarkCheckManyFindings(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		files := map[string][]byte{
+			"folded.yaml": []byte("- rule: r\n  desc: d\n  priority: ERROR\n  output: x\n  condition: >\n    " + strings.Repeat("proc.nam = 1 or\n    ", n) + "m\n"),
+			"plain.yaml":  []byte("- rule: p\n  desc: d\n  priority: ERROR\n  output: x\n  condition: m or\n    " + strings.Repeat("proc.nam = 1 or\n    ", n) + "m\n"),
+			"output.yaml": []byte("- rule: o\n  desc: d\n  priority: ERROR\n  condition: evt.num > 0\n  output: '" + strings.Repeat("%proc.nam ", n) + "'\n"),
 		}
-		for _, file := range ar.Files {
-			if file.Name != "want" {
-				f.Add(file.Data)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				if len(Check(files)) < 3*n {
+					b.Fatal("findings missing")
+				}
 			}
-		}
+		})
 	}
-	f.Fuzz(func(_ *testing.T, data []byte) {
-		_ = Check(map[string][]byte{"f.yaml": data})
-	})
 }

@@ -3,6 +3,7 @@ package falcorules
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -26,6 +27,10 @@ type scope struct {
 	c           *checker
 	segs        []segment
 	segsDone    bool
+	// newlines are the offsets of the newlines in the item's own text,
+	// after a -1 for the start of the first line (nil: not yet counted).
+	newlines  []int
+	multiLine bool
 }
 
 func (c *checker) checkReferences() {
@@ -133,9 +138,21 @@ func (sc *scope) position(pos int) string {
 	if pos > len(own) {
 		pos = len(own)
 	}
-	line := 1 + strings.Count(own[:pos], "\n")
-	col := pos - strings.LastIndex(own[:pos], "\n")
-	if strings.Contains(strings.TrimRight(own, "\n"), "\n") {
+	if sc.newlines == nil {
+		// Once per scope: a rule with thousands of findings asks for
+		// thousands of positions in the same text.
+		sc.newlines = []int{-1}
+		for i := 0; i < len(own); i++ {
+			if own[i] == '\n' {
+				sc.newlines = append(sc.newlines, i)
+			}
+		}
+		sc.multiLine = strings.Contains(strings.TrimRight(own, "\n"), "\n")
+	}
+	// The last newline before pos starts its line.
+	line := sort.SearchInts(sc.newlines, pos)
+	col := pos - sc.newlines[line-1]
+	if sc.multiLine {
 		return fmt.Sprintf("line %d column %d", line, col)
 	}
 	return fmt.Sprintf("column %d", col)

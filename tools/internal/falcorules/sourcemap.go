@@ -1,6 +1,7 @@
 package falcorules
 
 import (
+	"sort"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -21,8 +22,10 @@ func (sc *scope) filePos(c *checker, pos int) (line, col int, ok bool) {
 		sc.segs = scalarSegments(c.lines[sc.it.file], sc.node)
 	}
 	pos -= sc.offset
-	for _, s := range sc.segs {
-		if pos >= s.start && pos <= s.end {
+	// The segments lie in order and apart in the value: search, not scan,
+	// as a rule with thousands of findings asks once for each.
+	if i := sort.Search(len(sc.segs), func(i int) bool { return sc.segs[i].end >= pos }); i < len(sc.segs) {
+		if s := sc.segs[i]; pos >= s.start {
 			return s.line, s.col + pos - s.start, true
 		}
 	}
@@ -78,13 +81,15 @@ func scalarSegments(lines []string, n *yaml.Node) []segment {
 		}
 		rest := strings.TrimRight(first[n.Column-1:], " \t")
 		segs = append(segs, segment{line: n.Line, col: n.Column, end: len(rest)})
+		covered := len(rest) // of the value, by the segments so far
 		for i := n.Line; i < len(lines) && len(segs) > 0; i++ {
 			l := lines[i]
 			t := strings.TrimSpace(l)
-			if t == "" || !strings.HasPrefix(n.Value[min(total(segs, sep), len(n.Value)):], " "+t) {
+			if t == "" || !strings.HasPrefix(n.Value[min(covered, len(n.Value)):], " "+t) {
 				break
 			}
 			segs = append(segs, segment{line: i + 1, col: len(l) - len(strings.TrimLeft(l, " \t")) + 1, end: len(t)})
+			covered += len(sep) + len(t)
 		}
 	default:
 		return nil
@@ -108,16 +113,4 @@ func scalarSegments(lines []string, n *yaml.Node) []segment {
 		return nil
 	}
 	return segs
-}
-
-// total is the length of the value the segments cover so far.
-func total(segs []segment, sep string) int {
-	n := 0
-	for i, s := range segs {
-		if i > 0 {
-			n += len(sep)
-		}
-		n += s.end
-	}
-	return n
 }
