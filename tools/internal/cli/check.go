@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aks-gitops/platform/tools/internal/check"
+	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/policy"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/reporules"
@@ -46,10 +47,10 @@ reports. On a terminal, a progress line on stderr says what runs.
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
 check failed to run, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := report.CheckFormat(format, report.CheckFormats); err != nil {
+			if err := oneOf("format", format, report.CheckFormats); err != nil {
 				return &exitError{ExitError, err}
 			}
-			if err := policy.CheckFailOn(failOn); err != nil {
+			if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
 				return &exitError{ExitError, err}
 			}
 			vopts, err := vflags.options(cmd, &flags)

@@ -19,7 +19,6 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/render"
-	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/revision"
 )
 
@@ -117,7 +116,7 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 
 // options turns the diff flags into compare and write options.
 func (df *diffFlags) options(stdout io.Writer) (diff.Options, diff.WriteOptions, error) {
-	if err := report.CheckFormat(df.format, diff.Formats); err != nil {
+	if err := oneOf("format", df.format, diff.Formats); err != nil {
 		return diff.Options{}, diff.WriteOptions{}, err
 	}
 	wo := diff.WriteOptions{MaxObjectLines: df.maxObjectLines}
@@ -313,6 +312,9 @@ func checkoutSide(ctx context.Context, git revision.Git, name, rev string, defau
 	if rev == "" && defaultBase {
 		sha, err = git.DefaultBase(ctx)
 		rev = "merge base"
+		if errors.Is(err, revision.ErrNoDefaultBranch) {
+			err = &hinted{err, "pass --base"}
+		}
 	} else {
 		sha, err = git.Resolve(ctx, rev)
 	}

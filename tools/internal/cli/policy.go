@@ -42,10 +42,10 @@ A deny violation is an error; warn and dryrun ones are warnings, unless
 Exit codes: 0 no errors, 1 violations that fail, 2 the render failed, a
 template or rule does not compile, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := report.CheckFormat(format, report.Formats); err != nil {
+			if err := oneOf("format", format, report.Formats); err != nil {
 				return &exitError{ExitError, err}
 			}
-			if err := policy.CheckFailOn(failOn); err != nil {
+			if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
 				return &exitError{ExitError, err}
 			}
 			run, err := flags.renderOK(cmd.Context(), args, stderr)
@@ -99,7 +99,7 @@ template or rule does not compile, or bad usage.`,
 
 // bindFailOn binds the flags policy and check share.
 func bindFailOn(cmd *cobra.Command, failOn, rulesDir *string) {
-	cmd.Flags().StringVar(failOn, "fail-on", "deny", "weakest enforcement action whose violations fail the run: "+strings.Join(policy.Actions, ", "))
+	cmd.Flags().StringVar(failOn, "fail-on", "deny", "weakest enforcement action whose violations fail the run: "+strings.Join(finding.Actions, ", "))
 	cmd.Flags().StringVar(rulesDir, "rules", "", "directory of repository rules (Rego); default "+defaultRules+" when it exists, none to skip")
 }
 
@@ -120,7 +120,7 @@ case.
 Exit codes: 0 every case passed, 1 a case or test failed, 2 a suite could not
 be read or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := report.CheckFormat(format, verifyFormats); err != nil {
+			if err := oneOf("format", format, verifyFormats); err != nil {
 				return &exitError{ExitError, err}
 			}
 			if len(args) == 0 {

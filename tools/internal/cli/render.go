@@ -323,11 +323,19 @@ func (h *hinted) Unwrap() error { return h.err }
 func withHint(err error) error {
 	var chart *helm.FetchError
 	var src *source.FetchError
+	var unsupported *source.UnsupportedError
+	var self *render.AmbiguousSelfError
 	switch {
 	case errors.As(err, &chart):
 		return &hinted{err, "to render without the network: --charts DIR --offline"}
+	case errors.Is(err, helm.ErrOffline):
+		return &hinted{err, "put the chart in a --charts DIR, or render without --offline"}
 	case errors.As(err, &src):
 		return &hinted{err, "to render it from a local copy: --source " + src.Source + "=DIR"}
+	case errors.As(err, &unsupported):
+		return &hinted{err, "to render it from a local copy: --source " + unsupported.Source + "=DIR"}
+	case errors.As(err, &self):
+		return &hinted{err, "name this checkout with --self-source KIND/NAMESPACE/NAME"}
 	}
 	return err
 }

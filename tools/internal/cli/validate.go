@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +49,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := report.CheckFormat(format, report.Formats); err != nil {
+			if err := oneOf("format", format, report.Formats); err != nil {
 				return &exitError{ExitError, err}
 			}
 			opts, err := vflags.options(cmd, &flags)
@@ -107,7 +108,7 @@ func (v *validateFlags) options(cmd *cobra.Command, rf *renderFlags) (validate.O
 	if v.schemaFile != "" {
 		target, _ = apilifecycle.Parse(bundle.Minor())
 	}
-	return validate.Options{Target: target, SkipKinds: skip, Schemas: bundle}, nil
+	return validate.Options{Target: target, SkipKinds: skip, Schemas: bundle, SkipHint: skipHint}, nil
 }
 
 // loadSchemas returns the schema bundle validation uses: the file given, or
@@ -115,7 +116,12 @@ func (v *validateFlags) options(cmd *cobra.Command, rf *renderFlags) (validate.O
 // another version than an explicit --kube-version is a usage error.
 func loadSchemas(file string, target apilifecycle.Version, explicitTarget bool) (*schemas.Bundle, error) {
 	if file == "" {
-		return schemas.Builtin(target.String())
+		b, err := schemas.Builtin(target.String())
+		var ns *schemas.NotShippedError
+		if errors.As(err, &ns) {
+			err = fmt.Errorf("%w; generate a bundle from a cluster of that version with `tools schemas -o FILE` and pass --schemas FILE", err)
+		}
+		return b, err
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -130,4 +136,9 @@ func loadSchemas(file string, target apilifecycle.Version, explicitTarget bool) 
 		return nil, fmt.Errorf("--schemas %s holds Kubernetes %s, but --kube-version is %s", file, b.Kubernetes, target)
 	}
 	return b, nil
+}
+
+// skipHint tells how to skip a custom kind whose CRD the render lacks.
+func skipHint(group, kind string) string {
+	return "if the cluster provides it, pass --skip-kind " + group + "/" + kind
 }

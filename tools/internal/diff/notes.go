@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
@@ -99,14 +100,13 @@ func (c *comparer) pruneNotes(b *render.Object, ch *Change) []Note {
 		return []Note{{Level: Warning, Rule: NotePrune, Message: msg}}
 	}
 	prod := b.Origin.Producer
-	ann := b.Object.GetAnnotations()
-	switch {
-	case strings.EqualFold(ann["kustomize.toolkit.fluxcd.io/prune"], "disabled"):
-		return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: the object is marked kustomize.toolkit.fluxcd.io/prune: disabled and stays in the cluster, unmanaged"}}
-	case prod.Kind == flux.HelmReleaseKind:
-		if ann["helm.sh/resource-policy"] == "keep" {
-			return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: helm.sh/resource-policy: keep leaves it in the cluster, unmanaged"}}
-		}
+	switch flux.KeptBy(prod.Kind, b.Object) {
+	case flux.PruneKey:
+		return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: the object is marked " + flux.PruneKey + ": disabled and stays in the cluster, unmanaged"}}
+	case flux.HelmKeepKey:
+		return []Note{{Level: Warning, Rule: NotePrune, Message: "not deleted: " + flux.HelmKeepKey + ": keep leaves it in the cluster, unmanaged"}}
+	}
+	if prod.Kind == flux.HelmReleaseKind {
 		return deleted(fmt.Sprintf("%s deletes it on upgrade (or uninstall)", prod))
 	}
 	ks, found := c.producer(prod)
@@ -275,9 +275,6 @@ func suspendNotes(b, h *render.Object, ch *Change) []Note {
 	return nil
 }
 
-// enforcementRank orders Gatekeeper enforcement actions from strictest.
-var enforcementRank = map[string]int{"deny": 3, "warn": 2, "dryrun": 1}
-
 func enforcementNotes(b, h *render.Object, ch *Change) []Note {
 	if ch.ID.Group != constraintsGroup {
 		return nil
@@ -290,8 +287,8 @@ func enforcementNotes(b, h *render.Object, ch *Change) []Note {
 		return strings.ToLower(a)
 	}
 	old, cur := action(b), action(h)
-	or, ok1 := enforcementRank[old]
-	nr, ok2 := enforcementRank[cur]
+	or, nr := finding.Strictness(old), finding.Strictness(cur)
+	ok1, ok2 := or > 0, nr > 0
 	if ok1 && ok2 && nr < or {
 		return []Note{{Level: Danger, Rule: NoteEnforcement, Path: "spec.enforcementAction", Message: fmt.Sprintf(
 			"enforcement loosened %s → %s: violating objects are admitted", old, cur)}}

@@ -97,7 +97,7 @@ func BenchmarkLiveDiff(b *testing.B) {
 	for _, o := range objs {
 		setOwner(o, ref)
 	}
-	rm := ssa.NewResourceManager(c, polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{}), ssa.Owner{Field: kustomizeManager, Group: kustomizeGroup})
+	rm := ssa.NewResourceManager(c, polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{}), ssa.Owner{Field: flux.KustomizeController, Group: flux.OwnerGroup(flux.KustomizationKind)})
 	rm.SetConcurrency(8)
 	start := time.Now()
 	applied := make([]*unstructured.Unstructured, len(objs))
@@ -164,7 +164,7 @@ func BenchmarkLiveDiff(b *testing.B) {
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		cmd := exec.CommandContext(b.Context(), kubectl, "--kubeconfig", env.Kubeconfig(), "diff", "--server-side",
-			"--field-manager", kustomizeManager, "--force-conflicts", "-f", path)
+			"--field-manager", flux.KustomizeController, "--force-conflicts", "-f", path)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		start := time.Now()

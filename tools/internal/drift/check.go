@@ -211,7 +211,7 @@ func (ch *checker) listOwned(ctx context.Context, items []*item, inv []inventory
 	sort.Slice(list, func(i, j int) bool { return list[i].String() < list[j].String() })
 	// One list per resource and owner label, all in parallel; each writes
 	// its own slot.
-	groups := []string{kustomizeGroup, helmGroup}
+	groups := []string{flux.OwnerGroup(flux.KustomizationKind), flux.OwnerGroup(flux.HelmReleaseKind)}
 	parts := make([]listed, len(list)*len(groups))
 	g, gctx := ch.group(ctx)
 	for i, gvr := range list {

@@ -83,9 +83,9 @@ func loadFixture(t *testing.T, file string) fixture {
 // setOwner sets the owner labels the Flux controller of ref puts on what
 // it applies (the render sets them too).
 func setOwner(u *unstructured.Unstructured, ref flux.Ref) {
-	group := kustomizeGroup
+	group := flux.OwnerGroup(flux.KustomizationKind)
 	if ref.Kind == flux.HelmReleaseKind {
-		group = helmGroup
+		group = flux.OwnerGroup(flux.HelmReleaseKind)
 	}
 	labels := u.GetLabels()
 	if labels == nil {
@@ -125,8 +125,8 @@ func (f fixture) cluster() *render.Cluster {
 func fluxCRDs(t *testing.T, c client.Client) {
 	t.Helper()
 	for _, d := range []struct{ group, version, kind, plural string }{
-		{kustomizeGroup, "v1", "Kustomization", "kustomizations"},
-		{helmGroup, "v2", "HelmRelease", "helmreleases"},
+		{flux.OwnerGroup(flux.KustomizationKind), "v1", "Kustomization", "kustomizations"},
+		{flux.OwnerGroup(flux.HelmReleaseKind), "v2", "HelmRelease", "helmreleases"},
 	} {
 		preserve := true
 		testenv.CreateCRD(t, c, &apiextensionsv1.CustomResourceDefinition{
@@ -160,9 +160,9 @@ func startFlux(t *testing.T) (*rest.Config, client.Client, fixture) {
 // Flux does (server-side apply, staged: namespaces first).
 func applyAsFlux(t *testing.T, c client.Client, ref flux.Ref, objs []*unstructured.Unstructured) {
 	t.Helper()
-	owner := ssa.Owner{Field: kustomizeManager, Group: kustomizeGroup}
+	owner := ssa.Owner{Field: flux.KustomizeController, Group: flux.OwnerGroup(flux.KustomizationKind)}
 	if ref.Kind == flux.HelmReleaseKind {
-		owner = ssa.Owner{Field: helmManager, Group: helmGroup}
+		owner = ssa.Owner{Field: flux.HelmController, Group: flux.OwnerGroup(flux.HelmReleaseKind)}
 	}
 	rm := ssa.NewResourceManager(c, polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{}), owner)
 	var in []*unstructured.Unstructured

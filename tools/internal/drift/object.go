@@ -24,6 +24,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/fieldpath"
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -65,22 +66,22 @@ func (ch *checker) check(ctx context.Context, it *item) error {
 	if err != nil {
 		return err
 	}
-	if it.prod.manager == kustomizeManager {
+	if it.prod.manager == flux.KustomizeController {
 		switch {
-		case metaIs(reconcileKey, "disabled", d, live):
-			return skip("%s: disabled", reconcileKey)
-		case metaIs(ssaKey, "Ignore", d, live):
-			return skip("%s: Ignore", ssaKey)
-		case metaIs(ssaKey, "IfNotPresent", d):
+		case flux.MetadataIs(flux.ReconcileKey, "disabled", d, live):
+			return skip("%s: disabled", flux.ReconcileKey)
+		case flux.MetadataIs(flux.SSAKey, "Ignore", d, live):
+			return skip("%s: Ignore", flux.SSAKey)
+		case flux.MetadataIs(flux.SSAKey, "IfNotPresent", d):
 			if live != nil {
-				return skip("%s: IfNotPresent and the object exists", ssaKey)
+				return skip("%s: IfNotPresent and the object exists", flux.SSAKey)
 			}
 			r.Status = Created
 			return nil
 		}
 	} else if live != nil {
-		if metaIs(helmDriftKey, helmv2.DriftDetectionDisabledValue, d, live) {
-			return skip("%s: disabled", helmDriftKey)
+		if flux.MetadataIs(flux.HelmDriftKey, helmv2.DriftDetectionDisabledValue, d, live) {
+			return skip("%s: disabled", flux.HelmDriftKey)
 		}
 		if it.prod.helmDrift == helmv2.DriftDetectionDisabled {
 			return skip("%s has spec.driftDetection.mode disabled (the default): helm-controller does not compare its objects with the cluster", it.prod.ref)
@@ -153,7 +154,7 @@ func (ch *checker) dryRunFailed(it *item, live *unstructured.Unstructured, err e
 	// An immutable field change: the dry-run cannot show the result, so
 	// the fields are those the render sets that differ from the live ones.
 	r.Fields, r.Notes = ch.fields(it, clean(live), clean(overlay(live, d)))
-	force := it.prod.manager == kustomizeManager && (it.prod.force || metaIs(forceKey, "enabled", d, live))
+	force := it.prod.manager == flux.KustomizeController && (it.prod.force || flux.MetadataIs(flux.ForceKey, "enabled", d, live))
 	if force {
 		r.Status = Drifted
 		r.Notes = append(r.Notes, note(diff.Danger, "recreate",
@@ -161,9 +162,9 @@ func (ch *checker) dryRunFailed(it *item, live *unstructured.Unstructured, err e
 		return nil
 	}
 	r.Status, r.Reason = Failed, "immutable field change, the API server rejects it: "+msg
-	if it.prod.manager == kustomizeManager {
+	if it.prod.manager == flux.KustomizeController {
 		r.Notes = append(r.Notes, note(diff.Warning, "force",
-			fmt.Sprintf("Flux recreates such an object only with the annotation %s: enabled or spec.force on %s", forceKey, it.prod.ref)))
+			fmt.Sprintf("Flux recreates such an object only with the annotation %s: enabled or spec.force on %s", flux.ForceKey, it.prod.ref)))
 	}
 	return nil
 }
@@ -264,7 +265,7 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 		return nil
 	}
 	it.res.Status = Drifted
-	if it.prod.manager == helmManager && it.prod.helmDrift == helmv2.DriftDetectionWarn {
+	if it.prod.manager == flux.HelmController && it.prod.helmDrift == helmv2.DriftDetectionWarn {
 		it.res.Notes = append(it.res.Notes, note(diff.Warning, "drift-warn",
 			fmt.Sprintf("%s has spec.driftDetection.mode warn: helm-controller reports this drift but does not correct it", it.prod.ref)))
 	}

@@ -2,7 +2,6 @@ package drift
 
 import (
 	"fmt"
-	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -14,35 +13,11 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
-// Field managers and owner label groups of the Flux controllers.
-const (
-	kustomizeManager = "kustomize-controller"
-	helmManager      = "helm-controller"
-)
-
-// Metadata keys Flux reads on the objects it applies (labels or
-// annotations; values compared case-insensitively, as Flux does).
-var (
-	kustomizeGroup = kustomizev1.GroupVersion.Group
-	helmGroup      = helmv2.GroupVersion.Group
-
-	reconcileKey = kustomizeGroup + "/reconcile" // disabled: never applied
-	ssaKey       = kustomizeGroup + "/ssa"       // Ignore | IfNotPresent | Merge | Override
-	forceKey     = kustomizeGroup + "/force"     // enabled: recreate on immutable change
-	pruneKey     = kustomizeGroup + "/prune"     // disabled: never pruned
-	// helm-controller's per-object opt-out of drift detection.
-	helmDriftKey = helmv2.DriftDetectionMetadataKey
-	// Helm keeps an object with this annotation when a release drops it.
-	helmKeepKey = "helm.sh/resource-policy"
-)
-
 // producer is a Flux Kustomization or HelmRelease of the render, with what
 // decides how its output is applied and compared.
 type producer struct {
 	ref     flux.Ref
 	manager string // field manager
-	// group is the owner label group: <group>/name and <group>/namespace.
-	group string
 	// force: spec.force of a Kustomization.
 	force bool
 	// prune: spec.prune of a Kustomization; pruneKnown is false when
@@ -59,32 +34,6 @@ type producer struct {
 	randomKinds map[string]bool
 }
 
-// metaValue returns the value of key among the labels and annotations of
-// any of objs (the rendered object first, then the live one).
-func metaValue(key string, objs ...*unstructured.Unstructured) string {
-	for _, u := range objs {
-		if u == nil {
-			continue
-		}
-		if v := u.GetAnnotations()[key]; v != "" {
-			return v
-		}
-		if v := u.GetLabels()[key]; v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func metaIs(key, want string, objs ...*unstructured.Unstructured) bool {
-	for _, u := range objs {
-		if u != nil && strings.EqualFold(metaValue(key, u), want) {
-			return true
-		}
-	}
-	return false
-}
-
 // producers returns the Flux objects that rendered output in c (suspended
 // or failed ones apply nothing and own nothing here), keyed by reference.
 func producers(c *render.Cluster) (map[flux.Ref]*producer, error) {
@@ -99,11 +48,10 @@ func producers(c *render.Cluster) (map[flux.Ref]*producer, error) {
 		if u.Skipped != "" || u.Failed {
 			continue
 		}
-		p := &producer{ref: u.Ref}
+		p := &producer{ref: u.Ref, manager: flux.Applier(u.Ref.Kind)}
 		obj := rendered[u.Ref]
 		switch u.Ref.Kind {
 		case flux.KustomizationKind:
-			p.manager, p.group = kustomizeManager, kustomizeGroup
 			if obj != nil {
 				ks, err := flux.DecodeKustomization(obj)
 				if err != nil {
@@ -115,7 +63,6 @@ func producers(c *render.Cluster) (map[flux.Ref]*producer, error) {
 				}
 			}
 		case flux.HelmReleaseKind:
-			p.manager, p.group = helmManager, helmGroup
 			p.helmDrift = helmv2.DriftDetectionDisabled
 			if obj != nil {
 				hr, err := flux.DecodeHelmRelease(obj)

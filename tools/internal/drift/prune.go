@@ -111,14 +111,13 @@ func (ch *checker) inventories(ctx context.Context) ([]inventory, error) {
 // ownerOf returns the producer of the render whose owner labels u carries.
 func (ch *checker) ownerOf(u *unstructured.Unstructured) *producer {
 	l := u.GetLabels()
-	for _, c := range []struct{ group, kind string }{
-		{kustomizeGroup, flux.KustomizationKind}, {helmGroup, flux.HelmReleaseKind},
-	} {
-		name, ns := l[c.group+"/name"], l[c.group+"/namespace"]
+	for _, kind := range []string{flux.KustomizationKind, flux.HelmReleaseKind} {
+		group := flux.OwnerGroup(kind)
+		name, ns := l[group+"/name"], l[group+"/namespace"]
 		if name == "" || ns == "" {
 			continue
 		}
-		if p := ch.prods[flux.Ref{Kind: c.kind, Namespace: ns, Name: name}]; p != nil {
+		if p := ch.prods[flux.Ref{Kind: kind, Namespace: ns, Name: name}]; p != nil {
 			return p
 		}
 	}
@@ -206,13 +205,14 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 	out := make([]Result, 0, len(found))
 	for _, c := range found {
 		r := Result{ID: diff.IDOf(c.live), APIVersion: c.live.GetAPIVersion(), Status: Prune, Producer: c.prod.ref.String()}
+		kept := flux.KeptBy(c.prod.ref.Kind, c.live)
 		switch {
-		case c.prod.manager == helmManager && metaIs(helmKeepKey, "keep", c.live):
-			r.Notes = append(r.Notes, note(diff.Warning, "kept", helmKeepKey+": keep: Helm leaves it in the cluster"))
-		case c.prod.manager == helmManager:
+		case kept == flux.HelmKeepKey:
+			r.Notes = append(r.Notes, note(diff.Warning, "kept", flux.HelmKeepKey+": keep: Helm leaves it in the cluster"))
+		case c.prod.manager == flux.HelmController:
 			r.Notes = append(r.Notes, note(diff.Danger, "prune", "Helm deletes it when the release is upgraded"))
-		case metaIs(pruneKey, "disabled", c.live):
-			r.Notes = append(r.Notes, note(diff.Warning, "kept", pruneKey+": disabled: Flux leaves it in the cluster"))
+		case kept == flux.PruneKey:
+			r.Notes = append(r.Notes, note(diff.Warning, "kept", flux.PruneKey+": disabled: Flux leaves it in the cluster"))
 		case c.prod.pruneKnown && !c.prod.prune:
 			r.Notes = append(r.Notes, note(diff.Warning, "kept", fmt.Sprintf("%s has spec.prune false: Flux leaves it in the cluster", c.prod.ref)))
 		default:

@@ -216,7 +216,7 @@ func (c *Charts) fromRepository(ctx context.Context, repoURL, name, version stri
 		return c.load(ctx, p, name, cv.Version, "cache")
 	}
 	if c.opts.Offline {
-		return nil, fmt.Errorf("chart %s-%s from %s: %w (not in --charts or the cache)", name, cv.Version, repoURL, ErrOffline)
+		return nil, fmt.Errorf("chart %s-%s from %s: %w (not in the local charts or the cache)", name, cv.Version, repoURL, ErrOffline)
 	}
 	if len(cv.URLs) == 0 {
 		return nil, fmt.Errorf("chart %s-%s in %s has no download URL", name, cv.Version, repoURL)
@@ -253,7 +253,7 @@ func (c *Charts) fromOCI(ctx context.Context, repoURL, name string, ref oci.Ref)
 			c.cached.Add(1)
 			return c.load(ctx, p, name, version, "cache")
 		}
-		return nil, fmt.Errorf("%s: %w (not in --charts or the cache)", what, ErrOffline)
+		return nil, fmt.Errorf("%s: %w (not in the local charts or the cache)", what, ErrOffline)
 	}
 	u := strings.TrimSuffix(repoURL, "/") + "/" + name
 	var layer *oci.Layer
@@ -582,7 +582,7 @@ func scanLocal(dir string) ([]localChart, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("scan --charts %s: %w", dir, err)
+		return nil, fmt.Errorf("scan chart directory %s: %w", dir, err)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].name != out[j].name {

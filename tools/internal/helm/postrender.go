@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/kustomize"
 )
 
@@ -42,8 +43,7 @@ func PostRenderers(ctx context.Context, hr *helmv2.HelmRelease) postrenderer.Pos
 
 // OriginLabels are the labels helm-controller sets on everything it applies.
 func OriginLabels(hr *helmv2.HelmRelease) map[string]string {
-	g := helmv2.GroupVersion.Group
-	return map[string]string{g + "/name": hr.Name, g + "/namespace": hr.Namespace}
+	return flux.OwnerLabels(flux.HelmReleaseKind, hr.Namespace, hr.Name)
 }
 
 type chainPostRenderer []postrenderer.PostRenderer

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -45,7 +46,7 @@ const (
 var varNameRE = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
 
 // Owner is the Flux object whose owner labels are set on what it applies.
-var Owner = ssa.Owner{Field: "kustomize-controller", Group: kustomizev1.GroupVersion.Group}
+var Owner = ssa.Owner{Field: flux.KustomizeController, Group: flux.OwnerGroup(flux.KustomizationKind)}
 
 // Object is one built object and the file it came from, relative to the
 // source root.

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 
@@ -253,10 +252,7 @@ func review(ctx context.Context, engine reviewer, o render.Object, ns *corev1.Na
 // applier is the user Flux applies an object as: kustomize-controller or
 // helm-controller's service account (their default names and namespace).
 func applier(producer flux.Ref) string {
-	if producer.Kind == flux.HelmReleaseKind {
-		return "system:serviceaccount:flux-system:helm-controller"
-	}
-	return "system:serviceaccount:flux-system:kustomize-controller"
+	return flux.ServiceAccount(producer.Kind)
 }
 
 // findings turns the webhook's results into findings, one per constraint
@@ -297,19 +293,11 @@ func webhookAction(r *types.Result) (string, bool) {
 		if util.ValidateEnforcementAction(util.EnforcementAction(a), r.Constraint.Object) != nil {
 			continue
 		}
-		if rank(a) > rank(best) {
+		if finding.Strictness(a) > finding.Strictness(best) {
 			best = a
 		}
 	}
 	return best, best != ""
-}
-
-// rank orders actions by Actions: 0 for none, higher for stronger.
-func rank(action string) int {
-	if i := slices.Index(Actions, action); i >= 0 {
-		return len(Actions) - i
-	}
-	return 0
 }
 
 // errNoWebhook is returned when the engine cannot be built.

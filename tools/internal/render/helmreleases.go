@@ -134,7 +134,7 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 			return run.r.opts.Charts.FromPath(ctx, dir)
 		}
 		if src.Kind != flux.OCIRepositoryKind {
-			return nil, fmt.Errorf("chartRef %s: only OCIRepository is supported (or a --source mapping to a chart directory)", src)
+			return nil, &source.UnsupportedError{Source: src.String(), What: "chartRef " + src.String(), Reason: "only OCIRepository is supported"}
 		}
 		repo, err := sourceObject(run, src, flux.DecodeOCIRepository)
 		if err != nil {

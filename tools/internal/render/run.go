@@ -142,7 +142,15 @@ func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
 		return only, nil
 	}
 	sort.Strings(refs)
-	return flux.Ref{}, fmt.Errorf("the entry's Kustomizations use several GitRepositories (%s): name this checkout with --self-source", strings.Join(refs, ", "))
+	return flux.Ref{}, &AmbiguousSelfError{Sources: refs}
+}
+
+// AmbiguousSelfError is an entry whose Kustomizations use several
+// GitRepositories, so which one is this checkout must be said.
+type AmbiguousSelfError struct{ Sources []string }
+
+func (e *AmbiguousSelfError) Error() string {
+	return fmt.Sprintf("the entry's Kustomizations use several GitRepositories (%s): which one is this checkout?", strings.Join(e.Sources, ", "))
 }
 
 // cleanPath normalises a Kustomization spec.path relative to its source root.
@@ -317,7 +325,7 @@ func (run *run) sourceRoot(ctx context.Context, ref flux.Ref) (string, string, e
 		return dir, ref.String(), nil
 	}
 	if run.find(ref) == nil {
-		return "", "", fmt.Errorf("source %s is not this repository (%s), not in the render and has no --source mapping", ref, run.cluster.SelfSource)
+		return "", "", &source.UnsupportedError{Source: ref.String(), What: "source " + ref.String(), Reason: fmt.Sprintf("not this repository (%s), not in the render and not mapped to a local copy", run.cluster.SelfSource)}
 	}
 	var fetched *source.Fetched
 	switch ref.Kind {
@@ -338,7 +346,7 @@ func (run *run) sourceRoot(ctx context.Context, ref flux.Ref) (string, string, e
 			return "", "", err
 		}
 	default:
-		return "", "", fmt.Errorf("source %s: kind not supported: map it with --source", ref)
+		return "", "", &source.UnsupportedError{Source: ref.String(), What: "source " + ref.String(), Reason: "kind not supported"}
 	}
 	return fetched.Dir, ref.String() + "@" + fetched.Revision, nil
 }

@@ -57,7 +57,7 @@ func Check(w io.Writer, format string, r *check.Report) error {
 	case "junit", "sarif", "github":
 		return Findings(w, format, "check", r.Findings())
 	}
-	return CheckFormat(format, CheckFormats)
+	return &UnknownFormatError{format, CheckFormats}
 }
 
 func counts(c check.Cluster) string {

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/aks-gitops/platform/tools/internal/finding"
@@ -14,12 +13,14 @@ import (
 // Formats of Findings.
 var Formats = []string{"text", "json", "github", "junit", "sarif"}
 
-// CheckFormat returns a usage error for a format Findings cannot write.
-func CheckFormat(format string, formats []string) error {
-	if slices.Contains(formats, format) {
-		return nil
-	}
-	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(formats, ", "))
+// UnknownFormatError is a format a writer does not know.
+type UnknownFormatError struct {
+	Format string
+	Known  []string
+}
+
+func (e *UnknownFormatError) Error() string {
+	return fmt.Sprintf("unknown format %q: want one of %s", e.Format, strings.Join(e.Known, ", "))
 }
 
 // Findings writes findings sorted by cluster, object and message: as text
@@ -53,7 +54,7 @@ func Findings(w io.Writer, format, tool string, findings []finding.Finding) erro
 	case "text", "":
 		return text(w, findings)
 	}
-	return CheckFormat(format, Formats)
+	return &UnknownFormatError{format, Formats}
 }
 
 func title(f finding.Finding) string {

@@ -69,8 +69,12 @@ func (g Git) DefaultBranch(ctx context.Context) (string, error) {
 			return b, nil
 		}
 	}
-	return "", errors.New("no default branch: origin/HEAD, main and master do not exist (pass --base)")
+	return "", ErrNoDefaultBranch
 }
+
+// ErrNoDefaultBranch says no branch is known to merge into: the base
+// revision must be named.
+var ErrNoDefaultBranch = errors.New("no default branch: origin/HEAD, main and master do not exist")
 
 // DefaultBase returns the commit a pull request from HEAD would be
 // compared with: the merge base of HEAD and the default branch.

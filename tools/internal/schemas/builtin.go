@@ -52,7 +52,7 @@ func Builtin(minor string) (*Bundle, error) {
 		load = sync.OnceValues(func() (*Bundle, error) {
 			data, err := builtinFS.ReadFile(builtinFile(minor))
 			if err != nil {
-				return nil, fmt.Errorf("no built-in schemas for Kubernetes %s: this tool ships %s; generate a bundle from a cluster of that version with `tools schemas -o FILE` and pass --schemas FILE", minor, strings.Join(Shipped(), ", "))
+				return nil, &NotShippedError{Minor: minor, Shipped: Shipped()}
 			}
 			b, err := Read(bytes.NewReader(data))
 			if err != nil {
@@ -64,4 +64,15 @@ func Builtin(minor string) (*Bundle, error) {
 	}
 	builtinMu.Unlock()
 	return load()
+}
+
+// NotShippedError is a Kubernetes minor version whose built-in schemas the
+// tool does not ship.
+type NotShippedError struct {
+	Minor   string
+	Shipped []string
+}
+
+func (e *NotShippedError) Error() string {
+	return fmt.Sprintf("no built-in schemas for Kubernetes %s: this tool ships %s", e.Minor, strings.Join(e.Shipped, ", "))
 }

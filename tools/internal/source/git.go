@@ -23,7 +23,7 @@ func (f *Fetcher) GitRepository(ctx context.Context, repo *sourcev1.GitRepositor
 	key := fmt.Sprintf("%s|%+v|%s", repo.Spec.URL, strategy, ignore)
 	return f.once(key, func() (*Fetched, error) {
 		if repo.Spec.SecretRef != nil {
-			return nil, fmt.Errorf("%s: authenticated sources (spec.secretRef) are not supported: map it to a local directory with --source", what)
+			return nil, &UnsupportedError{Source: sourcev1.GitRepositoryKind + "/" + repo.Namespace + "/" + repo.Name, What: what, Reason: "authenticated sources (spec.secretRef) are not supported"}
 		}
 		u, err := url.Parse(repo.Spec.URL)
 		if err != nil {

@@ -50,7 +50,7 @@ func (f *Fetcher) oci(ctx context.Context, repo *sourcev1.OCIRepository, mediaTy
 	key := fmt.Sprintf("%s|%+v|%s|%t|%s|%t", repo.Spec.URL, ref, mediaType, copyLayer, ignore, repo.Spec.Insecure)
 	return f.once(key, func() (*Fetched, error) {
 		if repo.Spec.SecretRef != nil || (repo.Spec.Provider != "" && repo.Spec.Provider != "generic") {
-			return nil, fmt.Errorf("%s: authenticated sources (secretRef, provider) are not supported: map it to a local directory with --source", what)
+			return nil, &UnsupportedError{Source: sourcev1.OCIRepositoryKind + "/" + repo.Namespace + "/" + repo.Name, What: what, Reason: "authenticated sources (secretRef, provider) are not supported"}
 		}
 		return f.fetchInto(f.slot("oci", key), what, func(dir string) (string, error) {
 			var layer *oci.Layer

@@ -56,6 +56,17 @@ func (e *TimeoutError) Error() string { return fmt.Sprintf("no answer within %s"
 // Timeout says this is a timeout, like net.Error.
 func (e *TimeoutError) Timeout() bool { return true }
 
+// UnsupportedError is a source the tool does not fetch itself (it needs
+// credentials, or its kind is not fetched): a local copy must stand in.
+type UnsupportedError struct {
+	// Source names the Flux source: KIND/NAMESPACE/NAME.
+	Source string
+	// What describes the source; Reason says why it is not fetched.
+	What, Reason string
+}
+
+func (e *UnsupportedError) Error() string { return e.What + ": " + e.Reason }
+
 // Fetcher fetches sources, each at most once per run.
 type Fetcher struct {
 	dir     string

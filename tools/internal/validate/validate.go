@@ -36,6 +36,9 @@ type Options struct {
 	// SkipKinds are custom kinds ("group/Kind") whose CRD the cluster
 	// provides itself, outside the render: not reported as having no schema.
 	SkipKinds map[string]bool
+	// SkipHint says, for a custom kind no CRD defines, how to skip it
+	// (nil: nothing is said).
+	SkipHint func(group, kind string) string
 	// Schemas are the schemas of the kinds the cluster serves besides the
 	// render's CRDs: the built-in kinds of the target version, or a bundle
 	// fetched from a cluster (package schemas).
@@ -166,5 +169,9 @@ func noSchema(u *unstructured.Unstructured, crds *crdvalidate.Validator, opts Op
 		}
 		return fmt.Sprintf("Kubernetes %s serves no %s %s (no schema; check apiVersion and kind)", opts.Target, gvk.GroupVersion(), gvk.Kind)
 	}
-	return fmt.Sprintf("no CustomResourceDefinition in the render defines %s %s (if the cluster provides it, pass --skip-kind %s/%s)", gvk.GroupVersion(), gvk.Kind, gvk.Group, gvk.Kind)
+	msg := fmt.Sprintf("no CustomResourceDefinition in the render defines %s %s", gvk.GroupVersion(), gvk.Kind)
+	if opts.SkipHint != nil {
+		msg += " (" + opts.SkipHint(gvk.Group, gvk.Kind) + ")"
+	}
+	return msg
 }

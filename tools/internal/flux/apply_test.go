@@ -1,0 +1,53 @@
+package flux
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestKeptBy holds the deletion opt-outs to what the controllers read:
+// kustomize-controller's prune key as a label or an annotation, any case
+// (ssa's AnyInMetadata); Helm's keep policy as an annotation with the exact
+// value (pkg/kube Client.Update on upgrade); neither the other's.
+func TestKeptBy(t *testing.T) {
+	obj := func(labels, annotations map[string]string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{}}
+		u.SetLabels(labels)
+		u.SetAnnotations(annotations)
+		return u
+	}
+	for _, tc := range []struct {
+		name     string
+		producer string
+		u        *unstructured.Unstructured
+		want     string
+	}{
+		{"prune annotation", KustomizationKind, obj(nil, map[string]string{PruneKey: "disabled"}), PruneKey},
+		{"prune label", KustomizationKind, obj(map[string]string{PruneKey: "disabled"}, nil), PruneKey},
+		{"prune any case", KustomizationKind, obj(nil, map[string]string{PruneKey: "Disabled"}), PruneKey},
+		{"prune other value", KustomizationKind, obj(nil, map[string]string{PruneKey: "enabled"}), ""},
+		{"keep on a Kustomization's object", KustomizationKind, obj(nil, map[string]string{HelmKeepKey: "keep"}), ""},
+		{"keep", HelmReleaseKind, obj(nil, map[string]string{HelmKeepKey: "keep"}), HelmKeepKey},
+		{"keep as a label", HelmReleaseKind, obj(map[string]string{HelmKeepKey: "keep"}, nil), ""},
+		{"keep other case", HelmReleaseKind, obj(nil, map[string]string{HelmKeepKey: "Keep"}), ""},
+		{"prune on a release's object", HelmReleaseKind, obj(nil, map[string]string{PruneKey: "disabled"}), ""},
+		{"nothing", KustomizationKind, obj(nil, nil), ""},
+	} {
+		if got := KeptBy(tc.producer, tc.u); got != tc.want {
+			t.Errorf("%s: KeptBy = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestAppliers(t *testing.T) {
+	if got := ServiceAccount(HelmReleaseKind); got != "system:serviceaccount:flux-system:helm-controller" {
+		t.Errorf("ServiceAccount(HelmRelease) = %q", got)
+	}
+	if got := Applier(KustomizationKind); got != "kustomize-controller" {
+		t.Errorf("Applier(Kustomization) = %q", got)
+	}
+	if got := OwnerLabels(HelmReleaseKind, "apps", "web"); got["helm.toolkit.fluxcd.io/name"] != "web" || got["helm.toolkit.fluxcd.io/namespace"] != "apps" {
+		t.Errorf("OwnerLabels(HelmRelease) = %v", got)
+	}
+}
