@@ -156,7 +156,7 @@ if [[ ! -s $openapi ]]; then
 fi
 
 go build -o "$work/tools" ./tools || die "go build ./tools failed"
-go build -o "$work/kubeschema" ./tools/internal/kubeschema/gen || die "go build kubeschema failed"
+go build -o "$work/kubeschema" ./tools/kubeschema || die "go build kubeschema failed"
 
 # The input: one repository for tools (as is) and a copy for the pipeline,
 # where kustomization.yaml files are generated for paths without one (as

@@ -48,14 +48,14 @@ Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
 check failed to run, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.CheckFormats); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			vopts, err := vflags.options(cmd, &flags)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			progress := newProgress(stderr)
 			defer progress.done()
@@ -79,12 +79,12 @@ check failed to run, or bad usage.`,
 			}
 			opts.Validate.RepoRoot = run.opts.RepoRoot
 			if opts.Rules, err = loadRules(cmd, rulesDir, run.opts.RepoRoot); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			rep, err := check.Run(cmd.Context(), run.clusters, opts)
 			progress.done()
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			for _, c := range rep.Clusters {
 				fmt.Fprintf(stderr, "check %s: validate %s, policy %s, repo-rules %s\n", c.Path,
@@ -92,7 +92,7 @@ check failed to run, or bad usage.`,
 			}
 			fmt.Fprintf(stderr, "check: %d clusters in %s\n", len(rep.Clusters), time.Since(start).Round(time.Millisecond))
 			if err := report.Check(stdout, format, rep); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if rep.Failed() {
 				return failed{ExitFindings}

@@ -22,15 +22,6 @@ const (
 	ExitError    = 2
 )
 
-// exitError carries an exit code with the error reported for it.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
 // failed is returned by a command that already reported its problems.
 type failed struct{ code int }
 
@@ -60,17 +51,14 @@ func Run(ctx context.Context, version string, args []string, stdout, stderr io.W
 		return ExitError
 	}
 	var f failed
-	var ee *exitError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &f):
 		return f.code
-	case errors.As(err, &ee):
-		fmt.Fprintf(stderr, "error: %v\n", ee.err)
-		return ee.code
 	default:
-		// cobra's own usage errors (unknown flag, bad arguments).
+		// A usage error, cobra's own (unknown flag, bad arguments) or a
+		// verb's, or a failure the verb did not report itself.
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return ExitError
 	}

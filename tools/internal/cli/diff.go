@@ -98,11 +98,11 @@ Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 // runDiffLive renders the working tree and hands it to the live drift.
 func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []string, stdout, stderr io.Writer) error {
 	if df.base != "" || df.head != "" {
-		return &exitError{ExitError, errors.New("--live compares the working tree with the cluster: --base and --head do not apply")}
+		return errors.New("--live compares the working tree with the cluster: --base and --head do not apply")
 	}
 	opts, wo, err := df.options(stdout)
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	run, err := rf.render(ctx, args)
 	if err != nil {
@@ -190,35 +190,35 @@ type diffSide struct {
 func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string, stdout, stderr io.Writer) error {
 	opts, wo, err := df.options(stdout)
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	ropts, err := rf.options()
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	start := time.Now()
 	git := revision.Git{Dir: ropts.RepoRoot}
 	base, cleanBase, err := checkoutSide(ctx, git, "base", df.base, true)
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	defer cleanBase()
 	head := diffSide{name: "head", label: "working tree", dir: ropts.RepoRoot}
 	if df.head != "" {
 		h, cleanHead, err := checkoutSide(ctx, git, "head", df.head, false)
 		if err != nil {
-			return &exitError{ExitError, err}
+			return err
 		}
 		defer cleanHead()
 		head = h
 	}
 	paths, err := diffPaths(ropts.RepoRoot, []string{base.dir, head.dir}, args)
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	for _, p := range paths {
 		if !exists(filepath.Join(base.dir, p)) && !exists(filepath.Join(head.dir, p)) {
-			return &exitError{ExitError, fmt.Errorf("%s: no such entry at base (%s) or head (%s)", p, base.label, head.label)}
+			return fmt.Errorf("%s: no such entry at base (%s) or head (%s)", p, base.label, head.label)
 		}
 	}
 	// One chart memo, source fetcher and render cache for both sides: a
@@ -275,11 +275,11 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 		return err
 	}
 	if err := writeReports(stdout, df.format, reports, wo); err != nil {
-		return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
+		return fmt.Errorf("write output: %w", err)
 	}
 	if df.markdownDir != "" {
 		if err := writeMarkdownDir(df.markdownDir, reports, wo); err != nil {
-			return &exitError{ExitError, err}
+			return err
 		}
 	}
 	fmt.Fprintf(stderr, "diff: base %s, head %s: %s in %.1fs\n", base.label, head.label, countClusters(reports), time.Since(start).Seconds())

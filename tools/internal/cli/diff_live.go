@@ -30,19 +30,19 @@ type liveOptions struct {
 // an error, never "in sync").
 func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr io.Writer) error {
 	if err := drift.CheckFormat(lo.format); err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	if run.failed() {
 		// Objects of a unit that failed to render would show as prune
 		// candidates: no live diff of a partial render.
-		return &exitError{ExitError, errors.New("the render failed: no live diff of a partial render")}
+		return errors.New("the render failed: no live diff of a partial render")
 	}
 	if len(run.clusters) != 1 {
-		return &exitError{ExitError, fmt.Errorf("--live compares one cluster entry with one cluster: give one PATH (got %d entries)", len(run.clusters))}
+		return fmt.Errorf("--live compares one cluster entry with one cluster: give one PATH (got %d entries)", len(run.clusters))
 	}
 	cfg, err := drift.LoadConfig(lo.kubeconfig, lo.context)
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	opts := drift.DefaultOptions()
 	if lo.concurrency > 0 {
@@ -56,10 +56,10 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 	rep, err := drift.Check(ctx, cfg, run.clusters[0], opts)
 	p.done()
 	if err != nil {
-		return &exitError{ExitError, err}
+		return err
 	}
 	if err := rep.Write(stdout, lo.format, drift.WriteOptions{Color: lo.color}); err != nil {
-		return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
+		return fmt.Errorf("write output: %w", err)
 	}
 	if rep.Drifted() {
 		return failed{ExitFindings}

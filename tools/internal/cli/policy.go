@@ -43,10 +43,10 @@ Exit codes: 0 no errors, 1 violations that fail, 2 the render failed, a
 template or rule does not compile, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.Formats); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			run, err := flags.renderOK(cmd.Context(), args, stderr)
 			if err != nil {
@@ -54,14 +54,14 @@ template or rule does not compile, or bad usage.`,
 			}
 			rules, err := loadRules(cmd, rulesDir, run.opts.RepoRoot)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			var all []finding.Finding
 			for _, c := range run.clusters {
 				start := time.Now()
 				res, err := policy.Run(cmd.Context(), c, policy.Options{Concurrency: flags.concurrency})
 				if err != nil {
-					return &exitError{ExitError, fmt.Errorf("policy %s: %w", c.Path, err)}
+					return fmt.Errorf("policy %s: %w", c.Path, err)
 				}
 				errs, warns := finding.Count(res.Findings)
 				fmt.Fprintf(stderr, "policy %s: %d templates, %d constraints; %d objects evaluated, %d skipped (not seen by the webhook); %d violations (%d deny, %d warn or dryrun) in %s\n",
@@ -74,7 +74,7 @@ template or rule does not compile, or bad usage.`,
 					start := time.Now()
 					fs, err := rules.Check(cmd.Context(), run.opts.RepoRoot, c)
 					if err != nil {
-						return &exitError{ExitError, fmt.Errorf("repository rules %s: %w", c.Path, err)}
+						return fmt.Errorf("repository rules %s: %w", c.Path, err)
 					}
 					fmt.Fprintf(stderr, "repository rules %s: %d rules, %d findings in %s\n", c.Path, len(rules.Rules()), len(fs), time.Since(start).Round(time.Millisecond))
 					all = append(all, fs...)
@@ -82,7 +82,7 @@ template or rule does not compile, or bad usage.`,
 			}
 			policy.FailOn(all, failOn)
 			if err := report.Findings(stdout, format, "policy", all); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if finding.Failed(all) {
 				return failed{ExitFindings}
@@ -121,22 +121,22 @@ Exit codes: 0 every case passed, 1 a case or test failed, 2 a suite could not
 be read or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, verifyFormats); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if len(args) == 0 {
 				dir, err := defaultPolicies()
 				if err != nil {
-					return &exitError{ExitError, err}
+					return err
 				}
 				args = []string{dir}
 			}
 			start := time.Now()
 			results, err := policy.Verify(cmd.Context(), args, policy.VerifyOptions{Concurrency: concurrency})
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if err := report.Verify(stdout, format, results); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			fmt.Fprintf(stderr, "policy verify: %d suites in %s\n", len(results), time.Since(start).Round(time.Millisecond))
 			for _, r := range results {

@@ -193,7 +193,7 @@ namespace, kind and name.`,
 				return err
 			}
 			if err := writeRender(out, stdout, run.clusters, flags.showSecrets); err != nil {
-				return &exitError{ExitError, fmt.Errorf("write output: %w", err)}
+				return fmt.Errorf("write output: %w", err)
 			}
 			run.summary(stderr)
 			if run.failed() {
@@ -219,11 +219,11 @@ type rendered struct {
 func (f *renderFlags) render(ctx context.Context, args []string) (*rendered, error) {
 	opts, err := f.options()
 	if err != nil {
-		return nil, &exitError{ExitError, err}
+		return nil, err
 	}
 	paths, err := clusterPaths(opts.RepoRoot, args)
 	if err != nil {
-		return nil, &exitError{ExitError, err}
+		return nil, err
 	}
 	start := time.Now()
 	r := render.New(opts)
@@ -233,7 +233,7 @@ func (f *renderFlags) render(ctx context.Context, args []string) (*rendered, err
 	for _, p := range paths {
 		c, err := r.Render(ctx, p)
 		if err != nil {
-			return nil, &exitError{ExitError, err}
+			return nil, err
 		}
 		out.clusters = append(out.clusters, c)
 	}

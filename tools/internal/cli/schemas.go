@@ -32,19 +32,19 @@ Exit codes: 0 written, 2 the cluster could not be read or the file written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
-				return &exitError{ExitError, fmt.Errorf("-o FILE is required")}
+				return fmt.Errorf("-o FILE is required")
 			}
 			cfg, err := drift.LoadConfig(kubeconfig, kubeContext)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			b, err := schemas.Fetch(cmd.Context(), cfg)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			var buf bytes.Buffer
 			if err := b.Write(&buf); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if out == "-" {
 				_, err = stdout.Write(buf.Bytes())
@@ -52,7 +52,7 @@ Exit codes: 0 written, 2 the cluster could not be read or the file written.`,
 				err = diskcache.WriteFile(out, buf.Bytes())
 			}
 			if err != nil {
-				return &exitError{ExitError, fmt.Errorf("write %s: %w", out, err)}
+				return fmt.Errorf("write %s: %w", out, err)
 			}
 			fmt.Fprintf(stderr, "wrote %s: Kubernetes %s, %d kinds, %d bytes\n", out, b.Kubernetes, len(b.Kinds), buf.Len())
 			return nil

@@ -19,10 +19,10 @@ func newSynthCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(_ *cobra.Command, args []string) error {
 			s, err := synth.SizeNamed(size)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if err := synth.Generate(args[0], s, seed); err != nil {
-				return &exitError{ExitError, fmt.Errorf("synth %s: %w", args[0], err)}
+				return fmt.Errorf("synth %s: %w", args[0], err)
 			}
 			fmt.Fprintf(stdout, "%s: %d Kustomizations, %d HelmReleases, %d charts\n", args[0], s.Kustomizations, s.HelmReleases, s.Charts)
 			return nil

@@ -50,11 +50,11 @@ Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.Formats); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			opts, err := vflags.options(cmd, &flags)
 			if err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			run, err := flags.renderOK(cmd.Context(), args, stderr)
 			if err != nil {
@@ -63,7 +63,7 @@ or bad usage.`,
 			opts.RepoRoot = run.opts.RepoRoot
 			findings := validate.Run(cmd.Context(), run.clusters, opts)
 			if err := report.Findings(stdout, format, "validate", findings); err != nil {
-				return &exitError{ExitError, err}
+				return err
 			}
 			if finding.Failed(findings) {
 				return failed{ExitFindings}

@@ -8,7 +8,6 @@ package policy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -299,9 +298,6 @@ func webhookAction(r *types.Result) (string, bool) {
 	}
 	return best, best != ""
 }
-
-// errNoWebhook is returned when the engine cannot be built.
-var errNoWebhook = errors.New("gatekeeper engine")
 
 // trimArg returns the value of --name=value or "" and false.
 func trimArg(arg, name string) (string, bool) {

@@ -212,7 +212,7 @@ func newClient(s *settings) (*constraintclient.Client, error) {
 	if s.cel {
 		d, err := k8scel.New()
 		if err != nil {
-			return nil, fmt.Errorf("%w: CEL driver: %w", errNoWebhook, err)
+			return nil, fmt.Errorf("gatekeeper engine: CEL driver: %w", err)
 		}
 		args = append(args, constraintclient.Driver(d))
 	}
@@ -222,12 +222,12 @@ func newClient(s *settings) (*constraintclient.Client, error) {
 	}
 	d, err := rego.New(rego.Tracing(false), externs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Rego driver: %w", errNoWebhook, err)
+		return nil, fmt.Errorf("gatekeeper engine: Rego driver: %w", err)
 	}
 	args = append(args, constraintclient.Driver(d), constraintclient.EnforcementPoints(util.WebhookEnforcementPoint))
 	c, err := constraintclient.NewClient(args...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errNoWebhook, err)
+		return nil, fmt.Errorf("gatekeeper engine: %w", err)
 	}
 	return c, nil
 }

@@ -1,4 +1,4 @@
-package kubeschema
+package main
 
 import (
 	"encoding/json"

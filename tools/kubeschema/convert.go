@@ -1,4 +1,4 @@
-// Package kubeschema converts Kubernetes OpenAPI definitions — the
+// This file converts Kubernetes OpenAPI definitions — the
 // kube-apiserver's /openapi/v2 document and CustomResourceDefinitions — into
 // standalone JSON schemas laid out the way kubeconform reads local schemas
 // (<kind>-<group>-<version>.json), for the benchmark that runs kubeconform
@@ -9,7 +9,8 @@
 // published schemas, every property also accepts null (charts render empty
 // values as null and the API server accepts them), and int-or-string and
 // quantity fields accept integers and numbers as well as strings.
-package kubeschema
+
+package main
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
-// Command gen writes kubeconform-layout JSON schemas (see package
-// kubeschema) for scripts/bench-pipeline.sh:
+// Command kubeschema writes kubeconform-layout JSON schemas (convert.go)
+// for scripts/bench-pipeline.sh:
 //
-//	go run ./tools/internal/kubeschema/gen -openapi v2.json [-crds render.yaml]... -out DIR
+//	go run ./tools/kubeschema -openapi v2.json [-crds render.yaml]... -out DIR
 //
 // -openapi is a kube-apiserver's /openapi/v2 document; -crds files are YAML
 // streams whose CustomResourceDefinitions are added (other objects are
@@ -22,8 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
-
-	"github.com/aks-gitops/platform/tools/internal/kubeschema"
 )
 
 type files []string
@@ -54,7 +52,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	schemas, err := kubeschema.FromOpenAPIV2(doc)
+	schemas, err := FromOpenAPIV2(doc)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *openapi, err)
 	}
@@ -65,7 +63,7 @@ func run(args []string) error {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		for _, crd := range objs {
-			s, err := kubeschema.FromCRD(crd)
+			s, err := FromCRD(crd)
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
