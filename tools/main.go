@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -37,6 +38,9 @@ func main() {
 			profile = f
 		}
 	}
+	// Some of Helm's packages (its template engine among them) log through
+	// the process's default slog logger; the tool reports for itself.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal cancels the run; stop restores the default action,
 	// so a second one ends the process at once if the run is slow to.

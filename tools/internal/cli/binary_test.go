@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +47,8 @@ func toolsBinary(t *testing.T) string {
 
 // TestMain removes the built binary after the tests.
 func TestMain(m *testing.M) {
+	// As tools/main.go does: Helm's engine logs through the default logger.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	code := m.Run()
 	if binary.path != "" {
 		_ = os.RemoveAll(filepath.Dir(binary.path))

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -29,8 +28,6 @@ func (f failed) Error() string { return fmt.Sprintf("exit %d", f.code) }
 
 // Run executes the command line args and returns the process exit code.
 func Run(ctx context.Context, version string, args []string, stdout, stderr io.Writer) (code int) {
-	// Helm and kustomize log through slog; the tool reports for itself.
-	slog.SetDefault(slog.New(slog.DiscardHandler))
 	// The libraries recover their own panics per Flux object; one that
 	// escapes anyway is still one line and exit 2, never a stack dump.
 	defer func() {

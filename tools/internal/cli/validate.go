@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
+	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/schemas"
@@ -108,7 +109,7 @@ func (v *validateFlags) options(cmd *cobra.Command, rf *renderFlags) (validate.O
 	if v.schemaFile != "" {
 		target, _ = apilifecycle.Parse(bundle.Minor())
 	}
-	return validate.Options{Target: target, SkipKinds: skip, Schemas: bundle, SkipHint: skipHint}, nil
+	return validate.Options{Target: target, SkipKinds: skip, Schemas: bundle, SkipHint: skipHint, Compiled: crdvalidate.NewCache()}, nil
 }
 
 // loadSchemas returns the schema bundle validation uses: the file given, or

@@ -28,6 +28,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+
+	"github.com/aks-gitops/platform/tools/internal/memo"
 )
 
 // Validator validates objects of the kinds its CRDs define. CRDs are
@@ -40,10 +42,25 @@ type Validator struct {
 	// schemas provides the kinds no CRD of the render defines (built-in
 	// kinds, a cluster's CRDs).
 	schemas Schemas
-	// kinds holds, per group-version-kind, the function that compiles it
-	// once (func() (*version, error)).
-	kinds sync.Map
+	cache   *Cache
+	// kinds compiles each group-version-kind once.
+	kinds memo.Map[schema.GroupVersionKind, *version]
 }
+
+// Cache holds compiled schemas for the Validators of one run: the clusters
+// of a run carry the same charts' CRDs, and compiling a schema and its CEL
+// rules costs far more than hashing it. CRDs are keyed by content; each
+// served version compiles on first use (charts' CRDs serve several
+// versions, Gateway API's v1 and v1beta1 with many CEL rules each, of which
+// a render uses one). Compiled schemas are read-only. Safe for concurrent
+// use.
+type Cache struct {
+	crds    memo.Map[[sha256.Size]byte, *crdVersions]
+	schemas memo.Map[schemasKey, *version]
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{} }
 
 // Schemas is a source of schemas in CRD form for kinds that have no CRD in
 // the render: the built-in kinds of a Kubernetes version, or whatever a
@@ -63,11 +80,15 @@ type version struct {
 	builtin bool
 }
 
-// New indexes the CRDs among objs. It returns the CRDs that cannot be
-// read; one that does not compile (not structural, a CEL rule that does not
-// compile) is reported when an object of its kind is validated.
-func New(objs []*unstructured.Unstructured) (*Validator, []error) {
-	v := &Validator{crds: map[schema.GroupKind]*unstructured.Unstructured{}}
+// New indexes the CRDs among objs, compiling into cache (nil: a cache of
+// its own). It returns the CRDs that cannot be read; one that does not
+// compile (not structural, a CEL rule that does not compile) is reported
+// when an object of its kind is validated.
+func New(objs []*unstructured.Unstructured, cache *Cache) (*Validator, []error) {
+	if cache == nil {
+		cache = NewCache()
+	}
+	v := &Validator{crds: map[schema.GroupKind]*unstructured.Unstructured{}, cache: cache}
 	var errs []error
 	for _, u := range objs {
 		if u.GetKind() != "CustomResourceDefinition" || u.GetAPIVersion() != apiextensionsv1.SchemeGroupVersion.String() {
@@ -90,23 +111,19 @@ func (v *Validator) lookup(gvk schema.GroupVersionKind) (ver *version, ok bool, 
 	if !v.Known(gvk) {
 		return nil, false, nil
 	}
-	f, loaded := v.kinds.Load(gvk)
-	if !loaded {
-		f, _ = v.kinds.LoadOrStore(gvk, sync.OnceValues(func() (*version, error) { return v.compileKind(gvk) }))
-	}
-	ver, err = f.(func() (*version, error))()
+	ver, _, err = v.kinds.Do(gvk, func() (*version, error) { return v.compileKind(gvk) })
 	return ver, true, err
 }
 
 func (v *Validator) compileKind(gvk schema.GroupVersionKind) (*version, error) {
 	if crd, ok := v.crds[gvk.GroupKind()]; ok {
-		ver, err := compileCRD(crd, gvk)
+		ver, err := v.cache.compileCRD(crd, gvk)
 		if _, ok := errors.AsType[*notServed](err); err != nil && !ok {
 			return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.GetName(), err)
 		}
 		return ver, err
 	}
-	once, _ := compiledFromSchemas.LoadOrStore(schemasKey{v.schemas, gvk}, sync.OnceValues(func() (*version, error) {
+	ver, _, err := v.cache.schemas.Do(schemasKey{v.schemas, gvk}, func() (*version, error) {
 		s, _, err := v.schemas.Schema(gvk)
 		if err != nil {
 			return nil, err
@@ -117,22 +134,12 @@ func (v *Validator) compileKind(gvk schema.GroupVersionKind) (*version, error) {
 		}
 		ver.builtin = true
 		return ver, nil
-	}))
-	ver, err := once.(func() (*version, error))()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("schema of %s: %w", gvk, err)
 	}
 	return ver, nil
 }
-
-// compiled holds CRDs by content, shared by every Validator of the
-// process: the clusters of one run carry the same charts' CRDs, and
-// compiling a schema and its CEL rules costs far more than hashing it.
-// Each served version compiles on first use: charts' CRDs serve several
-// versions (Gateway API's v1 and v1beta1, each with many CEL rules) of
-// which a render uses one. Compiled schemas are read-only, safe for
-// concurrent use.
-var compiled sync.Map // sha256 of the CRD's JSON → func() (*crdVersions, error)
 
 // crdVersions compiles the served versions of one CRD, each once.
 type crdVersions struct {
@@ -147,15 +154,14 @@ func (e *notServed) Error() string {
 }
 
 // compileCRD returns the compiled schema of version gvk.Version of crd.
-func compileCRD(crd *unstructured.Unstructured, gvk schema.GroupVersionKind) (*version, error) {
+func (c *Cache) compileCRD(crd *unstructured.Unstructured, gvk schema.GroupVersionKind) (*version, error) {
 	data, err := json.Marshal(crd.Object)
 	if err != nil {
 		return nil, err
 	}
-	once, _ := compiled.LoadOrStore(sha256.Sum256(data), sync.OnceValues(func() (*crdVersions, error) {
+	cv, _, err := c.crds.Do(sha256.Sum256(data), func() (*crdVersions, error) {
 		return readCRD(crd.DeepCopy())
-	}))
-	cv, err := once.(func() (*crdVersions, error))()
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -234,10 +240,7 @@ func (v *Validator) Compile(gvk schema.GroupVersionKind) error {
 	return err
 }
 
-// compiledFromSchemas shares compiled schemas of a Schemas source (a
-// bundle) between Validators, like compiled does for CRDs.
-var compiledFromSchemas sync.Map // schemasKey → func() (*version, error)
-
+// schemasKey is a kind of one Schemas source (a bundle).
 type schemasKey struct {
 	src Schemas
 	gvk schema.GroupVersionKind

@@ -71,7 +71,7 @@ func TestParityWithAPIServer(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(gadgetCRD), &crdObj.Object); err != nil {
 		t.Fatal(err)
 	}
-	v, errs := New([]*unstructured.Unstructured{&crdObj})
+	v, errs := New([]*unstructured.Unstructured{&crdObj}, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -136,7 +136,7 @@ func TestMessages(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(gadgetCRD), &crdObj.Object); err != nil {
 		t.Fatal(err)
 	}
-	v, _ := New([]*unstructured.Unstructured{&crdObj})
+	v, _ := New([]*unstructured.Unstructured{&crdObj}, nil)
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "test.aks-gitops.io/v1", "kind": "Gadget",
 		"metadata": map[string]any{"name": "g"},

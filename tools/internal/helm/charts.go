@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
+	"github.com/aks-gitops/platform/tools/internal/memo"
 	"github.com/aks-gitops/platform/tools/internal/oci"
 )
 
@@ -109,25 +110,10 @@ type Charts struct {
 	local     []localChart
 	localErr  error
 
-	mu      sync.Mutex
-	charts  map[string]func() (*Chart, error)
-	indexes map[string]func() (*repo.IndexFile, error)
+	charts  memo.Map[string, *Chart]
+	indexes memo.Map[string, *repo.IndexFile]
 
 	localHits, cached, fetched, reused atomic.Int64
-}
-
-// do returns the result of fn for key, running it only for the first
-// caller; concurrent callers wait for it. reused says the result was shared.
-func do[T any](mu *sync.Mutex, m map[string]func() (T, error), key string, fn func() (T, error)) (_ T, reused bool, _ error) {
-	mu.Lock()
-	run, reused := m[key]
-	if !reused {
-		run = sync.OnceValues(fn)
-		m[key] = run
-	}
-	mu.Unlock()
-	v, err := run()
-	return v, reused, err
 }
 
 // NewCharts returns a chart resolver.
@@ -138,7 +124,7 @@ func NewCharts(opts ChartOptions) *Charts {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Transport: transport(opts.Timeout)}
 	}
-	return &Charts{opts: opts, charts: map[string]func() (*Chart, error){}, indexes: map[string]func() (*repo.IndexFile, error){}}
+	return &Charts{opts: opts}
 }
 
 // Stats returns the resolution counters.
@@ -152,7 +138,7 @@ func (c *Charts) FromRepository(ctx context.Context, repoURL, name, version stri
 	if version == "" {
 		version = "*"
 	}
-	ch, reused, err := do(&c.mu, c.charts, repoURL+"\x00"+name+"\x00"+version, func() (*Chart, error) {
+	ch, reused, err := c.charts.Do(repoURL+"\x00"+name+"\x00"+version, func() (*Chart, error) {
 		return c.fromRepository(ctx, repoURL, name, version)
 	})
 	if reused && err == nil {
@@ -164,7 +150,7 @@ func (c *Charts) FromRepository(ctx context.Context, repoURL, name, version stri
 // FromPath loads the chart at p: a directory (a chart in a Git source) or
 // an archive (a chart pulled through an OCIRepository).
 func (c *Charts) FromPath(ctx context.Context, dir string) (*Chart, error) {
-	ch, reused, err := do(&c.mu, c.charts, "dir\x00"+dir, func() (*Chart, error) {
+	ch, reused, err := c.charts.Do("dir\x00"+dir, func() (*Chart, error) {
 		c.localHits.Add(1)
 		return c.load(ctx, dir, filepath.Base(dir), "", dir)
 	})
@@ -298,7 +284,7 @@ func (c *Charts) cachedVersion(repoURL, name, constraint string) (string, string
 // index returns the repository index, fetched once per run (or read from
 // the cache when offline).
 func (c *Charts) index(ctx context.Context, repoURL string) (*repo.IndexFile, error) {
-	idx, _, err := do(&c.mu, c.indexes, repoURL, func() (*repo.IndexFile, error) {
+	idx, _, err := c.indexes.Do(repoURL, func() (*repo.IndexFile, error) {
 		p := filepath.Join(c.repoCacheDir(repoURL), "index.yaml")
 		if c.opts.Offline {
 			if _, err := os.Stat(p); err != nil {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // The built-in kinds' schemas of each Kubernetes minor this tool ships,
@@ -37,33 +36,19 @@ func Shipped() []string {
 	return out
 }
 
-var (
-	builtinOnce = map[string]func() (*Bundle, error){}
-	builtinMu   sync.Mutex
-)
-
-// Builtin returns the built-in kinds' schemas of Kubernetes minor ("1.36"),
-// read once; a minor the tool does not ship is an error that says which it
-// does and how to get the schemas of any cluster.
+// Builtin reads the built-in kinds' schemas of Kubernetes minor ("1.36");
+// a minor the tool does not ship is a *NotShippedError. A run reads it once
+// and passes it on.
 func Builtin(minor string) (*Bundle, error) {
-	builtinMu.Lock()
-	load, ok := builtinOnce[minor]
-	if !ok {
-		load = sync.OnceValues(func() (*Bundle, error) {
-			data, err := builtinFS.ReadFile(builtinFile(minor))
-			if err != nil {
-				return nil, &NotShippedError{Minor: minor, Shipped: Shipped()}
-			}
-			b, err := Read(bytes.NewReader(data))
-			if err != nil {
-				return nil, fmt.Errorf("built-in schemas for Kubernetes %s: %w", minor, err)
-			}
-			return b, nil
-		})
-		builtinOnce[minor] = load
+	data, err := builtinFS.ReadFile(builtinFile(minor))
+	if err != nil {
+		return nil, &NotShippedError{Minor: minor, Shipped: Shipped()}
 	}
-	builtinMu.Unlock()
-	return load()
+	b, err := Read(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("built-in schemas for Kubernetes %s: %w", minor, err)
+	}
+	return b, nil
 }
 
 // NotShippedError is a Kubernetes minor version whose built-in schemas the

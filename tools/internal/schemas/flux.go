@@ -27,8 +27,11 @@ type FluxBundle struct {
 //go:embed flux/crds.json.gz
 var fluxData []byte
 
-// Flux returns the generated Flux CRDs, read once.
-var Flux = sync.OnceValues(func() (*FluxBundle, error) {
+// Flux returns the generated Flux CRDs. They are embedded, so they are
+// decoded once per process and shared read-only.
+func Flux() (*FluxBundle, error) { return readFlux() }
+
+var readFlux = sync.OnceValues(func() (*FluxBundle, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(fluxData))
 	if err != nil {
 		return nil, fmt.Errorf("flux schemas: %w", err)

@@ -41,7 +41,7 @@ func TestParityWithAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, errs := crdvalidate.New(flux.Objects())
+	v, errs := crdvalidate.New(flux.Objects(), nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

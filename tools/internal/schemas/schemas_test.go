@@ -64,7 +64,7 @@ func TestEveryKindCompiles(t *testing.T) {
 		for key := range b.Kinds {
 			parts := strings.SplitN(key, "/", 3)
 			gvk := schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}
-			v, _ := crdvalidate.New(nil)
+			v, _ := crdvalidate.New(nil, nil)
 			if err := v.WithSchemas(b).Compile(gvk); err != nil {
 				t.Errorf("%s %s: %v", minor, key, err)
 			}

@@ -15,11 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/sourceignore"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
+
+	"github.com/aks-gitops/platform/tools/internal/memo"
 )
 
 // ErrOffline is returned for a source that was never fetched, in offline mode.
@@ -73,8 +74,7 @@ type Fetcher struct {
 	offline bool
 	timeout time.Duration
 
-	mu   sync.Mutex
-	runs map[string]func() (*Fetched, error)
+	runs memo.Map[string, *Fetched]
 }
 
 // Option configures a Fetcher.
@@ -92,7 +92,7 @@ func WithTimeout(d time.Duration) Option {
 
 // NewFetcher keeps sources under dir; offline forbids the network.
 func NewFetcher(dir string, offline bool, opts ...Option) *Fetcher {
-	f := &Fetcher{dir: dir, offline: offline, timeout: DefaultTimeout, runs: map[string]func() (*Fetched, error){}}
+	f := &Fetcher{dir: dir, offline: offline, timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(f)
 	}
@@ -121,14 +121,8 @@ func (f *Fetcher) fetch(ctx context.Context, source, u string, do func(context.C
 
 // once runs fetch for key the first time and returns its result every time.
 func (f *Fetcher) once(key string, fetch func() (*Fetched, error)) (*Fetched, error) {
-	f.mu.Lock()
-	run, ok := f.runs[key]
-	if !ok {
-		run = sync.OnceValues(fetch)
-		f.runs[key] = run
-	}
-	f.mu.Unlock()
-	return run()
+	fetched, _, err := f.runs.Do(key, fetch)
+	return fetched, err
 }
 
 // slot is the cache directory of one source at one ref.

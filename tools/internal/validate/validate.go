@@ -36,6 +36,9 @@ type Options struct {
 	// SkipKinds are custom kinds ("group/Kind") whose CRD the cluster
 	// provides itself, outside the render: not reported as having no schema.
 	SkipKinds map[string]bool
+	// Compiled holds the schemas compiled for the clusters of one run
+	// (nil: each cluster compiles its own).
+	Compiled *crdvalidate.Cache
 	// SkipHint says, for a custom kind no CRD defines, how to skip it
 	// (nil: nothing is said).
 	SkipHint func(group, kind string) string
@@ -105,7 +108,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 		defs = flux.Objects()
 	}
 	defs = append(defs, all...)
-	crds, errs := crdvalidate.New(append(defs, constraintCRDs(all)...))
+	crds, errs := crdvalidate.New(append(defs, constraintCRDs(all)...), opts.Compiled)
 	if opts.Schemas != nil {
 		crds.WithSchemas(opts.Schemas)
 	}
