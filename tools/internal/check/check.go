@@ -15,6 +15,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/policy"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/reporules"
@@ -193,23 +194,22 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 	return out, nil
 }
 
-// layering maps every rendered object (Kind/namespace/name, as findings
-// name them) to its layer — the Flux Kustomization that applies it, or
+// layering maps every rendered object to its layer — the Flux Kustomization that applies it, or
 // that applies the HelmRelease that renders it — and counts each layer's
 // objects.
-func layering(c *render.Cluster) (map[string]string, map[string]*Layer) {
+func layering(c *render.Cluster) (map[object.ID]string, map[string]*Layer) {
 	releaseLayer := map[flux.Ref]string{}
 	for _, u := range c.Units {
 		if u.Ref.Kind != flux.KustomizationKind {
 			continue
 		}
 		for _, o := range u.Objects {
-			if r := flux.RefOf(o.Object); r.Kind == flux.HelmReleaseKind {
+			if r := object.IDOf(o.Object); r.Kind == flux.HelmReleaseKind {
 				releaseLayer[r] = u.Ref.Namespace + "/" + u.Ref.Name
 			}
 		}
 	}
-	layerOf := map[string]string{}
+	layerOf := map[object.ID]string{}
 	layers := map[string]*Layer{}
 	for _, u := range c.Units {
 		name := u.Ref.Namespace + "/" + u.Ref.Name
@@ -225,7 +225,7 @@ func layering(c *render.Cluster) (map[string]string, map[string]*Layer) {
 		}
 		for _, o := range u.Objects {
 			l.Objects++
-			key := flux.RefOf(o.Object).String()
+			key := object.IDOf(o.Object)
 			if _, seen := layerOf[key]; !seen {
 				layerOf[key] = name
 			}

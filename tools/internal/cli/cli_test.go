@@ -113,10 +113,10 @@ func TestValidateValuesLint(t *testing.T) {
 	e := localEnv(t)
 	f := loadFixture(t, filepath.Join("testdata", "validate-values.txtar"), e)
 	code, stdout, stderr := run(append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir()}, f.args...)...)
-	want := `clusters/test: ConfigMap/apps/dashboards (Kustomization/flux-system/flux-system from clusters/test/dashboards.yaml)
-  error dashboard: dashboard broken.json is not valid JSON: unexpected end of JSON input
-clusters/test: DemoAllowedRepos/typo (Kustomization/flux-system/flux-system from clusters/test/policy.yaml)
+	want := `clusters/test: DemoAllowedRepos/typo (Kustomization/flux-system/flux-system from clusters/test/policy.yaml)
   error schema: unknown field "spec.parameters.repositorys"
+clusters/test: ConfigMap/apps/dashboards (Kustomization/flux-system/flux-system from clusters/test/dashboards.yaml)
+  error dashboard: dashboard broken.json is not valid JSON: unexpected end of JSON input
 clusters/test: Gizmo/apps/g (Kustomization/flux-system/flux-system from clusters/test/gizmo.yaml)
   error schema: no CustomResourceDefinition in the render defines example.com/v1 Gizmo (if the cluster provides it, pass --skip-kind example.com/Gizmo)
 clusters/test: HelmRelease/apps/typos (clusters/test/releases.yaml)
@@ -165,7 +165,7 @@ func TestValidateFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != ExitFindings {
 		t.Fatalf("json: exit %d, %v:\n%s%s", code, err, stdout, stderr)
 	}
-	if len(doc.Findings) != 9 || doc.Findings[0].File != "clusters/test/dashboards.yaml" || doc.Findings[0].Check != "dashboard" {
+	if len(doc.Findings) != 9 || doc.Findings[1].File != "clusters/test/dashboards.yaml" || doc.Findings[1].Check != "dashboard" {
 		t.Errorf("json findings: %+v", doc.Findings)
 	}
 	code, stdout, _ = run(args("github")...)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/aks-gitops/platform/tools/internal/finding"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/policy"
 )
 
@@ -33,14 +35,14 @@ func TestPolicyViolations(t *testing.T) {
 clusters/test: Deployment/apps/web (Kustomization/flux-system/flux-system from clusters/test/workloads.yaml)
   warning policy TestNoLatest/no-latest [warn]: container web uses the latest tag
   error policy TestRequiredLabel/team [deny]: Deployment web has no label team
-clusters/test: Deployment/secure/vault (Kustomization/flux-system/flux-system from clusters/test/workloads.yaml)
-  error policy TestRequiredLabel/owner-in-restricted [deny]: Deployment vault has no label owner
 clusters/test: Ingress/apps/shop (Kustomization/flux-system/flux-system from clusters/test/ingresses.yaml)
   error policy TestUniqueHost/unique-host [deny]: host shop.example.com is also used by Ingress open/shop-copy
-clusters/test: Ingress/open/shop-copy (Kustomization/flux-system/flux-system from clusters/test/ingresses.yaml)
-  error policy TestUniqueHost/unique-host [deny]: host shop.example.com is also used by Ingress apps/shop
 clusters/test: Job/apps/db-migrate (HelmRelease/apps/db chart hooked-0.1.0 template hooked/templates/job.yaml (hook: pre-install) defined in clusters/test/release.yaml)
   error policy TestRequiredLabel/team [deny]: Job db-migrate has no label team
+clusters/test: Ingress/open/shop-copy (Kustomization/flux-system/flux-system from clusters/test/ingresses.yaml)
+  error policy TestUniqueHost/unique-host [deny]: host shop.example.com is also used by Ingress apps/shop
+clusters/test: Deployment/secure/vault (Kustomization/flux-system/flux-system from clusters/test/workloads.yaml)
+  error policy TestRequiredLabel/owner-in-restricted [deny]: Deployment vault has no label owner
 7 findings (5 errors, 2 warnings)
 `
 	if code != ExitFindings {
@@ -78,14 +80,18 @@ clusters/test: Job/apps/db-migrate (HelmRelease/apps/db chart hooked-0.1.0 templ
 		t.Fatalf("--format json: %v\n%s", err, stdout)
 	}
 	hook := finding.Finding{
-		Cluster: "clusters/test", Object: "Job/apps/db-migrate", File: "clusters/test/release.yaml",
+		Cluster: "clusters/test", Object: object.ID{Kind: "Job", Namespace: "apps", Name: "db-migrate"}, File: "clusters/test/release.yaml",
 		Where: "HelmRelease/apps/db chart hooked-0.1.0 template hooked/templates/job.yaml (hook: pre-install) defined in clusters/test/release.yaml",
 		Check: "policy", Rule: "TestRequiredLabel/team", Action: "deny", Message: "Job db-migrate has no label team",
 	}
 	if len(got.Findings) != 7 {
 		t.Fatalf("--format json: %d findings, want 7", len(got.Findings))
 	}
-	if diff := cmp.Diff(hook, got.Findings[6]); diff != "" {
+	i := slices.IndexFunc(got.Findings, func(f finding.Finding) bool { return f.Object == hook.Object })
+	if i < 0 {
+		t.Fatalf("no finding on %s", hook.Object)
+	}
+	if diff := cmp.Diff(hook, got.Findings[i]); diff != "" {
 		t.Errorf("hook finding (-want +got):\n%s", diff)
 	}
 
@@ -153,7 +159,7 @@ func TestPolicyGatorParity(t *testing.T) {
 	}
 	var mine []string
 	for _, f := range got.Findings {
-		mine = append(mine, f.Object+" "+f.Rule+" "+f.Action+" "+f.Message)
+		mine = append(mine, f.Object.String()+" "+f.Rule+" "+f.Action+" "+f.Message)
 	}
 	sort.Strings(theirs)
 	sort.Strings(mine)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/fieldpath"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -26,7 +27,7 @@ type comparer struct {
 	secretValues []string
 	// base and head objects by identity, for notes that look at other
 	// objects (the producing Kustomization's prune).
-	base, head map[ID]render.Object
+	base, head map[object.ID]render.Object
 	// frozen counts, per producer suspended in head, the objects it
 	// rendered in base and no longer renders.
 	frozen map[flux.Ref]int
@@ -54,17 +55,17 @@ func maskable(v string) bool {
 
 func newComparer(base, head []render.Object, opts Options) *comparer {
 	c := &comparer{
-		opts: opts, base: map[ID]render.Object{}, head: map[ID]render.Object{}, frozen: map[flux.Ref]int{},
+		opts: opts, base: map[object.ID]render.Object{}, head: map[object.ID]render.Object{}, frozen: map[flux.Ref]int{},
 		randomNamed: [2]map[string]int{{}, {}},
 	}
 	seen := map[string]bool{}
 	for i, set := range [][]render.Object{base, head} {
-		byID := [2]map[ID]render.Object{c.base, c.head}[i]
+		byID := [2]map[object.ID]render.Object{c.base, c.head}[i]
 		for _, o := range set {
 			if o.Object == nil {
 				continue
 			}
-			id := IDOf(o.Object)
+			id := object.IDOf(o.Object)
 			byID[id] = o
 			if slices.Contains(o.Origin.Random, "*") {
 				c.randomNamed[i][randomKey(o)]++
@@ -91,7 +92,7 @@ func newComparer(base, head []render.Object, opts Options) *comparer {
 }
 
 func randomKey(o render.Object) string {
-	id := IDOf(o.Object)
+	id := object.IDOf(o.Object)
 	return strings.Join([]string{o.Origin.Producer.String(), o.Origin.Template, id.Group, id.Kind, id.Namespace}, "\x00")
 }
 
@@ -111,14 +112,14 @@ func (c *comparer) randomTwin(b, h *render.Object) bool {
 
 // producerID is the identity of the Flux object a producer reference
 // names.
-func producerID(ref flux.Ref) (ID, bool) {
+func producerID(ref flux.Ref) (object.ID, bool) {
 	switch ref.Kind {
 	case flux.KustomizationKind:
-		return ID{Group: kustomizeGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, true
+		return object.ID{Group: kustomizeGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, true
 	case flux.HelmReleaseKind:
-		return ID{Group: helmGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, true
+		return object.ID{Group: helmGroup, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, true
 	}
-	return ID{}, false
+	return object.ID{}, false
 }
 
 // suspendedInHead reports whether head suspends the producer, so Flux
@@ -158,7 +159,7 @@ func (c *comparer) frozenNotes(r *Report) {
 	}
 }
 
-func isSecret(id ID) bool { return id.Group == "" && id.Kind == "Secret" }
+func isSecret(id object.ID) bool { return id.Group == "" && id.Kind == "Secret" }
 
 // secretData returns a Secret's values by key, data (base64 as written,
 // decoded when it decodes) and stringData merged as the API server does;
@@ -193,7 +194,7 @@ func (c *comparer) compare(b, h *render.Object) (Change, bool) {
 	var ch Change
 	switch {
 	case b == nil:
-		ch = Change{ID: IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Added, Origin: h.Origin}
+		ch = Change{ID: object.IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Added, Origin: h.Origin}
 		ch.YAML = c.objectYAML(h)
 	case h == nil && c.suspendedInHead(b.Origin.Producer):
 		// Flux leaves what a suspended producer applied as it is: not a
@@ -201,13 +202,13 @@ func (c *comparer) compare(b, h *render.Object) (Change, bool) {
 		c.frozen[b.Origin.Producer]++
 		return Change{}, false
 	case h == nil:
-		ch = Change{ID: IDOf(b.Object), APIVersion: b.Object.GetAPIVersion(), Action: Removed, Origin: b.Origin}
+		ch = Change{ID: object.IDOf(b.Object), APIVersion: b.Object.GetAPIVersion(), Action: Removed, Origin: b.Origin}
 		ch.YAML = c.objectYAML(b)
 	case b.Origin.Producer == h.Origin.Producer && reflect.DeepEqual(b.Object.Object, h.Object.Object):
 		// Most objects are unchanged: no copy, no walk.
 		return Change{}, false
 	default:
-		ch = Change{ID: IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Changed, Origin: h.Origin}
+		ch = Change{ID: object.IDOf(h.Object), APIVersion: h.Object.GetAPIVersion(), Action: Changed, Origin: h.Origin}
 		if b.Origin.Producer != h.Origin.Producer {
 			o := b.Origin
 			ch.BaseOrigin = &o
@@ -223,7 +224,7 @@ func (c *comparer) compare(b, h *render.Object) (Change, bool) {
 
 // fields returns the field differences of two versions of one object.
 func (c *comparer) fields(b, h *render.Object) []FieldDiff {
-	id := IDOf(h.Object)
+	id := object.IDOf(h.Object)
 	random := c.randomPaths(b, h)
 	bo, ho := c.clean(b.Object.Object, random), c.clean(h.Object.Object, random)
 	var out []FieldDiff
@@ -355,7 +356,7 @@ func (c *comparer) stripMetadata(v any) {
 // objectYAML is the whole object, noise stripped and secrets masked.
 func (c *comparer) objectYAML(o *render.Object) string {
 	obj := c.clean(o.Object.Object, c.randomPaths(o))
-	if isSecret(IDOf(o.Object)) {
+	if isSecret(object.IDOf(o.Object)) {
 		for _, f := range []string{"data", "stringData"} {
 			if m, ok := obj[f].(map[string]any); ok {
 				for k := range m {

@@ -11,10 +11,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
-var apps = flux.Ref{Kind: "Kustomization", Namespace: "flux-system", Name: "apps"}
+var apps = flux.RefTo("Kustomization", "flux-system", "apps")
 
 // objects parses a YAML stream into render objects produced by apps.
 func objects(t *testing.T, stream string) []render.Object {
@@ -285,16 +286,16 @@ func TestParseRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{Ignore: rules}
-	deploy := ID{Group: "apps", Kind: "Deployment"}
+	deploy := object.ID{Group: "apps", Kind: "Deployment"}
 	for _, tt := range []struct {
-		id   ID
+		id   object.ID
 		path string
 		want bool
 	}{
 		{deploy, "spec.template.spec.containers[name=web].image", true},
 		{deploy, "spec.template.spec.containers[name=web].imagePullPolicy", false},
 		{deploy, "spec.replicas", true},
-		{ID{Kind: "ReplicaSet", Group: "apps"}, "spec.replicas", false},
+		{object.ID{Kind: "ReplicaSet", Group: "apps"}, "spec.replicas", false},
 		{deploy, "spec.replicasx", false},
 	} {
 		if got := o.matchField(tt.id, tt.path); got != tt.want {

@@ -13,8 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
@@ -47,43 +46,6 @@ const (
 	Warning Level = "warning"
 )
 
-// ID identifies an object across revisions.
-type ID struct {
-	Group     string `json:"group,omitempty"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
-}
-
-// String renders Kind/namespace/name (Kind/name when cluster scoped), with
-// the group for kinds outside the core group: Deployment.apps/web/x.
-func (id ID) String() string {
-	k := id.Kind
-	if id.Group != "" {
-		k += "." + id.Group
-	}
-	if id.Namespace == "" {
-		return k + "/" + id.Name
-	}
-	return k + "/" + id.Namespace + "/" + id.Name
-}
-
-// IDOf returns an object's identity.
-func IDOf(u *unstructured.Unstructured) ID {
-	return ID{Group: u.GroupVersionKind().Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
-}
-
-func (id ID) less(o ID) bool {
-	a := [...]string{id.Namespace, id.Kind, id.Name, id.Group}
-	b := [...]string{o.Namespace, o.Kind, o.Name, o.Group}
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return false
-}
-
 // FieldDiff is one difference at a field path such as
 // spec.template.spec.containers[name=web].image. Old and New are YAML
 // (a scalar on one line, a map or list as a block, a multi-line string as
@@ -112,9 +74,9 @@ type Note struct {
 
 // Change is one object that differs.
 type Change struct {
-	ID         ID     `json:"id"`
-	APIVersion string `json:"apiVersion"`
-	Action     Action `json:"action"`
+	ID         object.ID `json:"id"`
+	APIVersion string    `json:"apiVersion"`
+	Action     Action    `json:"action"`
 	// Origin is where head renders it (base, for a removed object);
 	// BaseOrigin is set when base renders it from another producer.
 	Origin     render.Origin  `json:"-"`
@@ -178,7 +140,7 @@ func (r *Report) Counts() (added, removed, changed, dangers int) {
 func Compare(base, head []render.Object, opts Options) *Report {
 	c := newComparer(base, head, opts)
 	bi, hi := index(base), index(head)
-	keys := map[ID]bool{}
+	keys := map[object.ID]bool{}
 	for k := range bi {
 		keys[k] = true
 	}
@@ -207,7 +169,7 @@ func Compare(base, head []render.Object, opts Options) *Report {
 	sort.SliceStable(changes, func(i, j int) bool {
 		a, b := changes[i], changes[j]
 		if a.ID != b.ID {
-			return a.ID.less(b.ID)
+			return object.Compare(a.ID, b.ID) < 0
 		}
 		return a.Origin.Producer.String() < b.Origin.Producer.String()
 	})
@@ -217,13 +179,13 @@ func Compare(base, head []render.Object, opts Options) *Report {
 	return r
 }
 
-func index(objs []render.Object) map[ID][]render.Object {
-	out := map[ID][]render.Object{}
+func index(objs []render.Object) map[object.ID][]render.Object {
+	out := map[object.ID][]render.Object{}
 	for _, o := range objs {
 		if o.Object == nil {
 			continue
 		}
-		id := IDOf(o.Object)
+		id := object.IDOf(o.Object)
 		out[id] = append(out[id], o)
 	}
 	for _, os := range out {

@@ -47,7 +47,7 @@ func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
 				if level == Danger {
 					icon = ":rotating_light:"
 				}
-				item := fmt.Sprintf("- %s **%s** `%s` %s: %s\n", icon, level, c.ID, n.Rule, mdEscape(n.Message))
+				item := fmt.Sprintf("- %s **%s** `%s` %s: %s\n", icon, level, c.ID.Qualified(), n.Rule, mdEscape(n.Message))
 				if blockLimit > 0 && nb.Len()+len(item) > blockLimit {
 					blocks = append(blocks, nb.String())
 					nb.Reset()
@@ -103,7 +103,7 @@ func objectBlocks(c Change, wo WriteOptions, limit int) []string {
 		ls = append(ls, string(op)+" "+strings.Repeat("  ", l.indent)+l.text)
 	}
 	f := fence(ls)
-	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], htmlText.Replace(c.ID.String()), c.Action)
+	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], htmlText.Replace(c.ID.Qualified()), c.Action)
 	if c.Danger() {
 		summary = ":rotating_light: " + summary
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
@@ -58,7 +59,7 @@ var loudDeletions = map[string]string{
 	"apiextensions.k8s.io/CustomResourceDefinition": "deleting a CustomResourceDefinition deletes every object of its kind in the cluster",
 }
 
-func groupKind(id ID) string { return id.Group + "/" + id.Kind }
+func groupKind(id object.ID) string { return id.Group + "/" + id.Kind }
 
 func hasPrefixPath(p, prefix string) bool {
 	return p == prefix || strings.HasPrefix(p, prefix+".") || strings.HasPrefix(p, prefix+"[")
@@ -302,7 +303,7 @@ func enforcementNotes(b, h *render.Object, ch *Change) []Note {
 
 // falcoRule is a Falco rule as one side's ConfigMaps define it.
 type falcoRule struct {
-	holder   ID
+	holder   object.ID
 	defined  bool // has a condition (not only an override)
 	disabled bool
 }
@@ -310,15 +311,15 @@ type falcoRule struct {
 // falcoRules collects the Falco rules in the ConfigMaps of one side: data
 // values that are Falco rule files (YAML lists of rule, macro and list
 // items). The last item naming a rule decides whether it is enabled.
-func falcoRules(objs map[ID]render.Object) map[string]falcoRule {
+func falcoRules(objs map[object.ID]render.Object) map[string]falcoRule {
 	out := map[string]falcoRule{}
-	ids := make([]ID, 0, len(objs))
+	ids := make([]object.ID, 0, len(objs))
 	for id := range objs {
 		if id.Group == "" && id.Kind == "ConfigMap" {
 			ids = append(ids, id)
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].less(ids[j]) })
+	slices.SortFunc(ids, object.Compare)
 	for _, id := range ids {
 		data, _, _ := unstructured.NestedStringMap(objs[id].Object.Object, "data")
 		for _, k := range slices.Sorted(maps.Keys(data)) {
@@ -384,7 +385,7 @@ func (c *comparer) falcoNotes(r *Report) {
 			continue
 		}
 		h, ok := head[name]
-		var holder ID
+		var holder object.ID
 		var msg string
 		switch {
 		case !ok && b.defined:
@@ -412,7 +413,7 @@ func falcoDisabled(rule string) string {
 }
 
 // addNote adds a note to the change of the object id, if there is one.
-func (r *Report) addNote(id ID, n Note) {
+func (r *Report) addNote(id object.ID, n Note) {
 	for i := range r.Changes {
 		if r.Changes[i].ID == id {
 			r.Changes[i].Notes = append(r.Changes[i].Notes, n)

@@ -5,6 +5,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Options configures Compare.
@@ -158,7 +160,7 @@ func (o Options) matchKey(kind RuleKind, key string) bool {
 }
 
 // matchField reports whether a reported field path is noise.
-func (o Options) matchField(id ID, p string) bool {
+func (o Options) matchField(id object.ID, p string) bool {
 	for _, r := range o.Ignore {
 		if r.Kind != RuleField || r.re == nil {
 			continue

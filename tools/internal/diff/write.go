@@ -237,7 +237,7 @@ const (
 var actionSign = map[Action]string{Added: "+", Removed: "-", Changed: "~"}
 
 func (c Change) heading() string {
-	s := fmt.Sprintf("%s %s %s", actionSign[c.Action], c.ID, c.Action)
+	s := fmt.Sprintf("%s %s %s", actionSign[c.Action], c.ID.Qualified(), c.Action)
 	if c.BaseOrigin != nil {
 		return s + fmt.Sprintf(" (%s, was %s)", c.Origin, c.BaseOrigin)
 	}

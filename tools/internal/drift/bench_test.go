@@ -92,7 +92,7 @@ func BenchmarkLiveDiff(b *testing.B) {
 	env := testenv.Start(b)
 	cfg := env.RESTConfig()
 	c := newClient(b, cfg)
-	ref := flux.Ref{Kind: flux.KustomizationKind, Namespace: "flux-system", Name: "bench"}
+	ref := flux.RefTo(flux.KustomizationKind, "flux-system", "bench")
 	objs := benchObjects(n)
 	for _, o := range objs {
 		setOwner(o, ref)

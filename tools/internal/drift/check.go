@@ -19,6 +19,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
@@ -52,16 +53,6 @@ func DefaultOptions() Options {
 	}
 }
 
-// key names an object of one kind, version-independent.
-type key struct {
-	group, kind, namespace, name string
-}
-
-func keyOf(u *unstructured.Unstructured) key {
-	gvk := u.GroupVersionKind()
-	return key{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}
-}
-
 // item is one rendered object on its way to a result.
 type item struct {
 	obj     render.Object
@@ -77,12 +68,12 @@ type checker struct {
 	opts     Options
 	cluster  *render.Cluster
 	prods    map[flux.Ref]*producer
-	desired  map[key]bool
+	desired  map[object.ID]bool
 	crdKinds map[schema.GroupKind]bool // kinds CRDs in the render define
 	// namespaces the render creates.
 	namespaces map[string]bool
 	// live objects owned (by labels) by any Flux controller, by resource.
-	owned map[schema.GroupVersionResource]map[key]*unstructured.Unstructured
+	owned map[schema.GroupVersionResource]map[object.ID]*unstructured.Unstructured
 	// resources whose owned list failed for lack of permission: fall back
 	// to one GET per object and no label scan.
 	unlisted map[schema.GroupVersionResource]bool
@@ -107,8 +98,8 @@ func Check(ctx context.Context, cfg *rest.Config, c *render.Cluster, opts Option
 	}
 	ch := &checker{
 		cl: cl, opts: opts, cluster: c, prods: prods,
-		desired: map[key]bool{}, crdKinds: map[schema.GroupKind]bool{}, namespaces: map[string]bool{},
-		owned:    map[schema.GroupVersionResource]map[key]*unstructured.Unstructured{},
+		desired: map[object.ID]bool{}, crdKinds: map[schema.GroupKind]bool{}, namespaces: map[string]bool{},
+		owned:    map[schema.GroupVersionResource]map[object.ID]*unstructured.Unstructured{},
 		unlisted: map[schema.GroupVersionResource]bool{},
 	}
 	items, err := ch.prepare()
@@ -173,9 +164,9 @@ func (ch *checker) prepare() ([]*item, error) {
 				it.desired.SetNamespace("")
 			}
 		}
-		ch.desired[keyOf(it.desired)] = true
+		ch.desired[object.IDOf(it.desired)] = true
 		it.res = Result{
-			ID: diff.IDOf(it.desired), APIVersion: it.desired.GetAPIVersion(),
+			ID: object.IDOf(it.desired), APIVersion: it.desired.GetAPIVersion(),
 			Producer: o.Origin.Producer.String(),
 		}
 	}
@@ -236,13 +227,13 @@ func (ch *checker) listOwned(ctx context.Context, items []*item, inv []inventory
 	}
 	for i, gvr := range list {
 		var err error
-		m := map[key]*unstructured.Unstructured{}
+		m := map[object.ID]*unstructured.Unstructured{}
 		for _, p := range parts[i*len(groups) : (i+1)*len(groups)] {
 			if p.err != nil && err == nil {
 				err = p.err
 			}
 			for _, u := range p.objs {
-				m[keyOf(u)] = u
+				m[object.IDOf(u)] = u
 			}
 		}
 		if err != nil {
@@ -304,13 +295,13 @@ func (ch *checker) get(ctx context.Context, m *meta.RESTMapping, ns, name string
 // fetched (an object not labelled by Flux, or of an unlisted resource).
 func (ch *checker) live(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
 	if m, ok := ch.owned[it.mapping.Resource]; ok {
-		if u := m[keyOf(it.desired)]; u != nil {
+		if u := m[object.IDOf(it.desired)]; u != nil {
 			return u, nil
 		}
 	}
 	u, err := ch.get(ctx, it.mapping, it.desired.GetNamespace(), it.desired.GetName())
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", it.res.ID, err)
+		return nil, fmt.Errorf("get %s: %w", it.res.ID.Qualified(), err)
 	}
 	return u, nil
 }
@@ -323,7 +314,7 @@ func (ch *checker) checkAll(ctx context.Context, items []*item) error {
 	for _, it := range items {
 		g.Go(func() error {
 			if err := ch.check(gctx, it); err != nil {
-				return fmt.Errorf("%s: %s (%s): %w", ch.cluster.Path, it.res.ID, it.obj.Origin, err)
+				return fmt.Errorf("%s: %s (%s): %w", ch.cluster.Path, it.res.ID.Qualified(), it.obj.Origin, err)
 			}
 			if ch.opts.Progress != nil {
 				ch.opts.Progress(int(done.Add(1)), len(items))

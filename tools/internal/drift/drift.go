@@ -12,9 +12,11 @@
 package drift
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Status is the outcome for one object.
@@ -43,9 +45,9 @@ var statuses = []Status{Created, Drifted, Prune, Failed, Skipped, Unchanged}
 
 // Result is the outcome for one object.
 type Result struct {
-	ID         diff.ID `json:"id"`
-	APIVersion string  `json:"apiVersion"`
-	Status     Status  `json:"status"`
+	ID         object.ID `json:"id"`
+	APIVersion string    `json:"apiVersion"`
+	Status     Status    `json:"status"`
 	// Producer is the Flux Kustomization or HelmRelease that applies (or,
 	// for a prune candidate, applied) the object.
 	Producer string `json:"producer,omitempty"`
@@ -92,15 +94,7 @@ func (r *Report) Counts() map[Status]int {
 }
 
 func sortResults(rs []Result) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
-		ka := [...]string{a.ID.Namespace, a.ID.Kind, a.ID.Name, a.ID.Group, a.Producer, a.APIVersion}
-		kb := [...]string{b.ID.Namespace, b.ID.Kind, b.ID.Name, b.ID.Group, b.Producer, b.APIVersion}
-		for n := range ka {
-			if ka[n] != kb[n] {
-				return ka[n] < kb[n]
-			}
-		}
-		return false
+	slices.SortStableFunc(rs, func(a, b Result) int {
+		return cmp.Or(object.Compare(a.ID, b.ID), cmp.Compare(a.Producer, b.Producer), cmp.Compare(a.APIVersion, b.APIVersion))
 	})
 }

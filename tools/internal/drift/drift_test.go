@@ -57,10 +57,11 @@ func loadFixture(t *testing.T, file string) fixture {
 		if len(parts) != 3 {
 			t.Fatalf("%s: want <ks|hr>_<namespace>_<name>.yaml", af.Name)
 		}
-		ref := flux.Ref{Kind: flux.KustomizationKind, Namespace: parts[1], Name: parts[2]}
+		kind := flux.KustomizationKind
 		if parts[0] == "hr" {
-			ref.Kind = flux.HelmReleaseKind
+			kind = flux.HelmReleaseKind
 		}
+		ref := flux.RefTo(kind, parts[1], parts[2])
 		objs, err := utils.ReadObjects(bytes.NewReader(af.Data))
 		if err != nil {
 			t.Fatalf("%s: %v", af.Name, err)
@@ -237,7 +238,7 @@ type row struct {
 func rows(rep *Report) []row {
 	var out []row
 	for _, r := range rep.Results {
-		w := row{ID: r.ID.String(), Status: string(r.Status), Producer: r.Producer, Reason: r.Reason}
+		w := row{ID: r.ID.Qualified(), Status: string(r.Status), Producer: r.Producer, Reason: r.Reason}
 		for _, f := range r.Fields {
 			s := fmt.Sprintf("%s %s", f.Path, f.Op)
 			switch {

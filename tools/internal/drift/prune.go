@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/fluxcd/cli-utils/pkg/object"
+	cliobject "github.com/fluxcd/cli-utils/pkg/object"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // inventory is what a live Kustomization's status says it applied.
@@ -22,7 +23,7 @@ type inventory struct {
 }
 
 type inventoryEntry struct {
-	key     key
+	key     object.ID
 	mapping *meta.RESTMapping // nil: the kind is no longer served
 }
 
@@ -79,11 +80,11 @@ func (ch *checker) inventories(ctx context.Context) ([]inventory, error) {
 				return nil
 			}
 			for _, e := range ks.Status.Inventory.Entries {
-				id, err := object.ParseObjMetadata(e.ID)
+				id, err := cliobject.ParseObjMetadata(e.ID)
 				if err != nil {
 					return fmt.Errorf("live %s: inventory: %w", p.ref, err)
 				}
-				entry := inventoryEntry{key: key{id.GroupKind.Group, id.GroupKind.Kind, id.Namespace, id.Name}}
+				entry := inventoryEntry{key: object.ID{Group: id.GroupKind.Group, Kind: id.GroupKind.Kind, Namespace: id.Namespace, Name: id.Name}}
 				em, err := ch.cl.mapper.RESTMapping(id.GroupKind, e.Version)
 				switch {
 				case meta.IsNoMatchError(err):
@@ -117,7 +118,7 @@ func (ch *checker) ownerOf(u *unstructured.Unstructured) *producer {
 		if name == "" || ns == "" {
 			continue
 		}
-		if p := ch.prods[flux.Ref{Kind: kind, Namespace: ns, Name: name}]; p != nil {
+		if p := ch.prods[flux.RefTo(kind, ns, name)]; p != nil {
 			return p
 		}
 	}
@@ -143,7 +144,7 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 		live *unstructured.Unstructured
 		prod *producer
 	}
-	found := map[key]candidate{}
+	found := map[object.ID]candidate{}
 	for _, objs := range ch.owned {
 		for k, u := range objs {
 			if ch.desired[k] || controlled(u) {
@@ -184,9 +185,9 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 	g, gctx := ch.group(ctx)
 	for _, l := range lookups {
 		g.Go(func() error {
-			u, err := ch.get(gctx, l.entry.mapping, l.entry.key.namespace, l.entry.key.name)
+			u, err := ch.get(gctx, l.entry.mapping, l.entry.key.Namespace, l.entry.key.Name)
 			if err != nil {
-				return fmt.Errorf("get %s %s/%s of the inventory of %s: %w", l.entry.key.kind, l.entry.key.namespace, l.entry.key.name, l.prod.ref, err)
+				return fmt.Errorf("get %s %s/%s of the inventory of %s: %w", l.entry.key.Kind, l.entry.key.Namespace, l.entry.key.Name, l.prod.ref, err)
 			}
 			l.live = u
 			return nil
@@ -204,7 +205,7 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 	}
 	out := make([]Result, 0, len(found))
 	for _, c := range found {
-		r := Result{ID: diff.IDOf(c.live), APIVersion: c.live.GetAPIVersion(), Status: Prune, Producer: c.prod.ref.String()}
+		r := Result{ID: object.IDOf(c.live), APIVersion: c.live.GetAPIVersion(), Status: Prune, Producer: c.prod.ref.String()}
 		kept := flux.KeptBy(c.prod.ref.Kind, c.live)
 		switch {
 		case kept == flux.HelmKeepKey:

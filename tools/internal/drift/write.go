@@ -100,7 +100,7 @@ func (r *Report) writeText(w *bufio.Writer, opts WriteOptions) {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	for _, res := range r.shown(opts) {
-		fmt.Fprintf(w, "%-9s %s", res.Status, res.ID)
+		fmt.Fprintf(w, "%-9s %s", res.Status, res.ID.Qualified())
 		if res.Producer != "" {
 			fmt.Fprintf(w, " (%s)", res.Producer)
 		}
@@ -169,14 +169,14 @@ func (r *Report) writeMarkdown(w *bufio.Writer, opts WriteOptions) {
 	// clipped the same way.
 	blocks := []string{"| Status | Object | Applied by | Why |\n|---|---|---|---|\n"}
 	for _, res := range shown {
-		blocks = append(blocks, fmt.Sprintf("| %s | `%s` | %s | %s |\n", res.Status, res.ID, mdCell(res.Producer), mdCell(res.Reason)))
+		blocks = append(blocks, fmt.Sprintf("| %s | `%s` | %s | %s |\n", res.Status, res.ID.Qualified(), mdCell(res.Producer), mdCell(res.Reason)))
 	}
 	for _, res := range shown {
 		if len(res.Fields) == 0 && len(res.Notes) == 0 {
 			continue
 		}
 		var d strings.Builder
-		fmt.Fprintf(&d, "\n<details><summary>%s <code>%s</code></summary>\n\n", res.Status, res.ID)
+		fmt.Fprintf(&d, "\n<details><summary>%s <code>%s</code></summary>\n\n", res.Status, res.ID.Qualified())
 		for _, n := range res.Notes {
 			fmt.Fprintf(&d, "- **%s** %s: %s\n", n.Level, n.Rule, mdCell(n.Message))
 		}

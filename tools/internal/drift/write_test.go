@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -21,29 +22,29 @@ func sampleReport() *Report {
 		Cluster: "clusters/test",
 		Server:  "https://127.0.0.1:6443",
 		Results: []Result{
-			{ID: diff.ID{Kind: "Namespace", Name: "apps"}, APIVersion: "v1", Status: Unchanged, Producer: "Kustomization/flux-system/apps"},
-			{ID: diff.ID{Kind: "ConfigMap", Namespace: "apps", Name: "new"}, APIVersion: "v1", Status: Created, Producer: "Kustomization/flux-system/apps"},
+			{ID: object.ID{Kind: "Namespace", Name: "apps"}, APIVersion: "v1", Status: Unchanged, Producer: "Kustomization/flux-system/apps"},
+			{ID: object.ID{Kind: "ConfigMap", Namespace: "apps", Name: "new"}, APIVersion: "v1", Status: Created, Producer: "Kustomization/flux-system/apps"},
 			{
-				ID: diff.ID{Group: "apps", Kind: "Deployment", Namespace: "apps", Name: "web"}, APIVersion: "apps/v1", Status: Drifted, Producer: "Kustomization/flux-system/apps",
+				ID: object.ID{Group: "apps", Kind: "Deployment", Namespace: "apps", Name: "web"}, APIVersion: "apps/v1", Status: Drifted, Producer: "Kustomization/flux-system/apps",
 				Fields: []diff.FieldDiff{
 					{Path: "spec.replicas", Op: diff.OpChanged, Old: "5", New: "2"},
 					{Path: "spec.template.metadata.annotations", Op: diff.OpAdded, New: "team: web\n"},
 				},
 			},
 			{
-				ID: diff.ID{Kind: "Secret", Namespace: "apps", Name: "db"}, APIVersion: "v1", Status: Drifted, Producer: "Kustomization/flux-system/apps",
+				ID: object.ID{Kind: "Secret", Namespace: "apps", Name: "db"}, APIVersion: "v1", Status: Drifted, Producer: "Kustomization/flux-system/apps",
 				Fields: []diff.FieldDiff{{Path: "data.password", Op: diff.OpChanged, Masked: true}},
 			},
 			{
-				ID: diff.ID{Kind: "ConfigMap", Namespace: "apps", Name: "old"}, APIVersion: "v1", Status: Prune, Producer: "Kustomization/flux-system/apps",
+				ID: object.ID{Kind: "ConfigMap", Namespace: "apps", Name: "old"}, APIVersion: "v1", Status: Prune, Producer: "Kustomization/flux-system/apps",
 				Notes: []diff.Note{{Level: diff.Danger, Rule: "prune", Message: "Flux deletes it (garbage collection)"}},
 			},
 			{
-				ID: diff.ID{Kind: "Service", Namespace: "apps", Name: "web"}, APIVersion: "v1", Status: Failed, Producer: "Kustomization/flux-system/apps",
+				ID: object.ID{Kind: "Service", Namespace: "apps", Name: "web"}, APIVersion: "v1", Status: Failed, Producer: "Kustomization/flux-system/apps",
 				Reason: "immutable field change, the API server rejects it: spec.clusterIPs[0]: may not change once set",
 			},
 			{
-				ID: diff.ID{Group: "batch", Kind: "Job", Namespace: "apps", Name: "migrate"}, APIVersion: "batch/v1", Status: Skipped, Producer: "HelmRelease/apps/web",
+				ID: object.ID{Group: "batch", Kind: "Job", Namespace: "apps", Name: "migrate"}, APIVersion: "batch/v1", Status: Skipped, Producer: "HelmRelease/apps/web",
 				Reason: "Helm hook (pre-upgrade): run by Helm, not kept live",
 			},
 		},
@@ -86,7 +87,7 @@ func TestWriteMarkdownFitsAComment(t *testing.T) {
 	rep := &Report{Cluster: "clusters/big", Server: "https://x"}
 	for i := range 3000 {
 		rep.Results = append(rep.Results, Result{
-			ID: diff.ID{Kind: "ConfigMap", Namespace: "apps", Name: fmt.Sprintf("cm-%04d", i)}, Status: Drifted,
+			ID: object.ID{Kind: "ConfigMap", Namespace: "apps", Name: fmt.Sprintf("cm-%04d", i)}, Status: Drifted,
 			Fields: []diff.FieldDiff{{Path: "data.key", Op: diff.OpChanged, Old: "a", New: "b"}},
 		})
 	}

@@ -5,14 +5,18 @@ package finding
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
+	"strings"
+
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Finding is one problem a check found.
 type Finding struct {
 	Cluster string `json:"cluster"`
-	// Object is Kind/namespace/name.
-	Object string `json:"object"`
+	// Object is what the finding is about; in JSON, Kind/namespace/name.
+	Object object.ID `json:"-"`
 	// File is the repository file the object comes from, or that defines
 	// the HelmRelease that renders it; Where says the same in words.
 	File  string `json:"file,omitempty"`
@@ -30,6 +34,40 @@ type Finding struct {
 	// Warning findings are reported but do not fail the run.
 	Warning bool   `json:"warning,omitempty"`
 	Message string `json:"message"`
+}
+
+// MarshalJSON writes the finding with its object as Kind/namespace/name.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding // without this method
+	return json.Marshal(struct {
+		Cluster string `json:"cluster"`
+		Object  string `json:"object"`
+		plain
+	}{f.Cluster, f.Object.String(), plain(f)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; the object's group, which
+// JSON does not carry, stays empty.
+func (f *Finding) UnmarshalJSON(data []byte) error {
+	type plain Finding
+	var in struct {
+		Object string `json:"object"`
+		plain
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*f = Finding(in.plain)
+	parts := strings.SplitN(in.Object, "/", 3)
+	switch len(parts) {
+	case 1:
+		f.Object = object.ID{Kind: parts[0]}
+	case 2:
+		f.Object = object.ID{Kind: parts[0], Name: parts[1]}
+	default:
+		f.Object = object.ID{Kind: parts[0], Namespace: parts[1], Name: parts[2]}
+	}
+	return nil
 }
 
 // Level is "error" or "warning".
@@ -51,7 +89,7 @@ func Sort(findings []Finding) {
 	slices.SortStableFunc(findings, func(a, b Finding) int {
 		return cmp.Or(
 			cmp.Compare(a.Cluster, b.Cluster),
-			cmp.Compare(a.Object, b.Object),
+			object.Compare(a.Object, b.Object),
 			cmp.Compare(a.Check, b.Check),
 			cmp.Compare(a.Rule, b.Rule),
 			cmp.Compare(a.Message, b.Message),

@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	sigsjson "sigs.k8s.io/json"
+
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Kinds the renderer acts on.
@@ -40,29 +42,38 @@ var SupportedVersions = map[string]string{
 	sourcev1.GroupVersion.Group:    sourcev1.GroupVersion.Version,
 }
 
-// Ref names one Kubernetes object by kind, namespace and name.
-type Ref struct {
-	Kind      string
-	Namespace string
-	Name      string
+// Ref names an object the renderer works with: a Flux object, its source,
+// anything the render holds. It is the tool's one identity, object.ID.
+type Ref = object.ID
+
+// kindGroups are the API groups of the Flux kinds.
+var kindGroups = map[string]string{
+	KustomizationKind:  kustomizev1.GroupVersion.Group,
+	HelmReleaseKind:    helmv2.GroupVersion.Group,
+	GitRepositoryKind:  sourcev1.GroupVersion.Group,
+	HelmRepositoryKind: sourcev1.GroupVersion.Group,
+	OCIRepositoryKind:  sourcev1.GroupVersion.Group,
+	HelmChartKind:      sourcev1.GroupVersion.Group,
+	BucketKind:         sourcev1.GroupVersion.Group,
+	// Flux 2.7's source kind for artifacts of other controllers.
+	"ExternalArtifact": sourcev1.GroupVersion.Group,
 }
 
-// String renders the reference as Kind/namespace/name (Kind/name when cluster scoped).
-func (r Ref) String() string {
-	if r.Namespace == "" {
-		return r.Kind + "/" + r.Name
-	}
-	return r.Kind + "/" + r.Namespace + "/" + r.Name
+// RefTo returns the reference to the Flux object of kind (a Flux kind, as
+// a sourceRef or dependsOn names it) in namespace: its group is the kind's.
+func RefTo(kind, namespace, name string) Ref {
+	return Ref{Group: kindGroups[kind], Kind: kind, Namespace: namespace, Name: name}
 }
 
-// ParseRef parses KIND/NAMESPACE/NAME (or NAMESPACE/NAME with defaultKind).
+// ParseRef parses KIND/NAMESPACE/NAME (or NAMESPACE/NAME with defaultKind)
+// naming a Flux object.
 func ParseRef(s, defaultKind string) (Ref, error) {
 	parts := strings.Split(s, "/")
 	switch {
 	case len(parts) == 2 && defaultKind != "" && parts[0] != "" && parts[1] != "":
-		return Ref{Kind: defaultKind, Namespace: parts[0], Name: parts[1]}, nil
+		return RefTo(defaultKind, parts[0], parts[1]), nil
 	case len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "":
-		return Ref{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+		return RefTo(parts[0], parts[1], parts[2]), nil
 	}
 	if defaultKind != "" {
 		return Ref{}, fmt.Errorf("invalid reference %q: want NAMESPACE/NAME or KIND/NAMESPACE/NAME", s)
@@ -71,9 +82,7 @@ func ParseRef(s, defaultKind string) (Ref, error) {
 }
 
 // RefOf returns the reference of an object.
-func RefOf(u *unstructured.Unstructured) Ref {
-	return Ref{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
-}
+func RefOf(u *unstructured.Unstructured) Ref { return object.IDOf(u) }
 
 // IsFlux reports whether the object belongs to one of the Flux API groups.
 func IsFlux(u *unstructured.Unstructured) bool {

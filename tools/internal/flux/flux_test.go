@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-func object(t *testing.T, s string) *unstructured.Unstructured {
+func objectOf(t *testing.T, s string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
@@ -25,8 +25,8 @@ func TestParseRef(t *testing.T) {
 		want           Ref
 		wantErr        bool
 	}{
-		{name: "default kind", in: "flux-system/flux-system", kind: "GitRepository", want: Ref{Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}},
-		{name: "explicit kind", in: "OCIRepository/apps/charts", want: Ref{Kind: "OCIRepository", Namespace: "apps", Name: "charts"}},
+		{name: "default kind", in: "flux-system/flux-system", kind: "GitRepository", want: Ref{Group: "source.toolkit.fluxcd.io", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}},
+		{name: "explicit kind", in: "OCIRepository/apps/charts", want: Ref{Group: "source.toolkit.fluxcd.io", Kind: "OCIRepository", Namespace: "apps", Name: "charts"}},
 		{name: "too short", in: "name", kind: "GitRepository", wantErr: true},
 		{name: "kind required", in: "ns/name", wantErr: true},
 		{name: "empty part", in: "GitRepository//name", wantErr: true},
@@ -57,7 +57,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Validate(object(t, tt.yaml))
+			err := Validate(objectOf(t, tt.yaml))
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -72,7 +72,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestDecodeVersionError(t *testing.T) {
-	_, err := DecodeKustomization(object(t, "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\nkind: Kustomization\nmetadata: {name: a}"))
+	_, err := DecodeKustomization(objectOf(t, "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\nkind: Kustomization\nmetadata: {name: a}"))
 	if !errors.Is(err, ErrUnsupportedVersion) {
 		t.Errorf("err = %v, want ErrUnsupportedVersion", err)
 	}

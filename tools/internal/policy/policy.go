@@ -32,6 +32,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
@@ -265,7 +266,7 @@ func findings(cluster string, o render.Object, resp *types.Responses) []finding.
 		}
 		out = append(out, finding.Finding{
 			Cluster: cluster,
-			Object:  flux.RefOf(o.Object).String(),
+			Object:  object.IDOf(o.Object),
 			File:    o.Origin.File,
 			Where:   o.Origin.String(),
 			Check:   Check,

@@ -25,7 +25,7 @@ func cluster(t testing.TB, streams ...string) *render.Cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u := &render.Unit{Ref: flux.Ref{Kind: flux.KustomizationKind, Namespace: "flux-system", Name: "flux-system"}}
+		u := &render.Unit{Ref: flux.RefTo(flux.KustomizationKind, "flux-system", "flux-system")}
 		for _, o := range objs {
 			u.Objects = append(u.Objects, render.Object{Object: o, Origin: render.Origin{Producer: u.Ref, File: "in.yaml"}})
 		}

@@ -129,7 +129,7 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 		if ns == "" {
 			ns = hr.Namespace
 		}
-		src := flux.Ref{Kind: ref.Kind, Namespace: ns, Name: ref.Name}
+		src := flux.RefTo(ref.Kind, ns, ref.Name)
 		if dir, ok := run.r.opts.Sources[src]; ok {
 			return run.r.opts.Charts.FromPath(ctx, dir)
 		}
@@ -154,7 +154,7 @@ func (run *run) chart(ctx context.Context, node *hrNode) (*helm.Chart, error) {
 	if ns == "" {
 		ns = hr.Namespace
 	}
-	src := flux.Ref{Kind: spec.SourceRef.Kind, Namespace: ns, Name: spec.SourceRef.Name}
+	src := flux.RefTo(spec.SourceRef.Kind, ns, spec.SourceRef.Name)
 	switch src.Kind {
 	case flux.HelmRepositoryKind:
 		repo, err := sourceObject(run, src, flux.DecodeHelmRepository)

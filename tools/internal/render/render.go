@@ -6,11 +6,13 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -147,18 +149,16 @@ func (c *Cluster) Objects() []Object {
 	return out
 }
 
-// SortObjects sorts by namespace, kind, name, then producer and template.
+// SortObjects sorts by identity (object.Compare), then producer, template
+// and API version.
 func SortObjects(objs []Object) {
-	sort.SliceStable(objs, func(i, j int) bool {
-		a, b := objs[i], objs[j]
-		ka := [...]string{a.Object.GetNamespace(), a.Object.GetKind(), a.Object.GetName(), a.Origin.Producer.String(), a.Origin.Template, a.Object.GetAPIVersion()}
-		kb := [...]string{b.Object.GetNamespace(), b.Object.GetKind(), b.Object.GetName(), b.Origin.Producer.String(), b.Origin.Template, b.Object.GetAPIVersion()}
-		for n := range ka {
-			if ka[n] != kb[n] {
-				return ka[n] < kb[n]
-			}
-		}
-		return false
+	slices.SortStableFunc(objs, func(a, b Object) int {
+		return cmp.Or(
+			object.Compare(object.IDOf(a.Object), object.IDOf(b.Object)),
+			object.Compare(a.Origin.Producer, b.Origin.Producer),
+			cmp.Compare(a.Origin.Template, b.Origin.Template),
+			cmp.Compare(a.Object.GetAPIVersion(), b.Object.GetAPIVersion()),
+		)
 	})
 }
 

@@ -77,7 +77,7 @@ func (run *run) entry(ctx context.Context) error {
 		return err
 	}
 	run.cluster.SelfSource = self
-	run.entryRef = flux.Ref{Kind: flux.KustomizationKind, Namespace: self.Namespace, Name: self.Name}
+	run.entryRef = flux.RefTo(flux.KustomizationKind, self.Namespace, self.Name)
 	objs := make([]*unstructured.Unstructured, len(res.Objects))
 	for i, o := range res.Objects {
 		objs[i] = o.Object
@@ -123,7 +123,7 @@ func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
 		if ns == "" {
 			ns = u.GetNamespace()
 		}
-		ref := flux.Ref{Kind: kind, Namespace: ns, Name: name}
+		ref := flux.RefTo(kind, ns, name)
 		if cleanPath(p) == run.cluster.Path {
 			return ref, nil
 		}
@@ -137,7 +137,7 @@ func (run *run) selfSource(objs []kustomize.Object) (flux.Ref, error) {
 	}
 	switch len(refs) {
 	case 0:
-		return flux.Ref{Kind: flux.GitRepositoryKind, Namespace: "flux-system", Name: "flux-system"}, nil
+		return flux.RefTo(flux.GitRepositoryKind, "flux-system", "flux-system"), nil
 	case 1:
 		return only, nil
 	}
@@ -296,7 +296,7 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 	if ns == "" {
 		ns = ks.Namespace
 	}
-	root, label, err := run.sourceRoot(ctx, flux.Ref{Kind: ks.Spec.SourceRef.Kind, Namespace: ns, Name: ks.Spec.SourceRef.Name})
+	root, label, err := run.sourceRoot(ctx, flux.RefTo(ks.Spec.SourceRef.Kind, ns, ks.Spec.SourceRef.Name))
 	if err != nil {
 		return nil, "", err
 	}
@@ -415,7 +415,7 @@ func depRef(kind, ns, name, defaultNS string) flux.Ref {
 	if ns == "" {
 		ns = defaultNS
 	}
-	return flux.Ref{Kind: kind, Namespace: ns, Name: name}
+	return flux.RefTo(kind, ns, name)
 }
 
 func sortedRefs[T any](m map[flux.Ref]T) []flux.Ref {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestFindCycles(t *testing.T) {
-	ks := func(n string) flux.Ref { return flux.Ref{Kind: "Kustomization", Namespace: "ns", Name: n} }
+	ks := func(n string) flux.Ref { return flux.RefTo("Kustomization", "ns", n) }
 	tests := []struct {
 		name string
 		deps map[flux.Ref][]flux.Ref

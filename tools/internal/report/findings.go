@@ -62,7 +62,7 @@ func title(f finding.Finding) string {
 	if f.Rule != "" {
 		s += " " + f.Rule
 	}
-	return s + " " + f.Object
+	return s + " " + f.Object.String()
 }
 
 // text groups findings by cluster and object: a heading naming the object
@@ -70,7 +70,7 @@ func title(f finding.Finding) string {
 func text(w io.Writer, findings []finding.Finding) error {
 	var last string
 	for _, f := range findings {
-		if head := f.Cluster + ": " + f.Object + " (" + f.Where + ")"; head != last {
+		if head := f.Cluster + ": " + f.Object.String() + " (" + f.Where + ")"; head != last {
 			fmt.Fprintln(w, head)
 			last = head
 		}
@@ -133,7 +133,7 @@ func junit(w io.Writer, tool string, findings []finding.Finding) error {
 			j++
 		}
 		f := findings[i]
-		c := junitCase{Name: f.Object, Classname: f.Cluster, File: f.File}
+		c := junitCase{Name: f.Object.String(), Classname: f.Cluster, File: f.File}
 		var errs, warns []string
 		for _, g := range findings[i:j] {
 			line := checkName(g) + ": " + g.Message
@@ -212,8 +212,8 @@ func sarif(w io.Writer, tool string, findings []finding.Finding) error {
 		r := result{
 			RuleID:     id,
 			Level:      f.Level(),
-			Message:    message{Text: f.Object + ": " + f.Message},
-			Properties: map[string]string{"cluster": f.Cluster, "object": f.Object, "where": f.Where},
+			Message:    message{Text: f.Object.String() + ": " + f.Message},
+			Properties: map[string]string{"cluster": f.Cluster, "object": f.Object.String(), "where": f.Where},
 		}
 		if f.Action != "" {
 			r.Properties["enforcementAction"] = f.Action

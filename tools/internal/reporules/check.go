@@ -23,6 +23,7 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -173,7 +174,7 @@ func (q *query) eval(ctx context.Context, s subject) ([]finding.Finding, error) 
 		rule := q.rules[i]
 		for _, m := range msgs {
 			out = append(out, finding.Finding{
-				Object:  flux.RefOf(s.obj).String(),
+				Object:  object.IDOf(s.obj),
 				File:    s.file,
 				Where:   s.where,
 				Check:   Check,

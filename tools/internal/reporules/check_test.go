@@ -73,20 +73,20 @@ func TestCheck(t *testing.T) {
 		if strings.Contains(f.Message, "hunter2") {
 			t.Errorf("finding carries a secret value: %q", f.Message)
 		}
-		rows = append(rows, row{f.Object, f.Rule, f.Action, f.Warning, f.File, f.Where})
+		rows = append(rows, row{f.Object.String(), f.Rule, f.Action, f.Warning, f.File, f.Where})
 	}
 	bad := "Kustomization/flux-system/bad from "
 	want := []row{
+		{"Namespace/bad", "namespace_pod_security", "deny", false, "apps/bad/namespace.yaml", bad + "apps/bad/namespace.yaml"},
+		{"Namespace/bad-privileged", "namespace_pod_security", "warn", true, "apps/bad/namespace.yaml", bad + "apps/bad/namespace.yaml"},
 		{"CronJob/bad/backup", "image_pinned", "deny", false, "apps/bad/workloads.yaml", bad + "apps/bad/workloads.yaml"},
 		{"HelmRelease/bad/app", "chart_version_pinned", "deny", false, "apps/bad/release.yaml", bad + "apps/bad/release.yaml"},
 		{"HelmRelease/bad/app", "cross_namespace_ref", "deny", false, "apps/bad/release.yaml", bad + "apps/bad/release.yaml"},
 		{"HelmRepository/bad/charts", "source_scheme", "deny", false, "apps/bad/sources.yaml", bad + "apps/bad/sources.yaml"},
-		{"Kustomization/flux-system/bad", "kustomization_prune_timeout", "deny", false, "clusters/test/sync.yaml", "Kustomization/flux-system/flux-system from clusters/test/sync.yaml"},
-		{"Kustomization/flux-system/bad", "kustomization_prune_timeout", "deny", false, "clusters/test/sync.yaml", "Kustomization/flux-system/flux-system from clusters/test/sync.yaml"},
-		{"Namespace/bad", "namespace_pod_security", "deny", false, "apps/bad/namespace.yaml", bad + "apps/bad/namespace.yaml"},
-		{"Namespace/bad-privileged", "namespace_pod_security", "warn", true, "apps/bad/namespace.yaml", bad + "apps/bad/namespace.yaml"},
 		{"OCIRepository/bad/gateway", "chart_version_pinned", "deny", false, "apps/bad/sources.yaml", bad + "apps/bad/sources.yaml"},
 		{"Secret/bad/db", "secret_encrypted", "deny", false, "apps/bad/secret.yaml", "apps/bad/secret.yaml (as committed)"},
+		{"Kustomization/flux-system/bad", "kustomization_prune_timeout", "deny", false, "clusters/test/sync.yaml", "Kustomization/flux-system/flux-system from clusters/test/sync.yaml"},
+		{"Kustomization/flux-system/bad", "kustomization_prune_timeout", "deny", false, "clusters/test/sync.yaml", "Kustomization/flux-system/flux-system from clusters/test/sync.yaml"},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
@@ -107,7 +107,7 @@ func TestCheckFiles(t *testing.T) {
 	}
 	var objects []string
 	for _, f := range got {
-		objects = append(objects, f.Object+" "+f.Rule)
+		objects = append(objects, f.Object.String()+" "+f.Rule)
 	}
 	if diff := cmp.Diff([]string{"Secret/bad/db secret_encrypted"}, objects); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -61,7 +61,7 @@ func TestRepositoryPasses(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, f := range findings {
-				msg := f.Object + " (" + f.Where + "): " + f.Rule + ": " + f.Message
+				msg := f.Object.String() + " (" + f.Where + "): " + f.Rule + ": " + f.Message
 				if f.Warning {
 					t.Log("warning: " + msg)
 					continue

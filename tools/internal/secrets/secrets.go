@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Mask is what a Secret value is replaced with in any output.
@@ -102,33 +104,29 @@ type Request struct {
 type Store struct {
 	client.Client
 
-	objects     map[key]*unstructured.Unstructured
+	objects     map[object.ID]*unstructured.Unstructured
 	showSecrets bool
 	// stand-ins for required Secrets that are missing or encrypted, by name
 	// in the namespace of the consumer.
-	standIns map[key]Request
+	standIns map[object.ID]Request
 	warnings []string
-}
-
-type key struct {
-	kind, namespace, name string
 }
 
 // NewStore indexes the ConfigMaps and Secrets among objects.
 func NewStore(objects []*unstructured.Unstructured, showSecrets bool) *Store {
-	s := &Store{objects: map[key]*unstructured.Unstructured{}, showSecrets: showSecrets, standIns: map[key]Request{}}
+	s := &Store{objects: map[object.ID]*unstructured.Unstructured{}, showSecrets: showSecrets, standIns: map[object.ID]Request{}}
 	for _, u := range objects {
 		if u.GroupVersionKind().Group != "" || (u.GetKind() != "ConfigMap" && u.GetKind() != "Secret") {
 			continue
 		}
-		s.objects[key{u.GetKind(), u.GetNamespace(), u.GetName()}] = u
+		s.objects[object.ID{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}] = u
 	}
 	return s
 }
 
 // Has reports whether the render holds the object.
 func (s *Store) Has(kind, namespace, name string) bool {
-	_, ok := s.objects[key{kind, namespace, name}]
+	_, ok := s.objects[object.ID{Kind: kind, Namespace: namespace, Name: name}]
 	return ok
 }
 
@@ -136,9 +134,9 @@ func (s *Store) Has(kind, namespace, name string) bool {
 // requested Secrets (by name, in namespace) when they are encrypted, or
 // missing and not optional.
 func (s *Store) View(namespace string, requests map[string]Request) *Store {
-	v := &Store{objects: s.objects, showSecrets: s.showSecrets, standIns: map[key]Request{}}
+	v := &Store{objects: s.objects, showSecrets: s.showSecrets, standIns: map[object.ID]Request{}}
 	for name, req := range requests {
-		v.standIns[key{"Secret", namespace, name}] = req
+		v.standIns[object.ID{Kind: "Secret", Namespace: namespace, Name: name}] = req
 	}
 	return v
 }
@@ -157,7 +155,7 @@ func (s *Store) StoodIn() bool { return len(s.warnings) > 0 }
 func (s *Store) Get(_ context.Context, nn client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
 	switch o := obj.(type) {
 	case *corev1.ConfigMap:
-		u, ok := s.objects[key{"ConfigMap", nn.Namespace, nn.Name}]
+		u, ok := s.objects[object.ID{Kind: "ConfigMap", Namespace: nn.Namespace, Name: nn.Name}]
 		if !ok {
 			return apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, nn.Name)
 		}
@@ -170,7 +168,7 @@ func (s *Store) Get(_ context.Context, nn client.ObjectKey, obj client.Object, _
 }
 
 func (s *Store) getSecret(nn client.ObjectKey, out *corev1.Secret) error {
-	k := key{"Secret", nn.Namespace, nn.Name}
+	k := object.ID{Kind: "Secret", Namespace: nn.Namespace, Name: nn.Name}
 	u, ok := s.objects[k]
 	standIn, requested := s.standIns[k]
 	if ok && !IsSOPS(u) {

@@ -19,7 +19,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/dashboards"
 	"github.com/aks-gitops/platform/tools/internal/finding"
-	"github.com/aks-gitops/platform/tools/internal/flux"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/promrules"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/schemas"
@@ -81,7 +81,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 		allowed := valueslint.Allowed(u.Annotations)
 		for _, f := range valueslint.Lint(u.HelmChart.Chart, u.Values) {
 			if !allowed[f.Path] {
-				out = append(out, Finding{Cluster: c.Path, Object: u.Ref.String(), File: u.File, Where: u.File, Check: "values-lint", Message: f.String()})
+				out = append(out, Finding{Cluster: c.Path, Object: u.Ref, File: u.File, Where: u.File, Check: "values-lint", Message: f.String()})
 			}
 		}
 	}
@@ -93,7 +93,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 		byObject[o.Object] = o
 	}
 	newFinding := func(o render.Object, check, msg string) Finding {
-		return Finding{Cluster: c.Path, Object: flux.RefOf(o.Object).String(), File: o.Origin.File, Where: o.Origin.String(), Check: check, Message: msg}
+		return Finding{Cluster: c.Path, Object: object.IDOf(o.Object), File: o.Origin.File, Where: o.Origin.String(), Check: check, Message: msg}
 	}
 	out = append(out, falcoRules(objects, opts.RepoRoot, newFinding)...)
 	for _, f := range dashboards.Check(all) {
@@ -103,7 +103,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	// render that ships its own Flux CRDs validates against those.
 	var defs []*unstructured.Unstructured
 	if flux, err := schemas.Flux(); err != nil {
-		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "tool", Check: "crd", Message: err.Error()})
+		out = append(out, Finding{Cluster: c.Path, Object: object.ID{Kind: "CustomResourceDefinition"}, Where: "tool", Check: "crd", Message: err.Error()})
 	} else {
 		defs = flux.Objects()
 	}
@@ -113,7 +113,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 		crds.WithSchemas(opts.Schemas)
 	}
 	for _, err := range errs {
-		out = append(out, Finding{Cluster: c.Path, Object: "CustomResourceDefinition", Where: "render", Check: "crd", Message: err.Error()})
+		out = append(out, Finding{Cluster: c.Path, Object: object.ID{Kind: "CustomResourceDefinition"}, Where: "render", Check: "crd", Message: err.Error()})
 	}
 	// Objects are independent: validate them in parallel, each into its own
 	// slot, and keep the input order.
@@ -122,7 +122,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, o := range objects {
 		g.Go(func() error {
-			per[i] = object(ctx, o, crds, opts, newFinding)
+			per[i] = checkObject(ctx, o, crds, opts, newFinding)
 			return nil
 		})
 	}
@@ -133,8 +133,8 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	return out
 }
 
-// object runs the per-object checks.
-func object(ctx context.Context, o render.Object, crds *crdvalidate.Validator, opts Options, newFinding func(render.Object, string, string) Finding) []Finding {
+// checkObject runs the per-object checks.
+func checkObject(ctx context.Context, o render.Object, crds *crdvalidate.Validator, opts Options, newFinding func(render.Object, string, string) Finding) []Finding {
 	var out []Finding
 	for _, msg := range crds.Validate(ctx, o.Object) {
 		msg = strings.ReplaceAll(msg, "should match '"+schemas.Base64Pattern+"'", "must be base64")
