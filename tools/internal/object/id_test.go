@@ -17,7 +17,7 @@ func TestID(t *testing.T) {
 		t.Fatalf("IDOf = %+v", id)
 	}
 	for _, tc := range []struct {
-		id                ID
+		id               ID
 		short, qualified string
 	}{
 		{id, "Deployment/apps/web", "Deployment.apps/apps/web"},
