@@ -1,6 +1,6 @@
 package chartserver
 
-// These tests check the charts under ../render/testdata/charts with Helm's own
+// These tests check the charts under testdata/charts with Helm's own
 // linter and renderer, so a broken fixture fails here rather than as a
 // confusing renderer failure.
 

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -201,4 +202,14 @@ func build(tmp, baseURL string, chartDirs []string) (map[string][]byte, error) {
 	}
 	files[IndexPath] = body
 	return files, nil
+}
+
+// TestCharts returns the directory of the small charts the tool's tests
+// serve, copy and render (demo-app at three versions, demo-db, demo-lib).
+func TestCharts() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		panic("chartserver: no caller information")
+	}
+	return filepath.Join(filepath.Dir(file), "testdata", "charts")
 }

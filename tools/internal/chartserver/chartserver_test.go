@@ -22,7 +22,7 @@ import (
 
 // chartsDir holds the charts written for the renderer's tests; they double as
 // this package's fixtures.
-const chartsDir = "../render/testdata/charts"
+var chartsDir = TestCharts()
 
 func chartDir(name string) string { return filepath.Join(chartsDir, name) }
 

@@ -20,7 +20,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // chartsDir holds the charts the tests serve and copy.
-var chartsDir = filepath.Join("..", "render", "testdata", "charts")
+var chartsDir = chartserver.TestCharts()
 
 // fixture is a repository written from a txtar archive, with the command
 // line from its "args" file.

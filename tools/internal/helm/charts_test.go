@@ -13,7 +13,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/chartserver"
 )
 
-var testCharts = filepath.Join("..", "render", "testdata", "charts")
+var testCharts = chartserver.TestCharts()
 
 // TestChartsLocalArchives finds charts packaged as .tgz in the local
 // directory, picks the highest version a constraint allows, and resolves a
