@@ -3,13 +3,9 @@ package diff
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aks-gitops/platform/tools/internal/report/md"
 )
-
-// GitHubCommentLimit is the most characters a GitHub comment may hold.
-const GitHubCommentLimit = 65536
-
-// partHeaderReserve is room kept in each part for its header.
-const partHeaderReserve = 512
 
 // markdownBlocks renders the report as a sequence of blocks, each at most
 // blockLimit bytes (0: no limit): the summary, then one collapsible
@@ -25,7 +21,7 @@ func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
 	}
 	if r.Failure != "" {
 		ls := []string{r.Failure}
-		f := fence(ls)
+		f := md.Fence(ls)
 		fmt.Fprintf(&b, "### `%s`: no diff, a render failed\n\n%s\n%s\n%s\n", title, f, clip(r.Failure), f)
 		return []string{b.String()}
 	}
@@ -47,7 +43,7 @@ func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
 				if level == Danger {
 					icon = ":rotating_light:"
 				}
-				item := fmt.Sprintf("- %s **%s** `%s` %s: %s\n", icon, level, c.ID.Qualified(), n.Rule, mdEscape(n.Message))
+				item := fmt.Sprintf("- %s **%s** `%s` %s: %s\n", icon, level, c.ID.Qualified(), n.Rule, md.Text(n.Message))
 				if blockLimit > 0 && nb.Len()+len(item) > blockLimit {
 					blocks = append(blocks, nb.String())
 					nb.Reset()
@@ -66,31 +62,6 @@ func (r *Report) markdownBlocks(wo WriteOptions, blockLimit int) []string {
 	return blocks
 }
 
-// htmlText keeps text from being read as HTML (quotes stay readable).
-var htmlText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// mdEscape keeps note text from being read as HTML.
-func mdEscape(s string) string { return htmlText.Replace(s) }
-
-// fence returns a code fence longer than any backtick run in the text.
-func fence(lines []string) string {
-	longest := 0
-	for _, l := range lines {
-		run := 0
-		for i := 0; i < len(l); i++ {
-			if l[i] == '`' {
-				run++
-				if run > longest {
-					longest = run
-				}
-			} else {
-				run = 0
-			}
-		}
-	}
-	return strings.Repeat("`", max(3, longest+1))
-}
-
 // objectBlocks renders one change as <details> blocks of at most limit
 // bytes each (0: one block).
 func objectBlocks(c Change, wo WriteOptions, limit int) []string {
@@ -102,13 +73,13 @@ func objectBlocks(c Change, wo WriteOptions, limit int) []string {
 		}
 		ls = append(ls, string(op)+" "+strings.Repeat("  ", l.indent)+l.text)
 	}
-	f := fence(ls)
-	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], htmlText.Replace(c.ID.Qualified()), c.Action)
+	f := md.Fence(ls)
+	summary := fmt.Sprintf("<code>%s %s</code> %s", actionSign[c.Action], md.Text(c.ID.Qualified()), c.Action)
 	if c.Danger() {
 		summary = ":rotating_light: " + summary
 	}
 	if o := c.Origin.String(); o != "" {
-		summary += " — " + htmlText.Replace(o)
+		summary += " — " + md.Text(o)
 	}
 	open := func(cont bool) string {
 		s := summary
@@ -139,7 +110,7 @@ func objectBlocks(c Change, wo WriteOptions, limit int) []string {
 }
 
 // MarkdownParts renders the Markdown report as parts of at most limit
-// bytes each (0: GitHubCommentLimit), leaving room in each for its header
+// bytes each (0: md.CommentLimit), leaving room in each for its header
 // (MarkdownPartHeader). Parts break only between blocks (the summary, the
 // notes, one <details> per object; an object too long for one part goes on
 // in "(continued)" blocks), so each part is valid Markdown on its own, and
@@ -147,9 +118,9 @@ func objectBlocks(c Change, wo WriteOptions, limit int) []string {
 // "markdown". The headers are not part of what concatenates.
 func (r *Report) MarkdownParts(limit int, wo WriteOptions) []string {
 	if limit <= 0 {
-		limit = GitHubCommentLimit
+		limit = md.CommentLimit
 	}
-	room := limit - partHeaderReserve
+	room := limit - md.HeaderReserve
 	blocks := r.markdownBlocks(wo, room)
 	var parts []string
 	var b strings.Builder

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/aks-gitops/platform/tools/internal/report/md"
 )
 
 // Formats Write accepts.
@@ -58,7 +60,7 @@ func (r *Report) Write(w io.Writer, format string, wo WriteOptions) error {
 	case "markdown":
 		// The same blocks MarkdownParts packs, so its parts concatenate
 		// to exactly this.
-		for _, b := range r.markdownBlocks(wo, GitHubCommentLimit-partHeaderReserve) {
+		for _, b := range r.markdownBlocks(wo, md.Room) {
 			if _, err := io.WriteString(w, b); err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/report/md"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
@@ -148,16 +149,12 @@ func lines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
-// markdownLimit keeps a Markdown report inside one GitHub comment
-// (65,536 characters), with room for a header the caller adds.
-const markdownLimit = 60000
-
 func (r *Report) writeMarkdown(w *bufio.Writer, opts WriteOptions) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Live diff of `%s`\n\n", r.Cluster)
 	fmt.Fprintf(&b, "Against `%s`: %s.\n\n", r.Server, r.Summary())
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(&b, "> **Warning:** %s\n\n", mdCell(warn))
+		fmt.Fprintf(&b, "> **Warning:** %s\n\n", md.Cell(warn))
 	}
 	shown := r.shown(opts)
 	if len(shown) == 0 {
@@ -169,7 +166,7 @@ func (r *Report) writeMarkdown(w *bufio.Writer, opts WriteOptions) {
 	// clipped the same way.
 	blocks := []string{"| Status | Object | Applied by | Why |\n|---|---|---|---|\n"}
 	for _, res := range shown {
-		blocks = append(blocks, fmt.Sprintf("| %s | `%s` | %s | %s |\n", res.Status, res.ID.Qualified(), mdCell(res.Producer), mdCell(res.Reason)))
+		blocks = append(blocks, fmt.Sprintf("| %s | `%s` | %s | %s |\n", res.Status, res.ID.Qualified(), md.Cell(res.Producer), md.Cell(res.Reason)))
 	}
 	for _, res := range shown {
 		if len(res.Fields) == 0 && len(res.Notes) == 0 {
@@ -178,7 +175,7 @@ func (r *Report) writeMarkdown(w *bufio.Writer, opts WriteOptions) {
 		var d strings.Builder
 		fmt.Fprintf(&d, "\n<details><summary>%s <code>%s</code></summary>\n\n", res.Status, res.ID.Qualified())
 		for _, n := range res.Notes {
-			fmt.Fprintf(&d, "- **%s** %s: %s\n", n.Level, n.Rule, mdCell(n.Message))
+			fmt.Fprintf(&d, "- **%s** %s: %s\n", n.Level, n.Rule, md.Cell(n.Message))
 		}
 		if len(res.Fields) > 0 {
 			if len(res.Notes) > 0 {
@@ -194,7 +191,7 @@ func (r *Report) writeMarkdown(w *bufio.Writer, opts WriteOptions) {
 		blocks = append(blocks, d.String())
 	}
 	for i, blk := range blocks {
-		if b.Len()+len(blk) > markdownLimit {
+		if b.Len()+len(blk) > md.Room {
 			fmt.Fprintf(&b, "\n_… clipped to fit a comment: %d more parts; see `tools diff --live --format text`._\n", len(blocks)-i)
 			break
 		}
@@ -228,9 +225,4 @@ func writeMarkdownField(b *strings.Builder, f diff.FieldDiff) {
 		side("-", f.Old)
 		side("+", f.New)
 	}
-}
-
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	return strings.ReplaceAll(s, "\n", " ")
 }

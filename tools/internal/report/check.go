@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/aks-gitops/platform/tools/internal/check"
 	"github.com/aks-gitops/platform/tools/internal/finding"
+	"github.com/aks-gitops/platform/tools/internal/report/md"
 )
 
 // CheckFormats are the formats of Check.
@@ -114,14 +114,9 @@ func checkMarkdown(w io.Writer, r *check.Report) error {
 			if f.File != "" {
 				from = "`" + f.File + "`"
 			}
-			fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s |\n", level, f.Object, cell(checkName(f)), cell(f.Message), cell(from))
+			fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s |\n", level, f.Object, md.Cell(checkName(f)), md.Cell(f.Message), md.Cell(from))
 		}
 		fmt.Fprintln(w, "\n</details>")
 	}
 	return nil
-}
-
-// cell escapes a Markdown table cell.
-func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", "<br>", "<", "&lt;", ">", "&gt;").Replace(s)
 }
