@@ -9,16 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
-	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/revision"
 )
 
@@ -180,13 +177,6 @@ func readRules(path string) ([]string, error) {
 	return out, nil
 }
 
-// diffSide is one side of the comparison: a tree to render.
-type diffSide struct {
-	name  string // "base" or "head"
-	label string // what it is: a short commit, or "working tree"
-	dir   string
-}
-
 func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string, stdout, stderr io.Writer) error {
 	opts, wo, err := df.options(stdout)
 	if err != nil {
@@ -197,96 +187,30 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 		return err
 	}
 	start := time.Now()
-	git := revision.Git{Dir: ropts.RepoRoot}
-	base, cleanBase, err := checkoutSide(ctx, git, "base", df.base, true)
+	action := &diff.Revisions{Render: ropts, Base: df.base, Head: df.head, Paths: args, Compare: opts, Explain: withHint}
+	res, err := action.Run(ctx)
+	if errors.Is(err, revision.ErrNoDefaultBranch) {
+		err = &hinted{err, "pass --base"}
+	}
 	if err != nil {
 		return err
 	}
-	defer cleanBase()
-	head := diffSide{name: "head", label: "working tree", dir: ropts.RepoRoot}
-	if df.head != "" {
-		h, cleanHead, err := checkoutSide(ctx, git, "head", df.head, false)
-		if err != nil {
-			return err
-		}
-		defer cleanHead()
-		head = h
+	for _, msg := range res.Errors {
+		fmt.Fprintf(stderr, "error: %s\n", msg)
 	}
-	paths, err := diffPaths(ropts.RepoRoot, []string{base.dir, head.dir}, args)
-	if err != nil {
-		return err
-	}
-	for _, p := range paths {
-		if !exists(filepath.Join(base.dir, p)) && !exists(filepath.Join(head.dir, p)) {
-			return fmt.Errorf("%s: no such entry at base (%s) or head (%s)", p, base.label, head.label)
-		}
-	}
-	// One chart memo, source fetcher and render cache for both sides: a
-	// chart or Kustomization unchanged between them renders once.
-	renderers := map[string]*render.Renderer{}
-	for _, s := range []diffSide{base, head} {
-		o := ropts
-		o.RepoRoot = s.dir
-		r := render.New(o)
-		// Failing to remove a temporary snapshot is not worth failing for.
-		defer func() { _ = r.Close() }()
-		renderers[s.name] = r
-	}
-	var reports []*diff.Report
-	failedSides := false
-	for _, p := range paths {
-		rep := &diff.Report{Title: p}
-		// Both sides at once: what one leaves idle (reading the cache,
-		// waiting for kustomize's lock) the other uses. Each goroutine
-		// writes only its own index.
-		var objs [2][]render.Object
-		var errs [2]error
-		var g errgroup.Group
-		for i, s := range []diffSide{base, head} {
-			g.Go(func() error {
-				objs[i], errs[i] = renderSide(ctx, renderers[s.name], s, p)
-				return nil
-			})
-		}
-		_ = g.Wait() // errors are in errs
-		for i, s := range []diffSide{base, head} {
-			if errs[i] != nil {
-				failedSides = true
-				msg := fmt.Sprintf("%s (%s): %v", s.name, s.label, errs[i])
-				if s.dir != ropts.RepoRoot {
-					// The temporary checkout means nothing to the reader.
-					msg = strings.ReplaceAll(msg, s.dir+string(filepath.Separator), "")
-				}
-				fmt.Fprintf(stderr, "error: %s\n", msg)
-				if rep.Failure == "" {
-					rep.Failure = msg
-				}
-			}
-		}
-		if rep.Failure == "" {
-			rep = diff.Compare(objs[0], objs[1], opts)
-			rep.Title = p
-		}
-		reports = append(reports, rep)
-	}
-	if err := ctx.Err(); err != nil {
-		// Interrupted: the reports compare partial renders (Run reports
-		// the interruption).
-		return err
-	}
-	if err := writeReports(stdout, df.format, reports, wo); err != nil {
+	if err := writeReports(stdout, df.format, res.Reports, wo); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	if df.markdownDir != "" {
-		if err := writeMarkdownDir(df.markdownDir, reports, wo); err != nil {
+		if err := writeMarkdownDir(df.markdownDir, res.Reports, wo); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "diff: base %s, head %s: %s in %.1fs\n", base.label, head.label, countClusters(reports), time.Since(start).Seconds())
-	if failedSides {
+	fmt.Fprintf(stderr, "diff: base %s, head %s: %s in %.1fs\n", res.Base, res.Head, countClusters(res.Reports), time.Since(start).Seconds())
+	if len(res.Errors) > 0 {
 		return failed{ExitError}
 	}
-	for _, r := range reports {
+	for _, r := range res.Reports {
 		if r.Changed() {
 			return failed{ExitFindings}
 		}
@@ -302,107 +226,6 @@ func countClusters(reports []*diff.Report) string {
 		}
 	}
 	return fmt.Sprintf("%d of %d cluster entries changed", changed, len(reports))
-}
-
-// checkoutSide resolves a revision (the default base when rev is empty
-// and defaultBase) and writes its tree to a temporary directory.
-func checkoutSide(ctx context.Context, git revision.Git, name, rev string, defaultBase bool) (diffSide, func(), error) {
-	var sha string
-	var err error
-	if rev == "" && defaultBase {
-		sha, err = git.DefaultBase(ctx)
-		rev = "merge base"
-		if errors.Is(err, revision.ErrNoDefaultBranch) {
-			err = &hinted{err, "pass --base"}
-		}
-	} else {
-		sha, err = git.Resolve(ctx, rev)
-	}
-	if err != nil {
-		return diffSide{}, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	co, err := git.Checkout(ctx, sha)
-	if err != nil {
-		return diffSide{}, nil, fmt.Errorf("%s %s: %w", name, rev, err)
-	}
-	label := revision.Short(sha)
-	if rev != sha {
-		label = rev + " " + label
-	}
-	// Failing to remove a temporary directory is not worth failing for.
-	return diffSide{name: name, label: label, dir: co.Dir}, func() { _ = co.Close() }, nil
-}
-
-// diffPaths returns the entry paths to compare, relative to the repository
-// root: the arguments (absolute, relative to the working directory, or to
-// the root), or every directory under clusters/ at either side.
-func diffPaths(root string, dirs, args []string) ([]string, error) {
-	if len(args) > 0 {
-		var out []string
-		wd, _ := os.Getwd()
-		for _, a := range args {
-			abs := a
-			if !filepath.IsAbs(abs) {
-				abs = filepath.Join(wd, a)
-				if _, err := os.Stat(abs); err != nil {
-					abs = filepath.Join(root, a)
-				}
-			}
-			rel, err := filepath.Rel(root, abs)
-			if err != nil || !filepath.IsLocal(rel) {
-				return nil, fmt.Errorf("%s: not inside the repository %s", a, root)
-			}
-			out = append(out, filepath.ToSlash(rel))
-		}
-		return out, nil
-	}
-	seen := map[string]bool{}
-	for _, d := range dirs {
-		entries, err := os.ReadDir(filepath.Join(d, "clusters"))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				seen["clusters/"+e.Name()] = true
-			}
-		}
-	}
-	if len(seen) == 0 {
-		return nil, fmt.Errorf("no PATH given and no cluster directory under %s at either revision", filepath.Join(root, "clusters"))
-	}
-	out := make([]string, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// renderSide renders one entry on one side. An entry that does not exist
-// there renders to nothing (a cluster added or removed); a render that
-// fails is an error, never an empty side.
-func renderSide(ctx context.Context, r *render.Renderer, s diffSide, rel string) ([]render.Object, error) {
-	if _, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	c, err := r.Render(ctx, filepath.Join(s.dir, filepath.FromSlash(rel)))
-	if err != nil {
-		return nil, err
-	}
-	if len(c.Errors) > 0 {
-		msgs := make([]string, 0, len(c.Errors))
-		for _, e := range c.Errors {
-			msgs = append(msgs, withHint(e).Error())
-		}
-		return nil, fmt.Errorf("%s: %s", rel, strings.Join(msgs, "; "))
-	}
-	return c.Objects(), nil
 }
 
 // writeReports writes every cluster's report: text and Markdown one after
