@@ -30,7 +30,10 @@ type Options struct {
 	// repository rules) are errors ("deny", "warn" or "dryrun").
 	FailOn string
 	// Rules are the repository rules; nil runs none.
-	Rules    *reporules.Rules
+	Rules *reporules.Rules
+	// Checks chooses the checks to run (Validate, Policy, RepoRules);
+	// none means all.
+	Checks   []string
 	RepoRoot string
 	// Progress, when set, is told what runs now.
 	Progress func(string)
@@ -51,6 +54,8 @@ type Cluster struct {
 	Findings []finding.Finding `json:"findings"`
 	// Durations of the checks, for the summary line.
 	Durations map[string]time.Duration `json:"-"`
+	// Policy is what the policy check reviewed (nil when it did not run).
+	Policy *policy.Result `json:"-"`
 }
 
 // Layer counts one Flux Kustomization's objects and findings.
@@ -60,6 +65,28 @@ type Layer struct {
 	Errors   int    `json:"errors"`
 	Warnings int    `json:"warnings"`
 }
+
+// The checks, by name.
+const (
+	Validate  = "validate"
+	Policy    = "policy"
+	RepoRules = "repo-rules"
+)
+
+// Error is a check that could not run on one cluster.
+type Error struct {
+	Cluster string
+	// Check is Validate, Policy or RepoRules.
+	Check string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	what := map[string]string{RepoRules: "repository rules"}[e.Check]
+	return fmt.Sprintf("check %s: %s: %v", e.Cluster, cmp.Or(what, e.Check), e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // NoLayer names findings no layer's objects carry (a CRD the render
 // cannot read, the cluster entry itself).
@@ -91,9 +118,7 @@ func Run(ctx context.Context, clusters []*render.Cluster, opts Options) (*Report
 	for i, c := range clusters {
 		g.Go(func() error {
 			cr, err := cluster(ctx, c, opts)
-			if err != nil {
-				errs[i] = fmt.Errorf("check %s: %w", c.Path, err)
-			}
+			errs[i] = err
 			rep.Clusters[i] = cr
 			return nil
 		})
@@ -115,28 +140,29 @@ type checkRun struct {
 }
 
 func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, error) {
-	runs := []checkRun{
-		{"validate", func() ([]finding.Finding, error) {
+	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
+	chosen := func(name string) bool { return len(opts.Checks) == 0 || slices.Contains(opts.Checks, name) }
+	var runs []checkRun
+	if chosen(Validate) {
+		runs = append(runs, checkRun{Validate, func() ([]finding.Finding, error) {
 			return validate.Run(ctx, []*render.Cluster{c}, opts.Validate), nil
-		}},
-		{"policy", func() ([]finding.Finding, error) {
-			res, err := policy.Run(ctx, c, opts.Policy)
-			if err != nil {
-				return nil, fmt.Errorf("policy: %w", err)
-			}
-			return res.Findings, nil
-		}},
-	}
-	if opts.Rules != nil {
-		runs = append(runs, checkRun{"repo-rules", func() ([]finding.Finding, error) {
-			fs, err := opts.Rules.Check(ctx, opts.RepoRoot, c)
-			if err != nil {
-				return nil, fmt.Errorf("repository rules: %w", err)
-			}
-			return fs, nil
 		}})
 	}
-	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
+	if chosen(Policy) {
+		runs = append(runs, checkRun{Policy, func() ([]finding.Finding, error) {
+			res, err := policy.Run(ctx, c, opts.Policy)
+			if err != nil {
+				return nil, err
+			}
+			out.Policy = res
+			return res.Findings, nil
+		}})
+	}
+	if opts.Rules != nil && chosen(RepoRules) {
+		runs = append(runs, checkRun{RepoRules, func() ([]finding.Finding, error) {
+			return opts.Rules.Check(ctx, opts.RepoRoot, c)
+		}})
+	}
 	results := make([][]finding.Finding, len(runs))
 	durations := make([]time.Duration, len(runs))
 	errs := make([]error, len(runs))
@@ -153,9 +179,9 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 		})
 	}
 	_ = g.Wait() // errors are kept per check
-	for _, err := range errs {
+	for i, err := range errs {
 		if err != nil {
-			return out, err
+			return out, &Error{Cluster: c.Path, Check: runs[i].name, Err: err}
 		}
 	}
 	var findings []finding.Finding

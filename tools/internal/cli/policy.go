@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aks-gitops/platform/tools/internal/check"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/policy"
 	"github.com/aks-gitops/platform/tools/internal/report"
+	"github.com/aks-gitops/platform/tools/internal/reporules"
 )
 
 func newPolicyCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -56,31 +60,25 @@ template or rule does not compile, or bad usage.`,
 			if err != nil {
 				return err
 			}
-			var all []finding.Finding
-			for _, c := range run.clusters {
-				start := time.Now()
-				res, err := policy.Run(cmd.Context(), c, policy.Options{Concurrency: flags.concurrency})
-				if err != nil {
-					return fmt.Errorf("policy %s: %w", c.Path, err)
-				}
-				errs, warns := finding.Count(res.Findings)
-				fmt.Fprintf(stderr, "policy %s: %d templates, %d constraints; %d objects evaluated, %d skipped (not seen by the webhook); %d violations (%d deny, %d warn or dryrun) in %s\n",
-					c.Path, res.Templates, res.Constraints, res.Objects, res.Skipped, len(res.Findings), errs, warns, time.Since(start).Round(time.Millisecond))
-				if len(res.AssumedNamespaces) > 0 {
-					fmt.Fprintf(stderr, "policy %s: namespaces not in the render, taken as unlabelled: %s\n", c.Path, strings.Join(res.AssumedNamespaces, ", "))
-				}
-				all = append(all, res.Findings...)
-				if rules != nil {
-					start := time.Now()
-					fs, err := rules.Check(cmd.Context(), run.opts.RepoRoot, c)
-					if err != nil {
-						return fmt.Errorf("repository rules %s: %w", c.Path, err)
-					}
-					fmt.Fprintf(stderr, "repository rules %s: %d rules, %d findings in %s\n", c.Path, len(rules.Rules()), len(fs), time.Since(start).Round(time.Millisecond))
-					all = append(all, fs...)
-				}
+			rep, err := check.Run(cmd.Context(), run.clusters, check.Options{
+				Checks:   []string{check.Policy, check.RepoRules},
+				Policy:   policy.Options{Concurrency: flags.concurrency},
+				FailOn:   failOn,
+				Rules:    rules,
+				RepoRoot: run.opts.RepoRoot,
+			})
+			if ce := (*check.Error)(nil); errors.As(err, &ce) {
+				// In this verb's words: the check is the verb.
+				what := map[string]string{check.RepoRules: "repository rules"}[ce.Check]
+				return fmt.Errorf("%s %s: %w", cmp.Or(what, ce.Check), ce.Cluster, ce.Err)
 			}
-			policy.FailOn(all, failOn)
+			if err != nil {
+				return err
+			}
+			for _, c := range rep.Clusters {
+				policyStats(stderr, c, rules)
+			}
+			all := rep.Findings()
 			if err := report.Findings(stdout, format, "policy", all); err != nil {
 				return err
 			}
@@ -164,4 +162,27 @@ func defaultPolicies() (string, error) {
 		return rel, nil
 	}
 	return dir, nil
+}
+
+// policyStats writes what the policy check and the repository rules of one
+// cluster reviewed and found.
+func policyStats(w io.Writer, c check.Cluster, rules *reporules.Rules) {
+	var pol, repo []finding.Finding
+	for _, f := range c.Findings {
+		if f.Check == reporules.Check {
+			repo = append(repo, f)
+		} else {
+			pol = append(pol, f)
+		}
+	}
+	res := c.Policy
+	errs, warns := finding.Count(pol)
+	fmt.Fprintf(w, "policy %s: %d templates, %d constraints; %d objects evaluated, %d skipped (not seen by the webhook); %d violations (%d deny, %d warn or dryrun) in %s\n",
+		c.Path, res.Templates, res.Constraints, res.Objects, res.Skipped, len(pol), errs, warns, c.Durations[check.Policy].Round(time.Millisecond))
+	if len(res.AssumedNamespaces) > 0 {
+		fmt.Fprintf(w, "policy %s: namespaces not in the render, taken as unlabelled: %s\n", c.Path, strings.Join(res.AssumedNamespaces, ", "))
+	}
+	if rules != nil {
+		fmt.Fprintf(w, "repository rules %s: %d rules, %d findings in %s\n", c.Path, len(rules.Rules()), len(repo), c.Durations[check.RepoRules].Round(time.Millisecond))
+	}
 }

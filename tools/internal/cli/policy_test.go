@@ -82,7 +82,7 @@ clusters/test: Deployment/secure/vault (Kustomization/flux-system/flux-system fr
 	hook := finding.Finding{
 		Cluster: "clusters/test", Object: object.ID{Kind: "Job", Namespace: "apps", Name: "db-migrate"}, File: "clusters/test/release.yaml",
 		Where: "HelmRelease/apps/db chart hooked-0.1.0 template hooked/templates/job.yaml (hook: pre-install) defined in clusters/test/release.yaml",
-		Check: "policy", Rule: "TestRequiredLabel/team", Action: "deny", Message: "Job db-migrate has no label team",
+		Check: "policy", Rule: "TestRequiredLabel/team", Action: "deny", Layer: "flux-system/flux-system", Message: "Job db-migrate has no label team",
 	}
 	if len(got.Findings) != 7 {
 		t.Fatalf("--format json: %d findings, want 7", len(got.Findings))

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
+	"github.com/aks-gitops/platform/tools/internal/check"
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/report"
@@ -62,7 +63,11 @@ or bad usage.`,
 				return err
 			}
 			opts.RepoRoot = run.opts.RepoRoot
-			findings := validate.Run(cmd.Context(), run.clusters, opts)
+			rep, err := check.Run(cmd.Context(), run.clusters, check.Options{Checks: []string{check.Validate}, Validate: opts})
+			if err != nil {
+				return err
+			}
+			findings := rep.Findings()
 			if err := report.Findings(stdout, format, "validate", findings); err != nil {
 				return err
 			}
