@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	constraintclient "github.com/open-policy-agent/frameworks/constraint/pkg/client"
 	"github.com/open-policy-agent/frameworks/constraint/pkg/client/reviews"
 	"github.com/open-policy-agent/frameworks/constraint/pkg/types"
 	"github.com/open-policy-agent/gatekeeper/v3/pkg/expansion"
@@ -96,6 +97,25 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 	if err != nil {
 		return nil, err
 	}
+	engine, err := loadEngine(ctx, settings, templates, constraints)
+	if err != nil {
+		return nil, err
+	}
+	res.Templates, res.Constraints = len(templates), len(constraints)
+	if res.Inventory, err = addInventory(ctx, engine, settings, objects); err != nil {
+		return nil, err
+	}
+	if err := reviewAll(ctx, c.Path, engine, settings, objects, constrainedKinds(constraints), opts, res); err != nil {
+		return nil, err
+	}
+	res.AssumedNamespaces = settings.assumedNamespaces()
+	finding.Sort(res.Findings)
+	return res, nil
+}
+
+// loadEngine builds the engine the webhook would run and adds the
+// templates and constraints to it.
+func loadEngine(ctx context.Context, settings *settings, templates, constraints []render.Object) (*constraintclient.Client, error) {
 	engine, err := newClient(settings)
 	if err != nil {
 		return nil, err
@@ -114,28 +134,36 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 			return nil, fmt.Errorf("constraint %s/%s (%s): %w", k.Object.GetKind(), k.Object.GetName(), k.Origin, err)
 		}
 	}
-	res.Templates, res.Constraints = len(templates), len(constraints)
-	kinds := constrainedKinds(constraints)
+	return engine, nil
+}
 
+// addInventory gives the engine the objects the cluster's sync settings
+// replicate as data.inventory, and returns how many.
+func addInventory(ctx context.Context, engine *constraintclient.Client, settings *settings, objects []render.Object) (int, error) {
+	n := 0
 	for _, o := range objects {
 		if !settings.synced(o.Object) {
 			continue
 		}
 		if _, err := engine.AddData(ctx, o.Object); err != nil {
-			return nil, fmt.Errorf("inventory: %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
+			return 0, fmt.Errorf("inventory: %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
 		}
-		res.Inventory++
+		n++
 	}
+	return n, nil
+}
 
+// reviewAll reviews, in parallel, every object the webhook sees (and what
+// it expands to), adding the counts and findings to res.
+func reviewAll(ctx context.Context, cluster string, engine reviewer, settings *settings, objects []render.Object, kinds kindSet, opts Options, res *Result) error {
 	all := make([]*unstructured.Unstructured, len(objects))
 	for i, o := range objects {
 		all[i] = o.Object
 	}
 	expander, err := expand.NewExpander(all)
 	if err != nil {
-		return nil, fmt.Errorf("expansion templates: %w", err)
+		return fmt.Errorf("expansion templates: %w", err)
 	}
-
 	limit := opts.Concurrency
 	if limit < 1 {
 		limit = runtime.GOMAXPROCS(0)
@@ -178,19 +206,17 @@ func Run(ctx context.Context, c *render.Cluster, opts Options) (res *Result, err
 			if err != nil {
 				return fmt.Errorf("review %s (%s): %w", flux.RefOf(o.Object), o.Origin, err)
 			}
-			perObject[i] = findings(c.Path, o, resp)
+			perObject[i] = findings(cluster, o, resp)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, found := range perObject {
 		res.Findings = append(res.Findings, found...)
 	}
-	res.AssumedNamespaces = settings.assumedNamespaces()
-	finding.Sort(res.Findings)
-	return res, nil
+	return nil
 }
 
 // review asks the engine what the webhook would answer for a CREATE of
