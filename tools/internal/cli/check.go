@@ -47,57 +47,7 @@ reports. On a terminal, a progress line on stderr says what runs.
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
 check failed to run, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oneOf("format", format, report.CheckFormats); err != nil {
-				return err
-			}
-			if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
-				return err
-			}
-			vopts, err := vflags.options(cmd, &flags)
-			if err != nil {
-				return err
-			}
-			progress := newProgress(stderr)
-			defer progress.done()
-			progress.set("rendering")
-			start := time.Now()
-			run, err := flags.render(cmd.Context(), args)
-			progress.done()
-			if err != nil {
-				return err
-			}
-			run.summary(stderr)
-			if run.failed() {
-				return failed{ExitError}
-			}
-			opts := check.Options{
-				Validate: vopts,
-				Policy:   policy.Options{Concurrency: flags.concurrency},
-				FailOn:   failOn,
-				RepoRoot: run.opts.RepoRoot,
-				Progress: progress.set,
-			}
-			opts.Validate.RepoRoot = run.opts.RepoRoot
-			if opts.Rules, err = loadRules(cmd, rulesDir, run.opts.RepoRoot); err != nil {
-				return err
-			}
-			rep, err := check.Run(cmd.Context(), run.clusters, opts)
-			progress.done()
-			if err != nil {
-				return err
-			}
-			for _, c := range rep.Clusters {
-				fmt.Fprintf(stderr, "check %s: validate %s, policy %s, repo-rules %s\n", c.Path,
-					c.Durations["validate"].Round(time.Millisecond), c.Durations["policy"].Round(time.Millisecond), c.Durations["repo-rules"].Round(time.Millisecond))
-			}
-			fmt.Fprintf(stderr, "check: %d clusters in %s\n", len(rep.Clusters), time.Since(start).Round(time.Millisecond))
-			if err := report.Check(stdout, format, rep); err != nil {
-				return err
-			}
-			if rep.Failed() {
-				return failed{ExitFindings}
-			}
-			return nil
+			return runCheck(cmd, &flags, &vflags, format, failOn, rulesDir, args, stdout, stderr)
 		},
 	}
 	flags.bind(cmd)
@@ -105,6 +55,61 @@ check failed to run, or bad usage.`,
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.CheckFormats, ", "))
 	bindFailOn(cmd, &failOn, &rulesDir)
 	return cmd
+}
+
+// runCheck renders, runs every check and writes the report.
+func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, format, failOn, rulesDir string, args []string, stdout, stderr io.Writer) error {
+	if err := oneOf("format", format, report.CheckFormats); err != nil {
+		return err
+	}
+	if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
+		return err
+	}
+	vopts, err := vflags.options(cmd, flags)
+	if err != nil {
+		return err
+	}
+	progress := newProgress(stderr)
+	defer progress.done()
+	progress.set("rendering")
+	start := time.Now()
+	run, err := flags.render(cmd.Context(), args)
+	progress.done()
+	if err != nil {
+		return err
+	}
+	run.summary(stderr)
+	if run.failed() {
+		return failed{ExitError}
+	}
+	opts := check.Options{
+		Validate: vopts,
+		Policy:   policy.Options{Concurrency: flags.concurrency},
+		FailOn:   failOn,
+		RepoRoot: run.opts.RepoRoot,
+		Progress: progress.set,
+	}
+	opts.Validate.RepoRoot = run.opts.RepoRoot
+	if opts.Rules, err = loadRules(cmd, rulesDir, run.opts.RepoRoot); err != nil {
+		return err
+	}
+	rep, err := check.Run(cmd.Context(), run.clusters, opts)
+	progress.done()
+	if err != nil {
+		return err
+	}
+	for _, c := range rep.Clusters {
+		fmt.Fprintf(stderr, "check %s: validate %s, policy %s, repo-rules %s\n", c.Path,
+			c.Durations["validate"].Round(time.Millisecond), c.Durations["policy"].Round(time.Millisecond), c.Durations["repo-rules"].Round(time.Millisecond))
+	}
+	fmt.Fprintf(stderr, "check: %d clusters in %s\n", len(rep.Clusters), time.Since(start).Round(time.Millisecond))
+	if err := report.Check(stdout, format, rep); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return failed{ExitFindings}
+	}
+	return nil
 }
 
 // loadRules compiles the repository rules: the directory given (relative
