@@ -32,67 +32,101 @@ import (
 // check decides it.res. A returned error means the object could not be
 // evaluated (the API server failed); a rejection of the object is a result.
 func (ch *checker) check(ctx context.Context, it *item) error {
-	d, r := it.desired, &it.res
-	skip := func(format string, args ...any) error {
-		r.Status, r.Reason = Skipped, fmt.Sprintf(format, args...)
+	if ch.settled(it) {
 		return nil
-	}
-	fail := func(format string, args ...any) error {
-		r.Status, r.Reason = Failed, fmt.Sprintf(format, args...)
-		return nil
-	}
-	if it.obj.Origin.Hook {
-		return skip("Helm hook (%s): run by Helm, not kept live", strings.Join(it.obj.Origin.HookEvents, ","))
-	}
-	if slices.Contains(it.obj.Origin.Random, "*") {
-		return skip("its name comes from chart randomness: no live object to compare with")
-	}
-	if it.prod == nil {
-		return skip("no Flux Kustomization or HelmRelease of the render applies it")
-	}
-	if it.mapping == nil {
-		gk := d.GroupVersionKind().GroupKind()
-		if ch.crdKinds[gk] {
-			r.Status = Created
-			r.Notes = append(r.Notes, note(diff.Warning, "crd-in-render", "the kind is defined by a CustomResourceDefinition of the render, which Flux applies first; the object itself is checked by the API server only then"))
-			return nil
-		}
-		return fail("the cluster serves no %s in %s and the render has no CustomResourceDefinition for it", gk.Kind, d.GetAPIVersion())
-	}
-	if it.mapping.Scope.Name() == meta.RESTScopeNameNamespace && d.GetNamespace() == "" {
-		return fail("%s is namespaced but the object has no metadata.namespace", d.GetKind())
 	}
 	live, err := ch.live(ctx, it)
 	if err != nil {
 		return err
 	}
+	if optedOut(it, live) {
+		return nil
+	}
+	if secrets.IsSOPS(it.desired) {
+		return ch.compareSOPS(it, live)
+	}
+	return ch.dryRunCompare(ctx, it, live)
+}
+
+// skip sets the result to Skipped with a reason and reports true.
+func (r *Result) skip(format string, args ...any) bool {
+	r.Status, r.Reason = Skipped, fmt.Sprintf(format, args...)
+	return true
+}
+
+// fail sets the result to Failed with a reason and reports true.
+func (r *Result) fail(format string, args ...any) bool {
+	r.Status, r.Reason = Failed, fmt.Sprintf(format, args...)
+	return true
+}
+
+// settled decides, before asking the cluster, the objects no live object
+// can be compared with: hooks, random names, objects no Flux object
+// applies, kinds the cluster does not serve, a namespaced object without a
+// namespace.
+func (ch *checker) settled(it *item) bool {
+	d, r := it.desired, &it.res
+	switch {
+	case it.obj.Origin.Hook:
+		return r.skip("Helm hook (%s): run by Helm, not kept live", strings.Join(it.obj.Origin.HookEvents, ","))
+	case slices.Contains(it.obj.Origin.Random, "*"):
+		return r.skip("its name comes from chart randomness: no live object to compare with")
+	case it.prod == nil:
+		return r.skip("no Flux Kustomization or HelmRelease of the render applies it")
+	case it.mapping == nil:
+		gk := d.GroupVersionKind().GroupKind()
+		if ch.crdKinds[gk] {
+			r.Status = Created
+			r.Notes = append(r.Notes, note(diff.Warning, "crd-in-render", "the kind is defined by a CustomResourceDefinition of the render, which Flux applies first; the object itself is checked by the API server only then"))
+			return true
+		}
+		return r.fail("the cluster serves no %s in %s and the render has no CustomResourceDefinition for it", gk.Kind, d.GetAPIVersion())
+	case it.mapping.Scope.Name() == meta.RESTScopeNameNamespace && d.GetNamespace() == "":
+		return r.fail("%s is namespaced but the object has no metadata.namespace", d.GetKind())
+	}
+	return false
+}
+
+// optedOut applies what the Flux controllers read on the object (and
+// helm-controller on its HelmRelease) to leave it alone or apply it only
+// once.
+func optedOut(it *item, live *unstructured.Unstructured) bool {
+	d, r := it.desired, &it.res
 	if it.prod.manager == flux.KustomizeController {
 		switch {
 		case flux.MetadataIs(flux.ReconcileKey, "disabled", d, live):
-			return skip("%s: disabled", flux.ReconcileKey)
+			return r.skip("%s: disabled", flux.ReconcileKey)
 		case flux.MetadataIs(flux.SSAKey, "Ignore", d, live):
-			return skip("%s: Ignore", flux.SSAKey)
+			return r.skip("%s: Ignore", flux.SSAKey)
 		case flux.MetadataIs(flux.SSAKey, "IfNotPresent", d):
 			if live != nil {
-				return skip("%s: IfNotPresent and the object exists", flux.SSAKey)
+				return r.skip("%s: IfNotPresent and the object exists", flux.SSAKey)
 			}
 			r.Status = Created
-			return nil
+			return true
 		}
-	} else if live != nil {
-		if flux.MetadataIs(flux.HelmDriftKey, helmv2.DriftDetectionDisabledValue, d, live) {
-			return skip("%s: disabled", flux.HelmDriftKey)
-		}
-		if it.prod.helmDrift == helmv2.DriftDetectionDisabled {
-			return skip("%s has spec.driftDetection.mode disabled (the default): helm-controller does not compare its objects with the cluster", it.prod.ref)
-		}
+		return false
 	}
-	if secrets.IsSOPS(d) {
-		return ch.compareSOPS(it, live)
+	if live == nil {
+		return false
 	}
+	if flux.MetadataIs(flux.HelmDriftKey, helmv2.DriftDetectionDisabledValue, d, live) {
+		return r.skip("%s: disabled", flux.HelmDriftKey)
+	}
+	if it.prod.helmDrift == helmv2.DriftDetectionDisabled {
+		return r.skip("%s has spec.driftDetection.mode disabled (the default): helm-controller does not compare its objects with the cluster", it.prod.ref)
+	}
+	return false
+}
+
+// dryRunCompare applies the object server-side as a dry run with the
+// applying controller's field manager and compares the result with the
+// live object.
+func (ch *checker) dryRunCompare(ctx context.Context, it *item, live *unstructured.Unstructured) error {
+	d, r := it.desired, &it.res
 	dry := d.DeepCopy()
 	utils.RemoveCABundleFromCRD(dry)
-	err = ch.cl.retry(ctx, func(ctx context.Context) error {
+	err := ch.cl.retry(ctx, func(ctx context.Context) error {
 		var err error
 		dry, err = ch.resource(it.mapping, d.GetNamespace()).Apply(ctx, d.GetName(), dry, metav1.ApplyOptions{
 			FieldManager: it.prod.manager, Force: true, DryRun: []string{metav1.DryRunAll},
