@@ -22,6 +22,29 @@ import (
 // for all of them; when templates add CRDs of their own, the releases are
 // rendered once more with those too.
 func (run *run) helmReleases(ctx context.Context) {
+	nodes := run.activeReleases()
+	charts := make([]*helm.Chart, len(nodes))
+	errs := make([]error, len(nodes))
+	run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
+		errs[i] = safely(func() (err error) {
+			charts[i], err = run.chart(ctx, nodes[i])
+			return err
+		})
+	})
+	rendered, produced := run.renderReleases(ctx, nodes, charts, errs)
+	scopes := newScopes(run.inventory, produced)
+	for i, node := range nodes {
+		if errs[i] != nil {
+			run.fail(node.unit, node.file, errs[i])
+			continue
+		}
+		run.absorbRelease(node, charts[i], rendered[i], scopes)
+	}
+}
+
+// activeReleases adds every HelmRelease to the cluster's units, in order,
+// and returns those not suspended.
+func (run *run) activeReleases() []*hrNode {
 	refs := sortedRefs(run.hrs)
 	nodes := make([]*hrNode, 0, len(refs))
 	for _, ref := range refs {
@@ -33,17 +56,15 @@ func (run *run) helmReleases(ctx context.Context) {
 		}
 		nodes = append(nodes, node)
 	}
+	return nodes
+}
+
+// renderReleases renders the releases whose chart resolved, in parallel,
+// with the API versions of every CRD the render and the charts ship; when
+// templates add CRDs of their own, once more with those too. It returns
+// each release's render and every object the releases produced.
+func (run *run) renderReleases(ctx context.Context, nodes []*hrNode, charts []*helm.Chart, errs []error) ([]*helm.Rendered, []*unstructured.Unstructured) {
 	store := secrets.NewStore(run.inventory, run.r.opts.ShowSecrets)
-
-	charts := make([]*helm.Chart, len(nodes))
-	errs := make([]error, len(nodes))
-	run.parallel(ctx, len(nodes), func(ctx context.Context, i int) {
-		errs[i] = safely(func() (err error) {
-			charts[i], err = run.chart(ctx, nodes[i])
-			return err
-		})
-	})
-
 	apiVersions := crdAPIVersions(run.inventory)
 	for _, ch := range charts {
 		if ch != nil {
@@ -83,28 +104,26 @@ func (run *run) helmReleases(ctx context.Context) {
 	if grew {
 		renderAll(apiVersions)
 	}
+	return rendered, produced
+}
 
-	scopes := newScopes(run.inventory, produced)
-	for i, node := range nodes {
-		if errs[i] != nil {
-			run.fail(node.unit, node.file, errs[i])
-			continue
+// absorbRelease records one rendered release in its unit: chart, values,
+// warnings and objects with their origins.
+func (run *run) absorbRelease(node *hrNode, ch *helm.Chart, rendered *helm.Rendered, scopes scopes) {
+	node.unit.Chart = ch.Name + "-" + ch.Version
+	node.unit.HelmChart, node.unit.Values, node.unit.Annotations = ch, rendered.Values, node.obj.Annotations
+	run.warn(node.unit, rendered.Warnings...)
+	ns := node.obj.GetReleaseNamespace()
+	for _, d := range rendered.Docs {
+		if d.Object.GetNamespace() == "" && !scopes.clusterScoped(d.Object) {
+			// helm-controller installs namespaced objects without a
+			// namespace into the release namespace.
+			d.Object.SetNamespace(ns)
 		}
-		node.unit.Chart = charts[i].Name + "-" + charts[i].Version
-		node.unit.HelmChart, node.unit.Values, node.unit.Annotations = charts[i], rendered[i].Values, node.obj.Annotations
-		run.warn(node.unit, rendered[i].Warnings...)
-		ns := node.obj.GetReleaseNamespace()
-		for _, d := range rendered[i].Docs {
-			if d.Object.GetNamespace() == "" && !scopes.clusterScoped(d.Object) {
-				// helm-controller installs namespaced objects without a
-				// namespace into the release namespace.
-				d.Object.SetNamespace(ns)
-			}
-			node.unit.Objects = append(node.unit.Objects, Object{Object: d.Object, Origin: Origin{
-				Producer: node.unit.Ref, File: node.file, Chart: node.unit.Chart,
-				Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents, Random: d.Random,
-			}})
-		}
+		node.unit.Objects = append(node.unit.Objects, Object{Object: d.Object, Origin: Origin{
+			Producer: node.unit.Ref, File: node.file, Chart: node.unit.Chart,
+			Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents, Random: d.Random,
+		}})
 	}
 }
 
