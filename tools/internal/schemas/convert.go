@@ -57,38 +57,11 @@ var preserveUnknownObject = map[string]any{"type": "object", "x-kubernetes-prese
 // inline resolves references in s; stack holds the schemas being inlined,
 // to stop recursion.
 func (b *Bundle) inline(s map[string]any, stack []string) (map[string]any, error) {
-	// A reference, bare or as the single member of allOf (how OpenAPI v3
-	// attaches a default or description to a referenced type), is replaced
-	// by what it refers to; keywords next to it (default) win.
-	ref, _ := s["$ref"].(string)
-	if all, ok := s["allOf"].([]any); ok && len(all) == 1 {
-		if m, ok := all[0].(map[string]any); ok && len(m) == 1 {
-			ref, _ = m["$ref"].(string)
-		}
+	if ref := reference(s); ref != "" {
+		return b.inlineRef(s, ref, stack)
 	}
-	if ref != "" {
-		if slices.Contains(stack, ref) {
-			return maps.Clone(preserveUnknownObject), nil
-		}
-		target, ok := b.Schemas[ref]
-		if !ok {
-			return nil, fmt.Errorf("reference to missing schema %s", ref)
-		}
-		out, err := b.inline(target, append(stack, ref))
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range s {
-			if k != "$ref" && k != "allOf" && (k != "default" || !isZero(v)) {
-				out[k] = v
-			}
-		}
-		return out, nil
-	}
-	out := map[string]any{}
-	for k, v := range s {
-		out[k] = v
-	}
+	out := make(map[string]any, len(s))
+	maps.Copy(out, s)
 	if isZero(out["default"]) {
 		// OpenAPI publishes Go zero values as defaults ("" for a
 		// container's name); applying them would hide a missing required
@@ -109,43 +82,8 @@ func (b *Bundle) inline(s map[string]any, stack []string) (map[string]any, error
 		out["x-kubernetes-int-or-string"] = true
 		return out, nil
 	}
-	if props, ok := out["properties"].(map[string]any); ok {
-		inlined := make(map[string]any, len(props))
-		for name, p := range props {
-			m, ok := p.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("property %s is not a schema", name)
-			}
-			v, err := b.inline(m, stack)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			inlined[name] = v
-		}
-		out["properties"] = inlined
-		if out["type"] == nil {
-			out["type"] = "object"
-		}
-	}
-	switch ap := out["additionalProperties"].(type) {
-	case map[string]any:
-		v, err := b.inline(ap, stack)
-		if err != nil {
-			return nil, err
-		}
-		out["additionalProperties"] = v
-	case bool:
-		delete(out, "additionalProperties")
-		if ap {
-			out["x-kubernetes-preserve-unknown-fields"] = true
-		}
-	}
-	if items, ok := out["items"].(map[string]any); ok {
-		v, err := b.inline(items, stack)
-		if err != nil {
-			return nil, err
-		}
-		out["items"] = v
+	if err := b.inlineChildren(out, stack); err != nil {
+		return nil, err
 	}
 	_, hasProps := out["properties"]
 	_, hasAdditional := out["additionalProperties"]
@@ -159,6 +97,86 @@ func (b *Bundle) inline(s map[string]any, stack []string) (map[string]any, error
 		out["x-kubernetes-preserve-unknown-fields"] = true
 	}
 	return out, nil
+}
+
+// reference returns the schema s refers to, bare or as the single member
+// of allOf (how OpenAPI v3 attaches a default or description to a
+// referenced type), or "".
+func reference(s map[string]any) string {
+	ref, _ := s["$ref"].(string)
+	if all, ok := s["allOf"].([]any); ok && len(all) == 1 {
+		if m, ok := all[0].(map[string]any); ok && len(m) == 1 {
+			ref, _ = m["$ref"].(string)
+		}
+	}
+	return ref
+}
+
+// inlineRef replaces a reference by what it refers to; keywords next to it
+// (default) win. A reference back into the stack (a recursive type) is any
+// object.
+func (b *Bundle) inlineRef(s map[string]any, ref string, stack []string) (map[string]any, error) {
+	if slices.Contains(stack, ref) {
+		return maps.Clone(preserveUnknownObject), nil
+	}
+	target, ok := b.Schemas[ref]
+	if !ok {
+		return nil, fmt.Errorf("reference to missing schema %s", ref)
+	}
+	out, err := b.inline(target, append(stack, ref))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range s {
+		if k != "$ref" && k != "allOf" && (k != "default" || !isZero(v)) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// inlineChildren inlines, in place, the schemas of out's properties,
+// additionalProperties and items.
+func (b *Bundle) inlineChildren(out map[string]any, stack []string) error {
+	if props, ok := out["properties"].(map[string]any); ok {
+		inlined := make(map[string]any, len(props))
+		for name, p := range props {
+			m, ok := p.(map[string]any)
+			if !ok {
+				return fmt.Errorf("property %s is not a schema", name)
+			}
+			v, err := b.inline(m, stack)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			inlined[name] = v
+		}
+		out["properties"] = inlined
+		if out["type"] == nil {
+			out["type"] = "object"
+		}
+	}
+	switch ap := out["additionalProperties"].(type) {
+	case map[string]any:
+		v, err := b.inline(ap, stack)
+		if err != nil {
+			return err
+		}
+		out["additionalProperties"] = v
+	case bool:
+		delete(out, "additionalProperties")
+		if ap {
+			out["x-kubernetes-preserve-unknown-fields"] = true
+		}
+	}
+	if items, ok := out["items"].(map[string]any); ok {
+		v, err := b.inline(items, stack)
+		if err != nil {
+			return err
+		}
+		out["items"] = v
+	}
+	return nil
 }
 
 // isZero reports whether a default is a Go zero value.
