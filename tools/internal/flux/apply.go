@@ -19,15 +19,16 @@ const (
 
 // Metadata keys Flux reads on the objects it applies, as a label or an
 // annotation, values compared case-insensitively (fluxcd/pkg/ssa's
-// AnyInMetadata).
-var (
-	ReconcileKey = kustomizev1.GroupVersion.Group + "/reconcile" // disabled: never applied
-	SSAKey       = kustomizev1.GroupVersion.Group + "/ssa"       // Ignore | IfNotPresent | Merge | Override
-	ForceKey     = kustomizev1.GroupVersion.Group + "/force"     // enabled: recreated on an immutable change
-	PruneKey     = kustomizev1.GroupVersion.Group + "/prune"     // disabled: never pruned
+// AnyInMetadata). Constants, spelt out: TestMetadataKeys holds them to the
+// Flux API modules.
+const (
+	ReconcileKey = "kustomize.toolkit.fluxcd.io/reconcile" // disabled: never applied
+	SSAKey       = "kustomize.toolkit.fluxcd.io/ssa"       // Ignore | IfNotPresent | Merge | Override
+	ForceKey     = "kustomize.toolkit.fluxcd.io/force"     // enabled: recreated on an immutable change
+	PruneKey     = "kustomize.toolkit.fluxcd.io/prune"     // disabled: never pruned
 	// HelmDriftKey is helm-controller's per-object opt-out of drift
 	// detection (disabled).
-	HelmDriftKey = helmv2.DriftDetectionMetadataKey
+	HelmDriftKey = "helm.toolkit.fluxcd.io/driftDetection"
 )
 
 // HelmKeepKey is the annotation with which Helm keeps an object in the

@@ -3,8 +3,23 @@ package flux
 import (
 	"testing"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
+
+// TestMetadataKeys holds the spelt-out keys to the Flux API modules.
+func TestMetadataKeys(t *testing.T) {
+	g := kustomizev1.GroupVersion.Group
+	for got, want := range map[string]string{
+		ReconcileKey: g + "/reconcile", SSAKey: g + "/ssa", ForceKey: g + "/force", PruneKey: g + "/prune",
+		HelmDriftKey: helmv2.DriftDetectionMetadataKey,
+	} {
+		if got != want {
+			t.Errorf("key %q, want %q", got, want)
+		}
+	}
+}
 
 // TestKeptBy holds the deletion opt-outs to what the controllers read:
 // kustomize-controller's prune key as a label or an annotation, any case
