@@ -4,65 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aks-gitops/platform/tools/internal/nettest"
 )
-
-// silentListener accepts connections on loopback and never answers; each
-// accepted connection is reported on the channel (when nobody waits, the
-// report is dropped).
-func silentListener(t *testing.T) (string, <-chan struct{}) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := make(chan struct{}, 1)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case accepted <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String(), accepted
-}
-
-// refusedAddr is a loopback address nothing listens on.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
 
 // unreachableEntry is a cluster entry whose one source is at $ADDR, beside
 // a ConfigMap that renders.
@@ -185,8 +135,8 @@ func unreachableRepo(t *testing.T, sources, addr string) []string {
 // exit 2 and one error line naming the Flux object, the URL and how to
 // render without it; the rest of the entry renders.
 func TestUnreachableSources(t *testing.T) {
-	silent, _ := silentListener(t)
-	refused := refusedAddr(t)
+	silent, _ := nettest.Silent(t)
+	refused := nettest.Refused(t)
 	for _, src := range unreachableSources {
 		for _, server := range []struct {
 			name, addr, want string
@@ -226,7 +176,7 @@ func TestUnreachableSources(t *testing.T) {
 func TestInterruptedRender(t *testing.T) {
 	for _, src := range unreachableSources {
 		t.Run(src.name, func(t *testing.T) {
-			silent, accepted := silentListener(t)
+			silent, accepted := nettest.Silent(t)
 			args := append(unreachableRepo(t, src.yaml, silent), "--timeout", "1h")
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
@@ -263,7 +213,7 @@ func TestInterruptedRender(t *testing.T) {
 // with one line saying it was interrupted, and nothing on stdout.
 func TestSIGTERM(t *testing.T) {
 	bin := toolsBinary(t)
-	silent, accepted := silentListener(t)
+	silent, accepted := nettest.Silent(t)
 	args := append(unreachableRepo(t, unreachableSources[0].yaml, silent), "--timeout", "1h")
 	cmd := exec.Command(bin, args...)
 	var stdout, stderr bytes.Buffer

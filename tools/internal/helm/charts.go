@@ -35,6 +35,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/memo"
 	"github.com/aks-gitops/platform/tools/internal/oci"
+	"github.com/aks-gitops/platform/tools/internal/source"
 )
 
 // ChartOptions says where charts come from.
@@ -70,14 +71,6 @@ type FetchError struct {
 
 func (e *FetchError) Error() string { return fmt.Sprintf("fetch %s: %v", e.URL, e.Err) }
 func (e *FetchError) Unwrap() error { return e.Err }
-
-// TimeoutError is a fetch that got no complete answer within its timeout.
-type TimeoutError struct{ After time.Duration }
-
-func (e *TimeoutError) Error() string { return fmt.Sprintf("no answer within %s", e.After) }
-
-// Timeout says this is a timeout, like net.Error.
-func (e *TimeoutError) Timeout() bool { return true }
 
 // ErrOffline is returned when a chart is needed from the network in offline mode.
 var ErrOffline = errors.New("not available offline")
@@ -341,7 +334,7 @@ func (c *Charts) get(ctx context.Context, u string) (data []byte, _ error) {
 // a FetchError, unless ctx itself ended (an interrupted run is not a
 // repository's fault): then it is ctx's cause.
 func (c *Charts) fetch(ctx context.Context, u string, do func(context.Context) error) error {
-	timeout := &TimeoutError{After: c.opts.Timeout}
+	timeout := &source.TimeoutError{After: c.opts.Timeout}
 	fctx, cancel := context.WithTimeoutCause(ctx, c.opts.Timeout, timeout)
 	defer cancel()
 	err := do(fctx)

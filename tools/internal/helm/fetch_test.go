@@ -4,71 +4,23 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+
+	"github.com/aks-gitops/platform/tools/internal/nettest"
+	"github.com/aks-gitops/platform/tools/internal/source"
 )
-
-// silentListener accepts connections on loopback and never answers; each
-// accepted connection is reported on the channel.
-func silentListener(t *testing.T) (string, <-chan struct{}) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := make(chan struct{}, 100)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case accepted <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String(), accepted
-}
-
-// refusedAddr is a loopback address nothing listens on.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
 
 // TestChartsFetchErrors resolves charts from repositories that accept and
 // never answer, or refuse: each is a FetchError naming the URL, a silent
 // one after the timeout.
 func TestChartsFetchErrors(t *testing.T) {
-	silent, _ := silentListener(t)
-	refused := refusedAddr(t)
+	silent, _ := nettest.Silent(t)
+	refused := nettest.Refused(t)
 	tests := []struct {
 		name    string
 		repo    string
@@ -88,7 +40,7 @@ func TestChartsFetchErrors(t *testing.T) {
 			if !errors.As(err, &fe) {
 				t.Fatalf("err = %v, want a FetchError", err)
 			}
-			var te *TimeoutError
+			var te *source.TimeoutError
 			if fe.URL != tt.wantURL || !strings.Contains(err.Error(), tt.wantErr) || errors.As(err, &te) != tt.timeout {
 				t.Errorf("err = %v (URL %q), want URL %q, %q, timeout %v", err, fe.URL, tt.wantURL, tt.wantErr, tt.timeout)
 			}
@@ -99,7 +51,7 @@ func TestChartsFetchErrors(t *testing.T) {
 // TestChartsFetchCancelled cancels the run while a repository keeps
 // silent: the error is the cancellation, not the repository's fault.
 func TestChartsFetchCancelled(t *testing.T) {
-	silent, accepted := silentListener(t)
+	silent, accepted := nettest.Silent(t)
 	c := NewCharts(ChartOptions{CacheDir: t.TempDir(), Timeout: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
