@@ -23,7 +23,7 @@ const defaultRules = "policies/repo"
 func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
 	var vflags validateFlags
-	var format, failOn, rulesDir string
+	var cf checkFlags
 	cmd := &cobra.Command{
 		Use:   "check [PATH...]",
 		Short: "Render once, then validate, policy-check and rule-check every cluster: one report per cluster and layer",
@@ -41,28 +41,35 @@ render what validate, policy and the repository rules check:
 The report has one section per cluster: its verdict, a table of its layers
 (the Flux Kustomizations, with the objects of their HelmReleases) with
 object, error and warning counts, and the findings. --format markdown is
-for pull-request comments; junit and sarif for CI test and code-scanning
-reports. On a terminal, a progress line on stderr says what runs.
+for pull-request comments (--markdown-dir DIR also writes it as
+check.part-N.md files, each under GitHub's comment limit, as diff does);
+junit and sarif for CI test and code-scanning reports. On a terminal, a progress line on stderr says what runs.
 
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
 check failed to run, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd, &flags, &vflags, format, failOn, rulesDir, args, stdout, stderr)
+			return runCheck(cmd, &flags, &vflags, &cf, args, stdout, stderr)
 		},
 	}
 	flags.bind(cmd)
 	vflags.bind(cmd)
-	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.CheckFormats, ", "))
-	bindFailOn(cmd, &failOn, &rulesDir)
+	cmd.Flags().StringVar(&cf.format, "format", "text", "output format: "+strings.Join(report.FindingFormats, ", "))
+	cmd.Flags().StringVar(&cf.markdownDir, "markdown-dir", "", "also write the Markdown report as check.part-N.md files, each under GitHub's comment limit")
+	bindFailOn(cmd, &cf.failOn, &cf.rulesDir)
 	return cmd
 }
 
+// checkFlags are the flags of check besides the render and validate flags.
+type checkFlags struct {
+	format, failOn, rulesDir, markdownDir string
+}
+
 // runCheck renders, runs every check and writes the report.
-func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, format, failOn, rulesDir string, args []string, stdout, stderr io.Writer) error {
-	if err := oneOf("format", format, report.CheckFormats); err != nil {
+func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, cf *checkFlags, args []string, stdout, stderr io.Writer) error {
+	if err := oneOf("format", cf.format, report.FindingFormats); err != nil {
 		return err
 	}
-	if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
+	if err := oneOf("fail-on", cf.failOn, finding.Actions); err != nil {
 		return err
 	}
 	vopts, err := vflags.options(cmd, flags)
@@ -85,12 +92,12 @@ func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, for
 	opts := check.Options{
 		Validate: vopts,
 		Policy:   policy.Options{Concurrency: flags.concurrency},
-		FailOn:   failOn,
+		FailOn:   cf.failOn,
 		RepoRoot: run.opts.RepoRoot,
 		Progress: progress.set,
 	}
 	opts.Validate.RepoRoot = run.opts.RepoRoot
-	if opts.Rules, err = loadRules(cmd, rulesDir, run.opts.RepoRoot); err != nil {
+	if opts.Rules, err = loadRules(cmd, cf.rulesDir, run.opts.RepoRoot); err != nil {
 		return err
 	}
 	rep, err := check.Run(cmd.Context(), run.clusters, opts)
@@ -98,13 +105,14 @@ func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, for
 	if err != nil {
 		return err
 	}
-	for _, c := range rep.Clusters {
-		fmt.Fprintf(stderr, "check %s: validate %s, policy %s, repo-rules %s\n", c.Path,
-			c.Durations["validate"].Round(time.Millisecond), c.Durations["policy"].Round(time.Millisecond), c.Durations["repo-rules"].Round(time.Millisecond))
-	}
-	fmt.Fprintf(stderr, "check: %d clusters in %s\n", len(rep.Clusters), time.Since(start).Round(time.Millisecond))
-	if err := report.Check(stdout, format, rep); err != nil {
+	report.CheckSummary(stderr, rep, time.Since(start))
+	if err := report.Check(stdout, cf.format, report.CheckOptions{Verb: "check", Layers: true}, rep); err != nil {
 		return err
+	}
+	if cf.markdownDir != "" {
+		if err := writeMarkdownDir(cf.markdownDir, []comment{{file: "check", name: "check", parts: report.CheckParts(rep, 0)}}); err != nil {
+			return err
+		}
 	}
 	if rep.Failed() {
 		return failed{ExitFindings}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"encoding/xml"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +45,8 @@ func TestCheck(t *testing.T) {
 	// JSON: per cluster counts, layers and findings, each with its layer.
 	code, stdout, _ = run(args("--format", "json")...)
 	var doc struct {
+		Version  int
+		Verb     string
 		Clusters []struct {
 			Path            string
 			Objects, Errors int
@@ -52,8 +55,8 @@ func TestCheck(t *testing.T) {
 			Findings        []struct{ Object, Check, Layer, Action string }
 		}
 	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != ExitFindings {
-		t.Fatalf("json: exit %d, %v:\n%s", code, err, stdout)
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != ExitFindings || doc.Version != 1 || doc.Verb != "check" {
+		t.Fatalf("json: exit %d, %v, version %d, verb %q:\n%s", code, err, doc.Version, doc.Verb, stdout)
 	}
 	c := doc.Clusters[0]
 	var got []string
@@ -70,8 +73,13 @@ func TestCheck(t *testing.T) {
 		t.Errorf("json (-want +got):\n%s\n%s", diff, stdout)
 	}
 
-	// Markdown: verdict, layer table, findings table (errors first).
-	_, stdout, _ = run(args("--format", "markdown")...)
+	// Markdown: verdict, layer table, findings table (errors first); the
+	// comment file --markdown-dir writes is the same report under its marker.
+	dir := t.TempDir()
+	_, stdout, _ = run(args("--format", "markdown", "--markdown-dir", dir)...)
+	if part, err := os.ReadFile(filepath.Join(dir, "check.part-1.md")); err != nil || string(part) != "<!-- tools-check:part-1 -->\n"+stdout {
+		t.Errorf("--markdown-dir: %v\n%s", err, part)
+	}
 	for _, want := range []string{
 		"#### :x: `clusters/test` — failed: 9 objects, 3 errors, 1 warnings\n",
 		"| `flux-system/apps` | 4 | 3 | 1 |\n",

@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aks-gitops/platform/tools/internal/finding"
+	"github.com/aks-gitops/platform/tools/internal/report"
 )
 
 func TestVersion(t *testing.T) {
@@ -156,17 +159,11 @@ func TestValidateFormats(t *testing.T) {
 		return append([]string{"validate", "--repo", f.repo, "--cache-dir", t.TempDir(), "--format", format}, f.args...)
 	}
 	code, stdout, stderr := run(args("json")...)
-	var doc struct {
-		Findings []struct {
-			Cluster, Object, File, Check, Message string
-			Warning                               bool
-		}
+	if code != ExitFindings {
+		t.Fatalf("json: exit %d:\n%s%s", code, stdout, stderr)
 	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != ExitFindings {
-		t.Fatalf("json: exit %d, %v:\n%s%s", code, err, stdout, stderr)
-	}
-	if len(doc.Findings) != 9 || doc.Findings[1].File != "clusters/test/dashboards.yaml" || doc.Findings[1].Check != "dashboard" {
-		t.Errorf("json findings: %+v", doc.Findings)
+	if fs := jsonFindings(t, "validate", stdout); len(fs) != 9 || fs[1].File != "clusters/test/dashboards.yaml" || fs[1].Check != "dashboard" {
+		t.Errorf("json findings: %+v", fs)
 	}
 	code, stdout, _ = run(args("github")...)
 	want := "::error file=clusters/test/releases.yaml,title=values-lint HelmRelease/apps/typos::values key image.tagg is not defined by chart demo-app-1.0.0\n"
@@ -216,4 +213,26 @@ func TestValidateFormats(t *testing.T) {
 	if code, _, stderr := run(args("yaml")...); code != ExitError || !strings.Contains(stderr, `--format "yaml"`) {
 		t.Errorf("unknown format: exit %d: %s", code, stderr)
 	}
+}
+
+// jsonFindings reads the findings of every cluster from a verb's JSON
+// envelope, holding the envelope to its version and verb.
+func jsonFindings(t *testing.T, verb, stdout string) []finding.Finding {
+	t.Helper()
+	var doc struct {
+		Version  int
+		Verb     string
+		Clusters []struct{ Findings []finding.Finding }
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("%s --format json: %v\n%s", verb, err, stdout)
+	}
+	if doc.Version != report.SchemaVersion || doc.Verb != verb {
+		t.Errorf("%s --format json: version %d, verb %q", verb, doc.Version, doc.Verb)
+	}
+	var out []finding.Finding
+	for _, c := range doc.Clusters {
+		out = append(out, c.Findings...)
+	}
+	return out
 }

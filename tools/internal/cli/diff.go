@@ -3,12 +3,10 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/revision"
 )
 
@@ -64,7 +63,9 @@ or constraints removed, and Falco rules removed or disabled.
 
 --format markdown writes one section per cluster for pull-request comments;
 --markdown-dir DIR also writes one file per cluster and part
-(CLUSTER.part-N.md), split to fit GitHub's 65,536-character comments.
+(CLUSTER.part-N.md; live_CLUSTER.part-N.md with --live), split to fit
+GitHub's 65,536-character comments. --format json is the envelope every
+verb writes (docs/json.md).
 
 Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,13 +79,13 @@ Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 	fs := cmd.Flags()
 	fs.StringVar(&df.base, "base", "", "base revision (default: the merge base of HEAD and the default branch)")
 	fs.StringVar(&df.head, "head", "", "head revision (default: the working tree)")
-	fs.StringVar(&df.format, "format", "text", "output format: "+strings.Join(diff.Formats, ", "))
+	fs.StringVar(&df.format, "format", "text", "output format: "+strings.Join(report.ChangeFormats, ", "))
 	fs.StringVar(&df.color, "color", "auto", "colour text output: auto (when stdout is a terminal), always, never")
 	fs.StringArrayVar(&df.ignore, "ignore", nil, "noise rule, added to the defaults: label:GLOB, annotation:GLOB, metadata:GLOB, field:[KIND:]PATH (repeatable)")
 	fs.StringVar(&df.ignoreFile, "ignore-file", "", "file of noise rules, one a line (# comments)")
 	fs.BoolVar(&df.noIgnore, "no-ignore", false, "show everything: no noise rules, chart randomness included")
 	fs.StringVar(&df.markdownDir, "markdown-dir", "", "also write the Markdown report as one file per cluster and part, each under GitHub's comment limit")
-	fs.IntVar(&df.maxObjectLines, "max-object-lines", diff.DefaultMaxObjectLines, "longest added or removed object shown as YAML (-1: none)")
+	fs.IntVar(&df.maxObjectLines, "max-object-lines", report.DefaultMaxObjectLines, "longest added or removed object shown as YAML (-1: none)")
 	fs.BoolVar(&df.live, "live", false, "compare the render of one entry (the working tree) with the live cluster instead of another revision")
 	fs.StringVar(&df.liveOpts.kubeconfig, "kubeconfig", "", "with --live: kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&df.liveOpts.context, "context", "", "with --live: kube context (default: the current one)")
@@ -107,16 +108,16 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 	}
 	run.summary(stderr)
 	lo := df.liveOpts
-	lo.format, lo.color, lo.diff = df.format, wo.Color, &opts
+	lo.format, lo.write, lo.diff, lo.markdownDir = df.format, wo, &opts, df.markdownDir
 	return runLive(ctx, run, lo, stdout, stderr)
 }
 
 // options turns the diff flags into compare and write options.
-func (df *diffFlags) options(stdout io.Writer) (diff.Options, diff.WriteOptions, error) {
-	if err := oneOf("format", df.format, diff.Formats); err != nil {
-		return diff.Options{}, diff.WriteOptions{}, err
+func (df *diffFlags) options(stdout io.Writer) (diff.Options, report.ChangeOptions, error) {
+	if err := oneOf("format", df.format, report.ChangeFormats); err != nil {
+		return diff.Options{}, report.ChangeOptions{}, err
 	}
-	wo := diff.WriteOptions{MaxObjectLines: df.maxObjectLines}
+	wo := report.ChangeOptions{MaxObjectLines: df.maxObjectLines}
 	if df.maxObjectLines == 0 {
 		wo.MaxObjectLines = -1
 	}
@@ -128,20 +129,20 @@ func (df *diffFlags) options(stdout io.Writer) (diff.Options, diff.WriteOptions,
 		f, ok := fileOf(stdout)
 		wo.Color = ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
 	default:
-		return diff.Options{}, diff.WriteOptions{}, fmt.Errorf("--color %q: want auto, always or never", df.color)
+		return diff.Options{}, report.ChangeOptions{}, fmt.Errorf("--color %q: want auto, always or never", df.color)
 	}
 	wo.Color = wo.Color && df.format == "text"
 	rules := append([]string(nil), df.ignore...)
 	if df.ignoreFile != "" {
 		more, err := readRules(df.ignoreFile)
 		if err != nil {
-			return diff.Options{}, diff.WriteOptions{}, err
+			return diff.Options{}, report.ChangeOptions{}, err
 		}
 		rules = append(rules, more...)
 	}
 	extra, err := diff.ParseRules(rules)
 	if err != nil {
-		return diff.Options{}, diff.WriteOptions{}, err
+		return diff.Options{}, report.ChangeOptions{}, err
 	}
 	if df.noIgnore {
 		return diff.NoIgnore(), wo, nil
@@ -198,87 +199,25 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 	for _, msg := range res.Errors {
 		fmt.Fprintf(stderr, "error: %s\n", msg)
 	}
-	if err := writeReports(stdout, df.format, res.Reports, wo); err != nil {
+	if err := report.Diff(stdout, df.format, res.Reports, wo); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	if df.markdownDir != "" {
-		if err := writeMarkdownDir(df.markdownDir, res.Reports, wo); err != nil {
+		var comments []comment
+		for _, r := range res.Reports {
+			comments = append(comments, comment{file: r.Title, name: "diff:" + r.Title, parts: report.DiffParts(r, 0, wo)})
+		}
+		if err := writeMarkdownDir(df.markdownDir, comments); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "diff: base %s, head %s: %s in %.1fs\n", res.Base, res.Head, countClusters(res.Reports), time.Since(start).Seconds())
+	report.DiffSummary(stderr, res.Base, res.Head, res.Reports, time.Since(start))
 	if len(res.Errors) > 0 {
 		return failed{ExitError}
 	}
 	for _, r := range res.Reports {
 		if r.Changed() {
 			return failed{ExitFindings}
-		}
-	}
-	return nil
-}
-
-func countClusters(reports []*diff.Report) string {
-	changed := 0
-	for _, r := range reports {
-		if r.Changed() {
-			changed++
-		}
-	}
-	return fmt.Sprintf("%d of %d cluster entries changed", changed, len(reports))
-}
-
-// writeReports writes every cluster's report: text and Markdown one after
-// the other, JSON as one array.
-func writeReports(w io.Writer, format string, reports []*diff.Report, wo diff.WriteOptions) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if reports == nil {
-			reports = []*diff.Report{}
-		}
-		return enc.Encode(reports)
-	}
-	for i, r := range reports {
-		if i > 0 && format == "markdown" {
-			if _, err := io.WriteString(w, "\n"); err != nil {
-				return err
-			}
-		}
-		if err := r.Write(w, format, wo); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeMarkdownDir writes each cluster's Markdown report as
-// CLUSTER.part-N.md files (CLUSTER with / as _), each a header (the hidden
-// marker the pull-request workflow finds the comment by, and "part i/n")
-// followed by a part; the parts without their headers concatenate to the
-// cluster's Markdown report. Files of an earlier run are replaced.
-func writeMarkdownDir(dir string, reports []*diff.Report, wo diff.WriteOptions) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--markdown-dir: %w", err)
-	}
-	old, err := filepath.Glob(filepath.Join(dir, "*.part-*.md"))
-	if err != nil {
-		return err
-	}
-	for _, f := range old {
-		if err := os.Remove(f); err != nil {
-			return fmt.Errorf("--markdown-dir: %w", err)
-		}
-	}
-	for _, r := range reports {
-		parts := r.MarkdownParts(0, wo)
-		slug := strings.ReplaceAll(r.Title, "/", "_")
-		for i, p := range parts {
-			name := filepath.Join(dir, fmt.Sprintf("%s.part-%d.md", slug, i+1))
-			data := diff.MarkdownPartHeader(r.Title, i+1, len(parts)) + p
-			if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
-				return fmt.Errorf("--markdown-dir: %w", err)
-			}
 		}
 	}
 	return nil

@@ -8,15 +8,17 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/drift"
+	"github.com/aks-gitops/platform/tools/internal/report"
 )
 
 // liveOptions are the flags of `diff --live`, bound by the diff command.
 type liveOptions struct {
 	kubeconfig  string // path; "" means KUBECONFIG or ~/.kube/config
 	context     string // kube context; "" means the current one
-	format      string // text, json or markdown
-	color       bool
-	concurrency int // parallel dry-runs; < 1 means drift's default
+	format      string // one of report.ChangeFormats
+	write       report.ChangeOptions
+	markdownDir string // also the Markdown parts, one file each
+	concurrency int    // parallel dry-runs; < 1 means drift's default
 	// diff holds the noise rules (--ignore, --no-ignore); nil means
 	// diff.DefaultOptions().
 	diff *diff.Options
@@ -29,9 +31,6 @@ type liveOptions struct {
 // summary. Exit: 0 in sync, 1 drift, 2 error (an unreachable API server is
 // an error, never "in sync").
 func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr io.Writer) error {
-	if err := drift.CheckFormat(lo.format); err != nil {
-		return err
-	}
 	if run.failed() {
 		// Objects of a unit that failed to render would show as prune
 		// candidates: no live diff of a partial render.
@@ -58,8 +57,16 @@ func runLive(ctx context.Context, run *rendered, lo liveOptions, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	if err := rep.Write(stdout, lo.format, drift.WriteOptions{Color: lo.color}); err != nil {
+	if err := report.Drift(stdout, lo.format, rep, lo.write); err != nil {
 		return fmt.Errorf("write output: %w", err)
+	}
+	if lo.markdownDir != "" {
+		// Named apart from the revision diff of the same entry.
+		name := "live/" + rep.Cluster
+		c := comment{file: name, name: "diff:" + name, parts: report.DriftParts(rep, 0, lo.write)}
+		if err := writeMarkdownDir(lo.markdownDir, []comment{c}); err != nil {
+			return err
+		}
 	}
 	if rep.Drifted() {
 		return failed{ExitFindings}

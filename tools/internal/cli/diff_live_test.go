@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
 
@@ -38,10 +39,10 @@ func TestDiffLive(t *testing.T) {
 	wantLines(t, "before the apply", code, ExitFindings, stdout, stderr,
 		"clusters/test: live diff against "+env.RESTConfig().Host,
 		"warning: the cluster serves no kustomize.toolkit.fluxcd.io/v1: Flux is not installed, prune candidates come from owner labels only",
-		"created   Namespace/shop (Kustomization/flux-system/flux-system)",
-		"created   ConfigMap/shop/web-config (Kustomization/flux-system/flux-system)",
-		"    warning namespace-in-render: namespace shop is not live yet: Flux creates it first; the object is checked by the API server only then",
-		"created   Secret/shop/web-db (Kustomization/flux-system/flux-system)",
+		"created   Namespace/shop (Kustomization/flux-system/flux-system from clusters/test/namespace.yaml)",
+		"created   ConfigMap/shop/web-config (Kustomization/flux-system/flux-system from clusters/test/config.yaml)",
+		"    ! warning namespace-in-render: namespace shop is not live yet: Flux creates it first; the object is checked by the API server only then",
+		"created   Secret/shop/web-db (Kustomization/flux-system/flux-system from clusters/test/secret.yaml)",
 		"clusters/test: 3 created, 0 drifted, 0 prune, 0 failed, 0 skipped, 0 unchanged",
 	)
 
@@ -92,13 +93,19 @@ func TestDiffLive(t *testing.T) {
 	code, stdout, stderr = live()
 	wantLines(t, "drifted", code, ExitFindings, stdout, stderr,
 		"prune     ConfigMap/shop/left-over (Kustomization/flux-system/flux-system)",
-		"    danger prune: Flux deletes it (garbage collection)",
-		"drifted   ConfigMap/shop/web-config (Kustomization/flux-system/flux-system)",
-		`    data.FEATURE_X: "on" -> "off"`,
-		"drifted   Secret/shop/web-db (Kustomization/flux-system/flux-system)",
-		"    data.password: *** (changed)",
+		"    ! danger prune: Flux deletes it (garbage collection)",
+		"drifted   ConfigMap/shop/web-config (Kustomization/flux-system/flux-system from clusters/test/config.yaml)",
+		`    data.FEATURE_X: "on" → "off"`,
+		"drifted   Secret/shop/web-db (Kustomization/flux-system/flux-system from clusters/test/secret.yaml)",
+		"    data.password: (secret value changed, not shown)",
 		"clusters/test: 0 created, 2 drifted, 1 prune, 0 failed, 0 skipped, 1 unchanged",
 	)
+	comments := t.TempDir()
+	_, out, _ := live("--format", "markdown", "--markdown-dir", comments)
+	part, err := os.ReadFile(filepath.Join(comments, "live_clusters_test.part-1.md"))
+	if err != nil || string(part) != "<!-- tools-diff:live/clusters/test:part-1 -->\n"+out {
+		t.Errorf("--markdown-dir: %v\n%s", err, part)
+	}
 	for _, format := range []string{"text", "json", "markdown"} {
 		_, out, _ := live("--format", format)
 		for _, secret := range []string{"fixture-password-in-git", "changed-by-hand-in-cluster"} {
@@ -108,10 +115,16 @@ func TestDiffLive(t *testing.T) {
 		}
 		if format == "json" {
 			var doc struct {
-				Drifted bool           `json:"drifted"`
-				Summary map[string]int `json:"summary"`
+				Version  int
+				Verb     string
+				Clusters []struct {
+					Drifted bool
+					Summary map[string]int
+					Results []struct{ Status, Action string }
+				}
 			}
-			if err := json.Unmarshal([]byte(out), &doc); err != nil || !doc.Drifted || doc.Summary["drifted"] != 2 {
+			if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Version != report.SchemaVersion || doc.Verb != "diff --live" || len(doc.Clusters) != 1 ||
+				!doc.Clusters[0].Drifted || doc.Clusters[0].Summary["drifted"] != 2 {
 				t.Errorf("--format json: %v %+v\n%s", err, doc, out)
 			}
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
+
+	"github.com/aks-gitops/platform/tools/internal/report"
 )
 
 // diffRepo is a git repository written from a diff fixture: files named
@@ -236,6 +239,22 @@ func TestDiffSecretsInEveryFormat(t *testing.T) {
 		for _, key := range []string{"data.password", "data.token", "data.gone", "data.fresh"} {
 			if !strings.Contains(stdout, key) {
 				t.Errorf("%s: key %s not reported:\n%s", format, key, stdout)
+			}
+		}
+		if format == "json" {
+			var doc struct {
+				Version  int
+				Verb     string
+				Clusters []struct {
+					Path    string
+					Summary map[string]int
+					Changes []struct{ Action, Origin string }
+				}
+			}
+			if err := json.Unmarshal([]byte(stdout), &doc); err != nil || doc.Version != report.SchemaVersion || doc.Verb != "diff" ||
+				len(doc.Clusters) != 1 || doc.Clusters[0].Path != "clusters/test" || doc.Clusters[0].Summary["changed"] != 2 ||
+				len(doc.Clusters[0].Changes) != 2 || doc.Clusters[0].Changes[0].Origin == "" {
+				t.Errorf("json: %v %+v", err, doc)
 			}
 		}
 	}

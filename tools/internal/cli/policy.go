@@ -16,7 +16,6 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/policy"
 	"github.com/aks-gitops/platform/tools/internal/report"
-	"github.com/aks-gitops/platform/tools/internal/reporules"
 )
 
 func newPolicyCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -46,7 +45,7 @@ A deny violation is an error; warn and dryrun ones are warnings, unless
 Exit codes: 0 no errors, 1 violations that fail, 2 the render failed, a
 template or rule does not compile, or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oneOf("format", format, report.Formats); err != nil {
+			if err := oneOf("format", format, report.FindingFormats); err != nil {
 				return err
 			}
 			if err := oneOf("fail-on", failOn, finding.Actions); err != nil {
@@ -76,20 +75,19 @@ template or rule does not compile, or bad usage.`,
 				return err
 			}
 			for _, c := range rep.Clusters {
-				policyStats(stderr, c, rules)
+				report.PolicySummary(stderr, c, rules)
 			}
-			all := rep.Findings()
-			if err := report.Findings(stdout, format, "policy", all); err != nil {
+			if err := report.Check(stdout, format, report.CheckOptions{Verb: "policy"}, rep); err != nil {
 				return err
 			}
-			if finding.Failed(all) {
+			if rep.Failed() {
 				return failed{ExitFindings}
 			}
 			return nil
 		},
 	}
 	flags.bind(cmd)
-	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.FindingFormats, ", "))
 	bindFailOn(cmd, &failOn, &rulesDir)
 	cmd.AddCommand(newPolicyVerifyCmd(stdout, stderr))
 	return cmd
@@ -100,9 +98,6 @@ func bindFailOn(cmd *cobra.Command, failOn, rulesDir *string) {
 	cmd.Flags().StringVar(failOn, "fail-on", "deny", "weakest enforcement action whose violations fail the run: "+strings.Join(finding.Actions, ", "))
 	cmd.Flags().StringVar(rulesDir, "rules", "", "directory of repository rules (Rego); default "+defaultRules+" when it exists, none to skip")
 }
-
-// verifyFormats are the formats report.Verify writes.
-var verifyFormats = []string{"text", "json"}
 
 func newPolicyVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 	var format string
@@ -118,7 +113,7 @@ case.
 Exit codes: 0 every case passed, 1 a case or test failed, 2 a suite could not
 be read or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oneOf("format", format, verifyFormats); err != nil {
+			if err := oneOf("format", format, report.SuiteFormats); err != nil {
 				return err
 			}
 			if len(args) == 0 {
@@ -136,7 +131,7 @@ be read or bad usage.`,
 			if err := report.Verify(stdout, format, results); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "policy verify: %d suites in %s\n", len(results), time.Since(start).Round(time.Millisecond))
+			report.VerifySummary(stderr, results, time.Since(start))
 			for _, r := range results {
 				if r.Failed() {
 					return failed{ExitFindings}
@@ -145,7 +140,7 @@ be read or bad usage.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(verifyFormats, ", "))
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.SuiteFormats, ", "))
 	cmd.Flags().IntVar(&concurrency, "concurrency", 2, "suites run at once")
 	return cmd
 }
@@ -162,27 +157,4 @@ func defaultPolicies() (string, error) {
 		return rel, nil
 	}
 	return dir, nil
-}
-
-// policyStats writes what the policy check and the repository rules of one
-// cluster reviewed and found.
-func policyStats(w io.Writer, c check.Cluster, rules *reporules.Rules) {
-	var pol, repo []finding.Finding
-	for _, f := range c.Findings {
-		if f.Check == reporules.Check {
-			repo = append(repo, f)
-		} else {
-			pol = append(pol, f)
-		}
-	}
-	res := c.Policy
-	errs, warns := finding.Count(pol)
-	fmt.Fprintf(w, "policy %s: %d templates, %d constraints; %d objects evaluated, %d skipped (not seen by the webhook); %d violations (%d deny, %d warn or dryrun) in %s\n",
-		c.Path, res.Templates, res.Constraints, res.Objects, res.Skipped, len(pol), errs, warns, c.Durations[check.Policy].Round(time.Millisecond))
-	if len(res.AssumedNamespaces) > 0 {
-		fmt.Fprintf(w, "policy %s: namespaces not in the render, taken as unlabelled: %s\n", c.Path, strings.Join(res.AssumedNamespaces, ", "))
-	}
-	if rules != nil {
-		fmt.Fprintf(w, "repository rules %s: %d rules, %d findings in %s\n", c.Path, len(rules.Rules()), len(repo), c.Durations[check.RepoRules].Round(time.Millisecond))
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/policy"
+	"github.com/aks-gitops/platform/tools/internal/report"
 )
 
 // TestPolicyViolations runs `tools policy` on a cluster whose render holds
@@ -75,10 +76,7 @@ clusters/test: Deployment/secure/vault (Kustomization/flux-system/flux-system fr
 
 	// JSON carries the action, the file and the rule for each finding.
 	_, stdout, _ = run(append([]string{"policy", "--repo", f.repo, "--cache-dir", t.TempDir(), "--format", "json"}, f.args...)...)
-	var got struct{ Findings []finding.Finding }
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("--format json: %v\n%s", err, stdout)
-	}
+	got := struct{ Findings []finding.Finding }{jsonFindings(t, "policy", stdout)}
 	hook := finding.Finding{
 		Cluster: "clusters/test", Object: object.ID{Kind: "Job", Namespace: "apps", Name: "db-migrate"}, File: "clusters/test/release.yaml",
 		Where: "HelmRelease/apps/db chart hooked-0.1.0 template hooked/templates/job.yaml (hook: pre-install) defined in clusters/test/release.yaml",
@@ -152,11 +150,8 @@ func TestPolicyGatorParity(t *testing.T) {
 		}
 		theirs = append(theirs, ref+" "+r.Constraint.Kind+"/"+r.Constraint.Metadata.Name+" "+r.EnforcementAction+" "+r.Msg)
 	}
-	_, stdout, stderr := run(append([]string{"policy", "--repo", f.repo, "--cache-dir", cache, "--format", "json"}, f.args...)...)
-	var got struct{ Findings []finding.Finding }
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("tools policy --format json: %v\n%s", err, stderr)
-	}
+	_, stdout, _ := run(append([]string{"policy", "--repo", f.repo, "--cache-dir", cache, "--format", "json"}, f.args...)...)
+	got := struct{ Findings []finding.Finding }{jsonFindings(t, "policy", stdout)}
 	var mine []string
 	for _, f := range got.Findings {
 		mine = append(mine, f.Object.String()+" "+f.Rule+" "+f.Action+" "+f.Message)
@@ -246,9 +241,13 @@ FAIL: 2 suites, 3 tests (2 failed), 5 cases (1 failed)
 
 	// JSON has the same verdicts.
 	_, stdout, _ = run("policy", "verify", "--format", "json", suites)
-	var got struct{ Suites []policy.SuiteResult }
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("--format json: %v", err)
+	var got struct {
+		Version int
+		Verb    string
+		Suites  []policy.SuiteResult
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || got.Version != report.SchemaVersion || got.Verb != "policy verify" {
+		t.Fatalf("--format json: %v, version %d, verb %q", err, got.Version, got.Verb)
 	}
 	if v := verdicts(got.Suites); v[suites+"/tags/suite.yaml/no-latest/deliberately-wrong"] != "FAIL" || v[suites+"/labels/suite.yaml/team-label/with-label"] != "PASS" {
 		t.Errorf("--format json verdicts: %v", v)

@@ -12,7 +12,6 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
 	"github.com/aks-gitops/platform/tools/internal/check"
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
-	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/schemas"
 	"github.com/aks-gitops/platform/tools/internal/validate"
@@ -51,7 +50,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oneOf("format", format, report.Formats); err != nil {
+			if err := oneOf("format", format, report.FindingFormats); err != nil {
 				return err
 			}
 			opts, err := vflags.options(cmd, &flags)
@@ -67,11 +66,10 @@ or bad usage.`,
 			if err != nil {
 				return err
 			}
-			findings := rep.Findings()
-			if err := report.Findings(stdout, format, "validate", findings); err != nil {
+			if err := report.Check(stdout, format, report.CheckOptions{Verb: "validate"}, rep); err != nil {
 				return err
 			}
-			if finding.Failed(findings) {
+			if rep.Failed() {
 				return failed{ExitFindings}
 			}
 			return nil
@@ -79,7 +77,7 @@ or bad usage.`,
 	}
 	flags.bind(cmd)
 	vflags.bind(cmd)
-	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.FindingFormats, ", "))
 	return cmd
 }
 

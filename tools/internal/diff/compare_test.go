@@ -1,4 +1,4 @@
-package diff
+package diff_test
 
 import (
 	"bytes"
@@ -10,9 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/flux"
-	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
+	"github.com/aks-gitops/platform/tools/internal/report"
 )
 
 var apps = flux.RefTo("Kustomization", "flux-system", "apps")
@@ -34,10 +35,10 @@ func objects(t *testing.T, stream string) []render.Object {
 	return out
 }
 
-func text(t *testing.T, r *Report) string {
+func text(t *testing.T, r *diff.Report) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := r.Write(&b, "text", WriteOptions{}); err != nil {
+	if err := report.Diff(&b, "text", []*diff.Report{r}, report.ChangeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -72,7 +73,7 @@ func TestCompareFields(t *testing.T) {
 	tests := []struct {
 		name       string
 		base, head string
-		opts       Options
+		opts       diff.Options
 		want       string
 	}{
 		{
@@ -82,14 +83,14 @@ func TestCompareFields(t *testing.T) {
 				"      - name: web\n        image: web:1\n        ports:\n        - containerPort: 80\n        - containerPort: 443\n      - name: sidecar\n        image: proxy:1\n",
 				"      - name: sidecar\n        image: proxy:1\n      - name: web\n        image: web:1\n        ports:\n        - containerPort: 443\n        - containerPort: 80\n",
 			).Replace(deployment),
-			opts: DefaultOptions(),
+			opts: diff.DefaultOptions(),
 			want: "diff: no changes\n",
 		},
 		{
 			name: "one image in one container is one line",
 			base: deployment,
 			head: strings.Replace(deployment, "image: web:1", "image: web:2", 1),
-			opts: DefaultOptions(),
+			opts: diff.DefaultOptions(),
 			want: `diff: 0 added, 0 removed, 1 changed
 ~ Deployment.apps/shop/web changed (Kustomization/flux-system/apps from apps/x.yaml)
     spec.template.spec.containers[name=web].image: web:1 → web:2
@@ -99,14 +100,14 @@ func TestCompareFields(t *testing.T) {
 			name: "noise ignored by default",
 			base: deployment,
 			head: strings.NewReplacer("web-1.0.0", "web-1.0.1", "checksum/config: aaa", "checksum/config: bbb").Replace(deployment),
-			opts: DefaultOptions(),
+			opts: diff.DefaultOptions(),
 			want: "diff: no changes\n",
 		},
 		{
 			name: "noise shown on request",
 			base: deployment,
 			head: strings.NewReplacer("web-1.0.0", "web-1.0.1", "checksum/config: aaa", "checksum/config: bbb").Replace(deployment),
-			opts: NoIgnore(),
+			opts: diff.NoIgnore(),
 			want: `diff: 0 added, 0 removed, 1 changed
 ~ Deployment.apps/shop/web changed (Kustomization/flux-system/apps from apps/x.yaml)
     metadata.labels."helm.sh/chart": web-1.0.0 → web-1.0.1
@@ -117,7 +118,7 @@ func TestCompareFields(t *testing.T) {
 			name: "multi-line string as a line diff",
 			base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata:\n  app.yaml: |\n    a: 1\n    b: 2\n    c: 3\n",
 			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata:\n  app.yaml: |\n    a: 1\n    b: 20\n    c: 3\n",
-			opts: DefaultOptions(),
+			opts: diff.DefaultOptions(),
 			want: `diff: 0 added, 0 removed, 1 changed
 ~ ConfigMap/shop/cfg changed (Kustomization/flux-system/apps from apps/x.yaml)
     data."app.yaml":
@@ -131,7 +132,7 @@ func TestCompareFields(t *testing.T) {
 			name: "added and removed objects",
 			base: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old, namespace: shop}\ndata: {a: b}\n",
 			head: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: shop}\n",
-			opts: DefaultOptions(),
+			opts: diff.DefaultOptions(),
 			want: `diff: 1 added, 1 removed, 0 changed
 + ConfigMap/shop/new added (Kustomization/flux-system/apps from apps/x.yaml)
   + apiVersion: v1
@@ -154,9 +155,9 @@ func TestCompareFields(t *testing.T) {
 			name: "custom field rule",
 			base: deployment,
 			head: strings.Replace(deployment, "image: proxy:1", "image: proxy:2", 1),
-			opts: func() Options {
-				o := DefaultOptions()
-				r, err := ParseRule("field:Deployment:spec.template.spec.containers[*].image")
+			opts: func() diff.Options {
+				o := diff.DefaultOptions()
+				r, err := diff.ParseRule("field:Deployment:spec.template.spec.containers[*].image")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -168,7 +169,7 @@ func TestCompareFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := text(t, Compare(objects(t, tt.base), objects(t, tt.head), tt.opts))
+			got := text(t, diff.Compare(objects(t, tt.base), objects(t, tt.head), tt.opts))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -182,10 +183,10 @@ func TestRandomFieldsIgnored(t *testing.T) {
 	for _, o := range [][]render.Object{base, head} {
 		o[1].Origin.Random = []string{"spec.template.metadata.annotations.rnd"}
 	}
-	if r := Compare(base, head, DefaultOptions()); r.Changed() {
+	if r := diff.Compare(base, head, diff.DefaultOptions()); r.Changed() {
 		t.Errorf("random field reported:\n%s", text(t, r))
 	}
-	if r := Compare(base, head, NoIgnore()); !r.Changed() {
+	if r := diff.Compare(base, head, diff.NoIgnore()); !r.Changed() {
 		t.Error("--no-ignore: random field not reported")
 	}
 }
@@ -219,7 +220,7 @@ kind: Secret
 metadata: {name: added, namespace: shop}
 stringData: {k: fresh-value}
 `)
-	r := Compare(base, head, DefaultOptions())
+	r := diff.Compare(base, head, diff.DefaultOptions())
 	want := `diff: 1 added, 0 removed, 2 changed
 ~ ConfigMap/shop/leak changed (Kustomization/flux-system/apps from apps/x.yaml)
     data.url: postgres://u:***@db → postgres://u:***@db
@@ -240,12 +241,12 @@ stringData: {k: fresh-value}
 	if diff := cmp.Diff(want, text(t, r)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	for _, format := range Formats {
+	for _, format := range report.ChangeFormats {
 		var b bytes.Buffer
-		if err := r.Write(&b, format, WriteOptions{Color: true}); err != nil {
+		if err := report.Diff(&b, format, []*diff.Report{r}, report.ChangeOptions{Color: true}); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range r.MarkdownParts(0, WriteOptions{}) {
+		for _, p := range report.DiffParts(r, 0, report.ChangeOptions{}) {
 			b.WriteString(p)
 		}
 		for _, v := range strings.Split(values, ",") {
@@ -263,47 +264,15 @@ func TestRandomNamesIgnored(t *testing.T) {
 		o[0].Origin.Template = "chart/templates/job.yaml"
 		o[0].Origin.Random = []string{"*"}
 	}
-	if r := Compare(base, head, DefaultOptions()); r.Changed() {
+	if r := diff.Compare(base, head, diff.DefaultOptions()); r.Changed() {
 		t.Errorf("an object renamed by chart randomness is reported:\n%s", text(t, r))
 	}
-	if r := Compare(base, head, NoIgnore()); len(r.Changes) != 2 {
+	if r := diff.Compare(base, head, diff.NoIgnore()); len(r.Changes) != 2 {
 		t.Errorf("--no-ignore: %d changes, want the removal and the addition", len(r.Changes))
 	}
 	// Without a counterpart it is a real addition.
-	if r := Compare(nil, head, DefaultOptions()); len(r.Changes) != 1 || r.Changes[0].Action != Added {
+	if r := diff.Compare(nil, head, diff.DefaultOptions()); len(r.Changes) != 1 || r.Changes[0].Action != diff.Added {
 		t.Errorf("no counterpart: %s", text(t, r))
-	}
-}
-
-func TestParseRules(t *testing.T) {
-	for _, bad := range []string{"spec.replicas", "label:", "field:", "field:Deployment:", "thing:x", "label:[", "metadata:["} {
-		if _, err := ParseRules([]string{bad}); err == nil {
-			t.Errorf("ParseRules(%q): no error", bad)
-		}
-	}
-	rules, err := ParseRules([]string{"metadata:team", "field:spec.template.spec.containers[*].image", "field:Deployment.apps:spec.replicas"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := Options{Ignore: rules}
-	deploy := object.ID{Group: "apps", Kind: "Deployment"}
-	for _, tt := range []struct {
-		id   object.ID
-		path string
-		want bool
-	}{
-		{deploy, "spec.template.spec.containers[name=web].image", true},
-		{deploy, "spec.template.spec.containers[name=web].imagePullPolicy", false},
-		{deploy, "spec.replicas", true},
-		{object.ID{Kind: "ReplicaSet", Group: "apps"}, "spec.replicas", false},
-		{deploy, "spec.replicasx", false},
-	} {
-		if got := o.matchField(tt.id, tt.path); got != tt.want {
-			t.Errorf("matchField(%s, %s) = %v, want %v", tt.id, tt.path, got, tt.want)
-		}
-	}
-	if !o.matchKey(RuleLabel, "team") || !o.matchKey(RuleAnnotation, "team") || o.matchKey(RuleLabel, "teams") {
-		t.Error("metadata:team matches the label and the annotation team only")
 	}
 }
 
@@ -318,18 +287,18 @@ func TestChartRefMajor(t *testing.T) {
 		{"1.4.0", "1.5.0", false},
 		{"v3.0.1", "v4.0.0", true},
 	} {
-		r := Compare(objects(t, release+fmt.Sprintf(repo, tt.old)), objects(t, release+fmt.Sprintf(repo, tt.new)), DefaultOptions())
+		r := diff.Compare(objects(t, release+fmt.Sprintf(repo, tt.old)), objects(t, release+fmt.Sprintf(repo, tt.new)), diff.DefaultOptions())
 		if len(r.Changes) != 1 {
 			t.Fatalf("%s → %s: %d changes", tt.old, tt.new, len(r.Changes))
 		}
-		got := len(r.Changes[0].Notes) == 1 && r.Changes[0].Notes[0].Rule == NoteChartMajor &&
+		got := len(r.Changes[0].Notes) == 1 && r.Changes[0].Notes[0].Rule == diff.NoteChartMajor &&
 			strings.Contains(r.Changes[0].Notes[0].Message, "HelmRelease shop/web")
 		if got != tt.note {
 			t.Errorf("%s → %s: notes %+v, want a chart-major note: %v", tt.old, tt.new, r.Changes[0].Notes, tt.note)
 		}
 	}
 	// An OCIRepository no HelmRelease uses is no chart.
-	r := Compare(objects(t, fmt.Sprintf(repo, "1.0.0")), objects(t, fmt.Sprintf(repo, "2.0.0")), DefaultOptions())
+	r := diff.Compare(objects(t, fmt.Sprintf(repo, "1.0.0")), objects(t, fmt.Sprintf(repo, "2.0.0")), diff.DefaultOptions())
 	if len(r.Changes[0].Notes) != 0 {
 		t.Errorf("unused OCIRepository: notes %+v", r.Changes[0].Notes)
 	}

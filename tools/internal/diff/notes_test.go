@@ -1,10 +1,12 @@
-package diff
+package diff_test
 
 import (
 	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aks-gitops/platform/tools/internal/diff"
 )
 
 // TestNotes: one base/head pair per danger note, with the notes it must
@@ -95,7 +97,7 @@ func TestNotes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Compare(objects(t, tt.base), objects(t, tt.head), DefaultOptions())
+			r := diff.Compare(objects(t, tt.base), objects(t, tt.head), diff.DefaultOptions())
 			var got []string
 			for _, c := range r.Changes {
 				for _, n := range c.Notes {

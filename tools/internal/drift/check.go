@@ -125,6 +125,9 @@ func Check(ctx context.Context, cfg *rest.Config, c *render.Cluster, opts Option
 		rep.Results = append(rep.Results, it.res)
 	}
 	rep.Results = append(rep.Results, pruned...)
+	for i := range rep.Results {
+		rep.Results[i].Action = actions[rep.Results[i].Status]
+	}
 	sortResults(rep.Results)
 	sort.Strings(ch.warnings)
 	rep.Warnings = ch.warnings
@@ -165,10 +168,7 @@ func (ch *checker) prepare() ([]*item, error) {
 			}
 		}
 		ch.desired[object.IDOf(it.desired)] = true
-		it.res = Result{
-			ID: object.IDOf(it.desired), APIVersion: it.desired.GetAPIVersion(),
-			Producer: o.Origin.Producer.String(),
-		}
+		it.res = Result{Change: diff.Change{ID: object.IDOf(it.desired), APIVersion: it.desired.GetAPIVersion(), Origin: o.Origin}}
 	}
 	return items, nil
 }

@@ -40,36 +40,36 @@ const (
 	Unchanged Status = "unchanged"
 )
 
-// statuses lists the statuses in report order.
-var statuses = []Status{Created, Drifted, Prune, Failed, Skipped, Unchanged}
+// Statuses lists the statuses in report order.
+var Statuses = []Status{Created, Drifted, Prune, Failed, Skipped, Unchanged}
 
-// Result is the outcome for one object.
+// actions are the revision diff's actions of the statuses that have one.
+var actions = map[Status]diff.Action{Created: diff.Added, Drifted: diff.Changed, Prune: diff.Removed}
+
+// Result is the outcome for one object: the change as the revision diff
+// has it (identity, origin — for a prune candidate, the producer whose
+// inventory holds it —, field differences between the live object (old)
+// and the dry-run result (new), Secret values masked, notes), its status,
+// and why it was skipped or failed. The change's action is Added for
+// created, Changed for drifted and Removed for prune; the other statuses
+// have none.
 type Result struct {
-	ID         object.ID `json:"id"`
-	APIVersion string    `json:"apiVersion"`
-	Status     Status    `json:"status"`
-	// Producer is the Flux Kustomization or HelmRelease that applies (or,
-	// for a prune candidate, applied) the object.
-	Producer string `json:"producer,omitempty"`
-	// Reason says why an object was skipped or failed.
-	Reason string `json:"reason,omitempty"`
-	// Fields are the differences between the live object (old) and the
-	// dry-run result (new); Secret values are masked.
-	Fields []diff.FieldDiff `json:"fields,omitempty"`
-	Notes  []diff.Note      `json:"notes,omitempty"`
+	diff.Change
+	Status Status
+	Reason string
 }
 
 // Report is the live diff of one cluster entry.
 type Report struct {
 	// Cluster is the entry path, Server the API server compared with.
-	Cluster string `json:"cluster"`
-	Server  string `json:"server"`
+	Cluster string
+	Server  string
 	// Results holds one result per rendered object and prune candidate,
 	// sorted by namespace, kind, name, group, then producer.
-	Results []Result `json:"results"`
+	Results []Result
 	// Warnings are limits of this comparison (e.g. Flux not installed, so
 	// no inventory), sorted.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string
 }
 
 // Drifted reports whether the cluster differs from the render: anything
@@ -95,6 +95,6 @@ func (r *Report) Counts() map[Status]int {
 
 func sortResults(rs []Result) {
 	slices.SortStableFunc(rs, func(a, b Result) int {
-		return cmp.Or(object.Compare(a.ID, b.ID), cmp.Compare(a.Producer, b.Producer), cmp.Compare(a.APIVersion, b.APIVersion))
+		return cmp.Or(object.Compare(a.ID, b.ID), cmp.Compare(a.Origin.Producer.String(), b.Origin.Producer.String()), cmp.Compare(a.APIVersion, b.APIVersion))
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/object"
+	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
 // inventory is what a live Kustomization's status says it applied.
@@ -140,10 +141,28 @@ func controlled(u *unstructured.Unstructured) bool {
 // by owner labels or by its Kustomization's inventory, that the render no
 // longer has.
 func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Result, error) {
-	type candidate struct {
-		live *unstructured.Unstructured
-		prod *producer
+	found := ch.labelled()
+	if err := ch.fromInventories(ctx, inv, found); err != nil {
+		return nil, err
 	}
+	out := make([]Result, 0, len(found))
+	for _, c := range found {
+		out = append(out, pruneResult(c))
+	}
+	return out, nil
+}
+
+// candidate is a live object the render no longer has, and the producer
+// that applied it.
+type candidate struct {
+	live *unstructured.Unstructured
+	prod *producer
+}
+
+// labelled finds the candidates by the owner labels of the objects listed
+// live: not in the render, not controlled by another object, of a producer
+// of the render whose chart does not name this kind at random.
+func (ch *checker) labelled() map[object.ID]candidate {
 	found := map[object.ID]candidate{}
 	for _, objs := range ch.owned {
 		for k, u := range objs {
@@ -157,8 +176,13 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 			found[k] = candidate{u, p}
 		}
 	}
-	// Inventory entries the labels did not turn up (labels removed by
-	// hand, or a resource that could not be listed).
+	return found
+}
+
+// fromInventories adds the inventory entries the labels did not turn up
+// (labels removed by hand, or a resource that could not be listed),
+// fetching those not listed live; an entry no longer live is no candidate.
+func (ch *checker) fromInventories(ctx context.Context, inv []inventory, found map[object.ID]candidate) error {
 	type lookup struct {
 		entry inventoryEntry
 		prod  *producer
@@ -177,8 +201,6 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 				found[e.key] = candidate{u, in.prod}
 				continue
 			}
-			// Not live with its labels, or of a resource that could not
-			// be listed: fetched below in case the labels were removed.
 			lookups = append(lookups, &lookup{entry: e, prod: in.prod})
 		}
 	}
@@ -194,32 +216,36 @@ func (ch *checker) pruneCandidates(ctx context.Context, inv []inventory) ([]Resu
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, l := range lookups {
-		if l.live != nil {
-			if _, ok := found[l.entry.key]; !ok {
-				found[l.entry.key] = candidate{l.live, l.prod}
-			}
+		if _, ok := found[l.entry.key]; l.live != nil && !ok {
+			found[l.entry.key] = candidate{l.live, l.prod}
 		}
 	}
-	out := make([]Result, 0, len(found))
-	for _, c := range found {
-		r := Result{ID: object.IDOf(c.live), APIVersion: c.live.GetAPIVersion(), Status: Prune, Producer: c.prod.ref.String()}
-		kept := flux.KeptBy(c.prod.ref.Kind, c.live)
-		switch {
-		case kept == flux.HelmKeepKey:
-			r.Notes = append(r.Notes, note(diff.Warning, "kept", flux.HelmKeepKey+": keep: Helm leaves it in the cluster"))
-		case c.prod.manager == flux.HelmController:
-			r.Notes = append(r.Notes, note(diff.Danger, "prune", "Helm deletes it when the release is upgraded"))
-		case kept == flux.PruneKey:
-			r.Notes = append(r.Notes, note(diff.Warning, "kept", flux.PruneKey+": disabled: Flux leaves it in the cluster"))
-		case c.prod.pruneKnown && !c.prod.prune:
-			r.Notes = append(r.Notes, note(diff.Warning, "kept", fmt.Sprintf("%s has spec.prune false: Flux leaves it in the cluster", c.prod.ref)))
-		default:
-			r.Notes = append(r.Notes, note(diff.Danger, "prune", "Flux deletes it (garbage collection)"))
-		}
-		out = append(out, r)
+	return nil
+}
+
+// pruneResult is a candidate as a result, with the note that says whether
+// its producer deletes it: Helm's keep policy, a HelmRelease's objects
+// (Helm deletes them), the Flux prune-disabled key, a Kustomization with
+// prune off, else garbage collection.
+func pruneResult(c candidate) Result {
+	r := Result{Status: Prune, Change: diff.Change{
+		ID: object.IDOf(c.live), APIVersion: c.live.GetAPIVersion(), Origin: render.Origin{Producer: c.prod.ref},
+	}}
+	kept := flux.KeptBy(c.prod.ref.Kind, c.live)
+	switch {
+	case kept == flux.HelmKeepKey:
+		r.Notes = append(r.Notes, note(diff.Warning, "kept", flux.HelmKeepKey+": keep: Helm leaves it in the cluster"))
+	case c.prod.manager == flux.HelmController:
+		r.Notes = append(r.Notes, note(diff.Danger, "prune", "Helm deletes it when the release is upgraded"))
+	case kept == flux.PruneKey:
+		r.Notes = append(r.Notes, note(diff.Warning, "kept", flux.PruneKey+": disabled: Flux leaves it in the cluster"))
+	case c.prod.pruneKnown && !c.prod.prune:
+		r.Notes = append(r.Notes, note(diff.Warning, "kept", fmt.Sprintf("%s has spec.prune false: Flux leaves it in the cluster", c.prod.ref)))
+	default:
+		r.Notes = append(r.Notes, note(diff.Danger, "prune", "Flux deletes it (garbage collection)"))
 	}
-	return out, nil
+	return r
 }

@@ -10,51 +10,29 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/finding"
 )
 
-// Formats of Findings.
-var Formats = []string{"text", "json", "github", "junit", "sarif"}
-
-// UnknownFormatError is a format a writer does not know.
-type UnknownFormatError struct {
-	Format string
-	Known  []string
-}
-
-func (e *UnknownFormatError) Error() string {
-	return fmt.Sprintf("unknown format %q: want one of %s", e.Format, strings.Join(e.Known, ", "))
-}
-
-// Findings writes findings sorted by cluster, object and message: as text
-// grouped by object (then counts), JSON, GitHub Actions workflow commands
+// findings writes findings sorted by cluster, object and message: as text
+// grouped by object (then counts), GitHub Actions workflow commands
 // (annotations on the files, then the text), JUnit XML (one test case per
 // object, failed by its errors) or SARIF 2.1.0 (one result per finding).
-// tool names the run in JUnit and SARIF ("validate", "policy", "check").
-func Findings(w io.Writer, format, tool string, findings []finding.Finding) error {
-	finding.Sort(findings)
+// verb names the run in JUnit and SARIF ("validate", "policy", "check").
+func findings(w io.Writer, format, verb string, fs []finding.Finding) error {
+	finding.Sort(fs)
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if findings == nil {
-			findings = []finding.Finding{}
-		}
-		return enc.Encode(map[string]any{"findings": findings})
 	case "github":
-		for _, f := range findings {
+		for _, f := range fs {
 			file := ""
 			if f.File != "" {
 				file = "file=" + escapeProperty(f.File) + ","
 			}
 			fmt.Fprintf(w, "::%s %stitle=%s::%s\n", f.Level(), file, escapeProperty(title(f)), escapeData(f.Message))
 		}
-		return text(w, findings)
+		return text(w, fs)
 	case "junit":
-		return junit(w, tool, findings)
+		return junit(w, verb, fs)
 	case "sarif":
-		return sarif(w, tool, findings)
-	case "text", "":
-		return text(w, findings)
+		return sarif(w, verb, fs)
 	}
-	return &UnknownFormatError{format, Formats}
+	return text(w, fs)
 }
 
 func title(f finding.Finding) string {

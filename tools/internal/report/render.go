@@ -1,5 +1,10 @@
-// Package report formats what the tool found for people and files: the
-// rendered YAML (as a stream or a directory tree) and the summary lines.
+// Package report is the one package that formats what the tool found, for
+// people and files: the rendered YAML (as a stream or a directory tree);
+// check runs (check, validate, policy) as text, Markdown, GitHub
+// annotations, JUnit and SARIF; the revision diff and the live diff through
+// one change renderer (fields, line diffs, notes); Markdown split into
+// comment-sized parts under one policy; every verb's JSON in one versioned
+// envelope (docs/json.md); and the summary lines on stderr.
 package report
 
 import (

@@ -1,21 +1,25 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/aks-gitops/platform/tools/internal/policy"
 )
 
-// Verify writes the results of gator suites: JSON, or text with one line
+// Verify writes the results of gator suites: JSON (the envelope), or text with one line
 // per suite, test and case, indented, with
 // why each failure failed, then the counts.
 func Verify(w io.Writer, format string, results []policy.SuiteResult) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"suites": results})
+	switch format {
+	case "json":
+		if results == nil {
+			results = []policy.SuiteResult{}
+		}
+		return writeJSON(w, envelope{Verb: "policy verify", Suites: results})
+	case "text":
+	default:
+		return &UnknownFormatError{format, SuiteFormats}
 	}
 	var suites, tests, cases, failedCases, failedTests int
 	verdict := func(skipped, failed bool) string {
