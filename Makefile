@@ -39,11 +39,11 @@ override RENDER_FLAGS += $(if $(filter 1 true yes,$(OFFLINE)),--offline)
 override RENDER_FLAGS += $(if $(KUBE_VERSION),--kube-version $(KUBE_VERSION))
 override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secrets)
 
-.PHONY: help render example build test vet gotest fuzz lint rules-test policy-test fmt bench tools testenv clean
+.PHONY: help render example build test vet gotest fuzz lint rules-test policy-test fmt bench tools testenv controllers e2e clean
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z0-9-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo
 	@echo 'render: PATHS CHARTS OUT CACHE_DIR OFFLINE=1 KUBE_VERSION SHOW_SECRETS=1 RENDER_FLAGS'
 	@echo 'test:   GOTEST_FLAGS (default $(GOTEST_FLAGS))'
@@ -119,6 +119,16 @@ tools: ## Install the lint tools into TOOLS_BIN
 # Also run by `make tools`; TESTENV_BIN or KUBEBUILDER_ASSETS override the place.
 testenv: ## Build the kube-apiserver and etcd the Go tests start (once, cached outside the repo)
 	bash scripts/testenv.sh
+
+# Also run by `make tools`; CONTROLLERS_BIN overrides the place.
+controllers: ## Build the controllers the control-plane tests run (Flux's, Gatekeeper; once, cached outside the repo)
+	bash scripts/controllers.sh
+
+# The control-plane tests alone (gotest runs them with the rest): Flux's own
+# controllers reconcile the render fixtures and the live diff finds what
+# they applied equal to the render.
+e2e: testenv controllers ## Control-plane tests alone: Flux's controllers reconcile the render fixtures
+	$(GO) test $(GOTEST_FLAGS) -run 'TestRenderMatchesFlux' ./tools/internal/cli/
 
 clean: ## Remove build output
 	rm -rf bin

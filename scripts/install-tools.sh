@@ -90,6 +90,8 @@ build_promtool
 # The real kube-apiserver and etcd that the Go tests start (make test runs
 # them; tools/internal/testenv). Cached in their own dir, see the script.
 testenv_dir=$(bash "$(dirname "${BASH_SOURCE[0]}")/testenv.sh")
+# The controllers the control-plane tests run against it (Flux's, Gatekeeper).
+controllers_dir=$(bash "$(dirname "${BASH_SOURCE[0]}")/controllers.sh")
 
 if ! command -v shellcheck >/dev/null 2>&1; then
 	log "installing shellcheck from Debian"
@@ -108,4 +110,5 @@ log "shellcheck:    $(shellcheck --version | sed -n 's/^version: //p')"
 log "promtool:      $("$bin_dir/promtool" --version 2>/dev/null | head -n1)"
 log "gator:         $("$bin_dir/gator" version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
 log "testenv:       $testenv_dir"
+log "controllers:   $controllers_dir"
 log "tools are in $bin_dir"

@@ -294,6 +294,7 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 		return nil
 	}
 	it.res.Fields, it.res.Notes = ch.fields(it, l, n)
+	it.res.Fields, it.res.Notes = unknowable(it.res.Fields, it.res.Notes)
 	if len(it.res.Fields) == 0 {
 		it.res.Status = Unchanged
 		return nil
@@ -304,6 +305,20 @@ func (ch *checker) compare(it *item, live, dry *unstructured.Unstructured) error
 			fmt.Sprintf("%s has spec.driftDetection.mode warn: helm-controller reports this drift but does not correct it", it.prod.ref)))
 	}
 	return nil
+}
+
+// unknowable drops the field differences whose rendered value holds a
+// Secret placeholder: the render substituted a value from a Secret it does
+// not read, so the live value (the real one) cannot be compared, and must
+// not be printed. A note says how many were left out.
+func unknowable(fields []diff.FieldDiff, notes []diff.Note) ([]diff.FieldDiff, []diff.Note) {
+	n := len(fields)
+	kept := slices.DeleteFunc(fields, func(f diff.FieldDiff) bool { return secrets.HasPlaceholder(f.New) })
+	if left := n - len(kept); left > 0 {
+		notes = append(notes, note(diff.Warning, "secret-substitution",
+			fmt.Sprintf("%d field(s) substitute a Secret value the render does not read: not compared", left)))
+	}
+	return kept, notes
 }
 
 // fields compares live and desired, both cleaned, with the diff engine:

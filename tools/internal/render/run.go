@@ -78,6 +78,17 @@ func (run *run) entry(ctx context.Context) error {
 	}
 	run.cluster.SelfSource = self
 	run.entryRef = flux.RefTo(flux.KustomizationKind, self.Namespace, self.Name)
+	// On a bootstrapped cluster the self GitRepository is the one the entry
+	// declares: with a spec.ignore of its own, that, not the default
+	// exclusions, decides what the entry is built from.
+	if ignore := selfIgnore(res.Objects, self); ignore != nil {
+		if root, err = run.r.selfRoot(ctx, ignore); err != nil {
+			return err
+		}
+		if res, err = kustomize.Build(ctx, root, pseudo, run.cluster.Path, kustomize.Options{}); err != nil {
+			return err
+		}
+	}
 	objs := make([]*unstructured.Unstructured, len(res.Objects))
 	for i, o := range res.Objects {
 		objs[i] = o.Object
@@ -96,6 +107,20 @@ func (run *run) entry(ctx context.Context) error {
 	unit := &Unit{Ref: run.entryRef, File: run.cluster.Path}
 	run.cluster.Units = append(run.cluster.Units, unit)
 	run.absorb(unit, res.Objects, "")
+	return nil
+}
+
+// selfIgnore is the spec.ignore of the self GitRepository among objs, or
+// nil when objs do not hold it or it has none.
+func selfIgnore(objs []kustomize.Object, self flux.Ref) *string {
+	for _, o := range objs {
+		if flux.RefOf(o.Object) != self || !flux.IsFlux(o.Object) {
+			continue
+		}
+		if repo, err := flux.DecodeGitRepository(o.Object); err == nil {
+			return repo.Spec.Ignore
+		}
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,7 +29,15 @@ const Mask = "***"
 // not (or cannot) be known: it names the Secret and key so a reader sees where
 // the real value will come from.
 func Placeholder(namespace, name, key string) string {
-	return fmt.Sprintf("placeholder-secret-%s-%s-%s", namespace, name, key)
+	return fmt.Sprintf("%s%s-%s-%s", placeholderPrefix, namespace, name, key)
+}
+
+const placeholderPrefix = "placeholder-secret-"
+
+// HasPlaceholder reports whether s holds a Placeholder: a value that stands
+// for one the render does not know.
+func HasPlaceholder(s string) bool {
+	return strings.Contains(s, placeholderPrefix)
 }
 
 // IsSOPS reports whether a Secret carries SOPS metadata, i.e. its values are

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -64,4 +65,18 @@ func CreateCRDs(t testing.TB, c client.Client, crds ...*apiextensionsv1.CustomRe
 		}
 	}
 	time.Sleep(2 * time.Second)
+}
+
+// CreateUnstructuredCRDs is CreateCRDs for CRDs read from manifests.
+func CreateUnstructuredCRDs(t testing.TB, c client.Client, objs ...*unstructured.Unstructured) {
+	t.Helper()
+	crds := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(objs))
+	for _, u := range objs {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, crd); err != nil {
+			t.Fatalf("CRD %s: %v", u.GetName(), err)
+		}
+		crds = append(crds, crd)
+	}
+	CreateCRDs(t, c, crds...)
 }

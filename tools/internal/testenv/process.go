@@ -20,13 +20,17 @@ type process struct {
 	waitErr error         // valid after done is closed
 }
 
-// startProcess runs bin with args, stdout and stderr going to logPath.
-func startProcess(name, bin, logPath string, args []string) (*process, error) {
+// startProcess runs bin with args and, added to this process's
+// environment, env; stdout and stderr go to logPath.
+func startProcess(name, bin, logPath string, args, env []string) (*process, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = f
 	cmd.Stderr = f
 	cmd.SysProcAttr = sysProcAttr()

@@ -140,7 +140,7 @@ func stopAndReport(t testing.TB, p *process, tailLines int) {
 func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
 	dataDir := filepath.Join(dir, "etcd-data")
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(2)
+		ports, err := FreePorts(2)
 		if err != nil {
 			return nil, "", err
 		}
@@ -161,7 +161,7 @@ func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
 			"--unsafe-no-fsync",
 			// Its info lines would bury the cause in a failure message.
 			"--log-level=warn",
-		})
+		}, nil)
 		if err != nil {
 			return nil, "", err
 		}
@@ -202,7 +202,7 @@ func (e *Env) startAPIServer(ctx context.Context, bin, dir, etcdURL string) (*pr
 	defer probe.CloseIdleConnections()
 
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(1)
+		ports, err := FreePorts(1)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +231,7 @@ func (e *Env) startAPIServer(ctx context.Context, bin, dir, etcdURL string) (*pr
 			// No controller-manager creates the default ServiceAccounts this
 			// plugin requires of every Pod; envtest disables it for the same reason.
 			"--disable-admission-plugins=ServiceAccount",
-		})
+		}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -301,9 +301,9 @@ func get(ctx context.Context, client *http.Client, url, token string) error {
 	return nil
 }
 
-// freePorts returns n distinct loopback ports that were free a moment ago.
+// FreePorts returns n distinct loopback ports that were free a moment ago.
 // All listeners stay open until all are picked, so the ports differ.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,223 @@
+//go:build wip
+
+// Not in make test yet (issue 14, work in progress): the manager accepts the
+// templates and creates their constraint CRDs, but its constraint-template
+// controller keeps failing with "no matches for kind" for those kinds, so no
+// template reaches status.created. Run it with
+// go test -tags wip -run TestStackAdmission ./tools/internal/cli/.
+
+package cli
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aks-gitops/platform/tools/internal/gatekeeperenv"
+	"github.com/aks-gitops/platform/tools/internal/testenv"
+)
+
+// repoRoot is this checkout, from the package directory.
+const repoRoot = "../../.."
+
+// TestStackAdmission runs Gatekeeper as each cluster runs it — its manager
+// built at the version our HelmRelease pins, configured by the render of that
+// release with the cluster's values — as the validating webhook of a real API
+// server, loads our constraint templates and the cluster's constraints, and
+// sends every object of the policy and apps layers through admission: in
+// production (deny, fail closed) each must be admitted, in staging (warn)
+// each must be admitted without a warning. A refusal names the object and
+// the constraint.
+func TestStackAdmission(t *testing.T) {
+	chartsDir := filepath.Join(controllersDir(t), "charts")
+	for _, cluster := range []struct {
+		name          string
+		failurePolicy string
+	}{
+		{"staging", "Ignore"},
+		{"production", "Fail"},
+	} {
+		t.Run(cluster.name, func(t *testing.T) {
+			gatekeeper := renderLayer(t, cluster.name, chartsDir, gatekeeperEntry(t, cluster.name))
+			for _, u := range gatekeeper {
+				if u.GetKind() != "ValidatingWebhookConfiguration" {
+					continue
+				}
+				hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+				for _, h := range hooks {
+					// The validation webhook's policy is ours to set; the
+					// chart's namespace-label check always fails closed.
+					if m, ok := h.(map[string]any); ok && m["name"] == "validation.gatekeeper.sh" && m["failurePolicy"] != cluster.failurePolicy {
+						t.Errorf("webhook %s: failurePolicy %v, want %s", m["name"], m["failurePolicy"], cluster.failurePolicy)
+					}
+				}
+			}
+			layers := renderLayer(t, cluster.name, chartsDir, clusterLayers(t, cluster.name, "policies.yaml", "apps.yaml"))
+
+			env := testenv.Start(t)
+			gk := gatekeeperenv.Start(t, env, gatekeeper)
+			var policies, rest []*unstructured.Unstructured
+			for _, u := range layers {
+				if g := u.GroupVersionKind().Group; g == "templates.gatekeeper.sh" || g == "constraints.gatekeeper.sh" {
+					policies = append(policies, u)
+				} else {
+					rest = append(rest, u)
+				}
+			}
+			n := gk.ApplyPolicies(t, policies)
+			t.Logf("%d constraints enforced", n)
+
+			admitted, unknown := 0, map[string]bool{}
+			for _, r := range gk.Admit(t, env, rest) {
+				switch {
+				case r.NoKind:
+					unknown[r.Kind] = true
+				case r.Err != nil:
+					t.Errorf("%s %s/%s refused: %v", r.Kind, r.Namespace, r.Name, r.Err)
+				case len(r.Warnings) > 0:
+					t.Errorf("%s %s/%s admitted with warnings: %s", r.Kind, r.Namespace, r.Name, strings.Join(r.Warnings, "; "))
+				default:
+					admitted++
+				}
+			}
+			if admitted == 0 {
+				t.Error("no object went through admission")
+			}
+			t.Logf("%d objects admitted; not sent (their CRDs come with charts the harness does not install): %s",
+				admitted, strings.Join(slices.Sorted(maps.Keys(unknown)), ", "))
+		})
+	}
+}
+
+func controllersDir(t *testing.T) string {
+	t.Helper()
+	dir, err := testenv.ControllersDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// renderLayer renders entry (a directory in a scratch repository made by
+// gatekeeperEntry or clusterLayers) offline with the charts in chartsDir.
+func renderLayer(t *testing.T, cluster, chartsDir, entry string) []*unstructured.Unstructured {
+	t.Helper()
+	repo := filepath.Dir(entry)
+	code, out, stderr := run("render", "--show-secrets", "--offline", "--charts", chartsDir,
+		"--repo", repo, "--cache-dir", t.TempDir(), entry)
+	if code != ExitOK {
+		t.Fatalf("%s: render %s: exit %d\n%s", cluster, entry, code, stderr)
+	}
+	objs, err := utils.ReadObjects(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// gatekeeperEntry is a scratch repository whose entry is our gatekeeper
+// release with the cluster's values: the base and the cluster's patch, as
+// infrastructure/controllers/<cluster> combines them.
+func gatekeeperEntry(t *testing.T, cluster string) string {
+	t.Helper()
+	entry := filepath.Join(t.TempDir(), "entry")
+	base := filepath.Join(repoRoot, "infrastructure", "controllers", "base", "gatekeeper")
+	copyFiles(t, base, filepath.Join(entry, "base"), "")
+	copyFiles(t, filepath.Join(repoRoot, "infrastructure", "controllers", cluster), entry, "gatekeeper-values.yaml")
+	writeFile(t, filepath.Join(entry, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [base]
+patches: [{path: gatekeeper-values.yaml}]
+`)
+	return entry
+}
+
+// clusterLayers is a scratch repository holding apps/ and policies/ and an
+// entry with the cluster's cluster-vars and the Flux Kustomizations of the
+// files named (from clusters/<cluster>), their dependencies on layers not
+// in the entry dropped.
+func clusterLayers(t *testing.T, cluster string, files ...string) string {
+	t.Helper()
+	repo := t.TempDir()
+	for _, dir := range []string{"apps", "policies"} {
+		if err := os.CopyFS(filepath.Join(repo, dir), os.DirFS(filepath.Join(repoRoot, dir))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entry := filepath.Join(repo, "entry")
+	src := filepath.Join(repoRoot, "clusters", cluster)
+	copyFiles(t, src, entry, "cluster-vars.yaml")
+	var ks []*unstructured.Unstructured
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := utils.ReadObjects(strings.NewReader(string(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		ks = append(ks, objs...)
+	}
+	names := map[string]bool{}
+	for _, k := range ks {
+		names[k.GetName()] = true
+	}
+	var docs []string
+	for _, k := range ks {
+		deps, _, _ := unstructured.NestedSlice(k.Object, "spec", "dependsOn")
+		deps = slices.DeleteFunc(deps, func(d any) bool {
+			m, ok := d.(map[string]any)
+			return ok && !names[m["name"].(string)]
+		})
+		if len(deps) == 0 {
+			unstructured.RemoveNestedField(k.Object, "spec", "dependsOn")
+		} else if err := unstructured.SetNestedSlice(k.Object, deps, "spec", "dependsOn"); err != nil {
+			t.Fatal(err)
+		}
+		b, err := yaml.Marshal(k.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
+	}
+	writeFile(t, filepath.Join(entry, "flux.yaml"), strings.Join(docs, "---\n"))
+	return entry
+}
+
+// copyFiles copies the regular files of dir (only the one named, when name
+// is not empty) into dst.
+func copyFiles(t *testing.T, dir, dst, name string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || (name != "" && e.Name() != name) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dst, e.Name()), string(b))
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

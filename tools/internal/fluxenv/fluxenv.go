@@ -1,0 +1,310 @@
+// Package fluxenv runs Flux's own source-controller and kustomize-controller
+// (built from the Go module proxy by scripts/controllers.sh, at the versions
+// of the Flux API modules in go.mod) against a testenv API server, with a Git
+// server on loopback, so that a test can have Flux reconcile a cluster entry
+// for real and compare what Flux applied with what the tool renders.
+//
+// kustomize-controller runs with the flags the AKS microsoft.flux extension
+// sets for multi-tenancy when asked (Options.MultiTenancy). helm-controller
+// is not served by the module proxy: HelmReleases are applied as objects, but
+// nothing reconciles them.
+package fluxenv
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/gittestserver"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aks-gitops/platform/tools/internal/schemas"
+	"github.com/aks-gitops/platform/tools/internal/testenv"
+)
+
+// Namespace is where the controllers run and the sync objects live.
+const Namespace = "flux-system"
+
+// Options configure the controllers.
+type Options struct {
+	// DefaultServiceAccount, when set, is kustomize-controller's
+	// --default-service-account: Kustomizations without
+	// spec.serviceAccountName apply as that ServiceAccount of their own
+	// namespace.
+	DefaultServiceAccount string
+	// NoCrossNamespaceRefs is kustomize-controller's
+	// --no-cross-namespace-refs.
+	NoCrossNamespaceRefs bool
+}
+
+// Flux is source-controller and kustomize-controller running against an
+// API server, and a Git server they can clone from.
+type Flux struct {
+	Client client.Client
+	env    *testenv.Env
+	git    *gittestserver.GitServer
+	source *testenv.Controller
+	kust   *testenv.Controller
+}
+
+// Start installs the Flux CRDs (those the tool validates against, generated
+// from the Flux API modules) and the flux-system namespace, starts the Git
+// server and both controllers, and stops everything when t ends.
+func Start(t testing.TB, env *testenv.Env, opts Options) *Flux {
+	t.Helper()
+	f := &Flux{Client: env.Client(t), env: env}
+	f.installCRDs(t)
+	f.CreateNamespaces(t, Namespace)
+
+	git, err := gittestserver.NewTempGitServer()
+	if err != nil {
+		t.Fatalf("fluxenv: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(git.Root()) })
+	if err := git.StartHTTP(); err != nil {
+		t.Fatalf("fluxenv: %v", err)
+	}
+	t.Cleanup(git.StopHTTP)
+	f.git = git
+
+	common := []string{
+		"--enable-leader-election=false",
+		"--metrics-addr=127.0.0.1:0",
+		"--health-addr=127.0.0.1:0",
+		"--log-encoding=console",
+		"--watch-all-namespaces=true",
+		// Dependencies are re-checked every 2 s instead of 30 s: the test
+		// waits for a chain of Kustomizations.
+		"--requeue-dependency=2s",
+	}
+	runtimeNS := []string{"RUNTIME_NAMESPACE=" + Namespace}
+	ports, err := testenv.FreePorts(1)
+	if err != nil {
+		t.Fatalf("fluxenv: %v", err)
+	}
+	storage := "127.0.0.1:" + strconv.Itoa(ports[0])
+	f.source = env.StartController(t, "source-controller", runtimeNS, append(slices.Clone(common),
+		"--storage-path="+t.TempDir(),
+		"--storage-addr="+storage,
+		"--storage-adv-addr="+storage,
+	)...)
+	kargs := slices.Clone(common)
+	if opts.NoCrossNamespaceRefs {
+		kargs = append(kargs, "--no-cross-namespace-refs=true")
+	}
+	if opts.DefaultServiceAccount != "" {
+		kargs = append(kargs, "--default-service-account="+opts.DefaultServiceAccount)
+	}
+	f.kust = env.StartController(t, "kustomize-controller", runtimeNS, kargs...)
+	return f
+}
+
+// installCRDs creates the Flux CRDs and waits until they are established.
+func (f *Flux) installCRDs(t testing.TB) {
+	t.Helper()
+	b, err := schemas.Flux()
+	if err != nil {
+		t.Fatalf("fluxenv: %v", err)
+	}
+	testenv.CreateUnstructuredCRDs(t, f.Client, b.Objects()...)
+}
+
+// CreateNamespaces creates the namespaces names.
+func (f *Flux) CreateNamespaces(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		err := f.Client.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("fluxenv: namespace %s: %v", name, err)
+		}
+	}
+}
+
+// ServeRepo commits the tree under dir to branch main of a new repository
+// on the Git server and returns its URL.
+func (f *Flux) ServeRepo(t testing.TB, dir, name string) string {
+	t.Helper()
+	if err := f.git.InitRepo(dir, "main", name+".git"); err != nil {
+		t.Fatalf("fluxenv: serve %s: %v", dir, err)
+	}
+	return f.git.HTTPAddress() + "/" + name + ".git"
+}
+
+// Sync creates what `flux bootstrap` (or the AKS extension's
+// fluxConfiguration) creates to reconcile an entry: the GitRepository
+// flux-system/flux-system on url's main branch and the Kustomization
+// flux-system/flux-system applying path with prune. When the render of the
+// entry holds either object, the cluster has it as the render says (a
+// bootstrapped cluster applies its own sync objects): the GitRepository's
+// spec.ignore is kept, and a Kustomization flux-system/flux-system that
+// builds another path (a bootstrap root applied by hand) replaces the sync
+// Kustomization.
+func (f *Flux) Sync(t testing.TB, url, path string, rendered []*unstructured.Unstructured) {
+	t.Helper()
+	repo := map[string]any{"interval": "1m", "url": url, "ref": map[string]any{"branch": "main"}}
+	ks := map[string]any{
+		"interval": "1m", "retryInterval": "2s", "path": path, "prune": true,
+		"sourceRef": map[string]any{"kind": "GitRepository", "name": "flux-system"},
+	}
+	for _, u := range rendered {
+		if u.GetNamespace() != Namespace || u.GetName() != "flux-system" {
+			continue
+		}
+		switch u.GroupVersionKind().GroupKind().String() {
+		case "GitRepository.source.toolkit.fluxcd.io":
+			if ignore, ok, _ := unstructured.NestedString(u.Object, "spec", "ignore"); ok {
+				repo["ignore"] = ignore
+			}
+		case "Kustomization.kustomize.toolkit.fluxcd.io":
+			spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+			ks = spec
+		}
+	}
+	for _, o := range []struct {
+		apiVersion, kind string
+		spec             map[string]any
+	}{
+		{"source.toolkit.fluxcd.io/v1", "GitRepository", repo},
+		{"kustomize.toolkit.fluxcd.io/v1", "Kustomization", ks},
+	} {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": o.spec}}
+		u.SetAPIVersion(o.apiVersion)
+		u.SetKind(o.kind)
+		u.SetNamespace(Namespace)
+		u.SetName("flux-system")
+		if err := f.Client.Create(t.Context(), u); err != nil {
+			t.Fatalf("fluxenv: create %s: %v", u.GetKind(), err)
+		}
+	}
+}
+
+// Kustomization is one Flux Kustomization's state.
+type Kustomization struct {
+	Namespace, Name string
+	Ready           bool
+	Reason, Message string
+	// Inventory is the applied objects' IDs, as kustomize-controller
+	// records them (namespace_name_group_kind).
+	Inventory []string
+}
+
+// Kustomizations lists every Flux Kustomization with its Ready condition
+// and inventory.
+func (f *Flux) Kustomizations(t testing.TB) []Kustomization {
+	t.Helper()
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion("kustomize.toolkit.fluxcd.io/v1")
+	list.SetKind("KustomizationList")
+	if err := f.Client.List(t.Context(), list); err != nil {
+		t.Fatalf("fluxenv: list Kustomizations: %v", err)
+	}
+	var out []Kustomization
+	for _, u := range list.Items {
+		k := Kustomization{Namespace: u.GetNamespace(), Name: u.GetName()}
+		var conds []metav1.Condition
+		raw, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range raw {
+			var cond metav1.Condition
+			if m, ok := c.(map[string]any); ok && runtime.DefaultUnstructuredConverter.FromUnstructured(m, &cond) == nil {
+				conds = append(conds, cond)
+			}
+		}
+		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		if c := meta.FindStatusCondition(conds, "Ready"); c != nil {
+			k.Ready = c.Status == metav1.ConditionTrue && observed == u.GetGeneration()
+			k.Reason, k.Message = c.Reason, c.Message
+		}
+		entries, _, _ := unstructured.NestedSlice(u.Object, "status", "inventory", "entries")
+		for _, e := range entries {
+			if m, ok := e.(map[string]any); ok {
+				if id, ok := m["id"].(string); ok {
+					k.Inventory = append(k.Inventory, id)
+				}
+			}
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// WaitReady waits until every Kustomization named in want (namespace/name)
+// exists and is Ready for its current generation, failing t with each one
+// that is not, its reason and message, and the end of the controllers' logs
+// after timeout. Every few seconds it asks for a reconcile of each one that
+// failed, as `flux reconcile kustomization` does: a Kustomization that ran
+// before what it needs was applied (a ConfigMap it substitutes from, say)
+// would otherwise wait for its retry interval.
+func (f *Flux) WaitReady(t testing.TB, want []string, timeout time.Duration) []Kustomization {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	nextRequest := time.Now().Add(retryEvery)
+	for {
+		ks := f.Kustomizations(t)
+		var waiting []string
+		for _, name := range want {
+			i := slices.IndexFunc(ks, func(k Kustomization) bool { return k.Namespace+"/"+k.Name == name })
+			switch {
+			case i < 0:
+				waiting = append(waiting, name+": not created")
+			case !ks[i].Ready:
+				waiting = append(waiting, fmt.Sprintf("%s: %s: %s", name, ks[i].Reason, ks[i].Message))
+			}
+		}
+		if len(waiting) == 0 {
+			return ks
+		}
+		for _, c := range []*testenv.Controller{f.source, f.kust} {
+			if err := c.Exited(); err != nil {
+				t.Fatalf("fluxenv: %v", err)
+			}
+		}
+		if time.Now().After(nextRequest) {
+			f.requestReconcile(t, ks)
+			nextRequest = time.Now().Add(retryEvery)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fluxenv: after %s, not Ready:\n  %s\nkustomize-controller:\n%s", timeout, strings.Join(waiting, "\n  "), f.kust.Tail(30))
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// retryEvery is how often WaitReady asks for the failed Kustomizations to
+// be reconciled again.
+const retryEvery = 3 * time.Second
+
+// requestReconcile sets the reconcile.fluxcd.io/requestedAt annotation on
+// each Kustomization of ks whose last reconciliation failed.
+func (f *Flux) requestReconcile(t testing.TB, ks []Kustomization) {
+	t.Helper()
+	for _, k := range ks {
+		if k.Ready || k.Reason == "" || k.Reason == "Progressing" || k.Reason == "DependencyNotReady" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("kustomize.toolkit.fluxcd.io/v1")
+		u.SetKind("Kustomization")
+		u.SetNamespace(k.Namespace)
+		u.SetName(k.Name)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, fluxmeta.ReconcileRequestAnnotation, time.Now().Format(time.RFC3339Nano))
+		if err := f.Client.Patch(t.Context(), u, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+			t.Fatalf("fluxenv: request a reconcile of %s/%s: %v", k.Namespace, k.Name, err)
+		}
+	}
+}

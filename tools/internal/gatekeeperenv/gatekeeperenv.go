@@ -1,0 +1,517 @@
+// Package gatekeeperenv runs Gatekeeper's own manager (built by
+// scripts/controllers.sh at the version our HelmRelease pins) as the
+// validating admission webhook of a testenv API server, configured from the
+// render of our gatekeeper HelmRelease: the CRDs, the manager's flags and the
+// webhook configurations are what the chart makes of our values. What a pod
+// would get from the cluster is made by the test instead: the serving
+// certificate (a CA of its own), a URL for the webhook (the manager listens
+// on loopback; there is no Service to route to) and the namespace labels the
+// chart's post-install hook sets.
+package gatekeeperenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aks-gitops/platform/tools/internal/testenv"
+)
+
+const (
+	// Namespace is where the manager's (pod-less) Pod object lives.
+	Namespace = "gatekeeper-system"
+	// IgnoreLabel exempts a namespace from the webhook; the chart's
+	// post-install hook sets it on the exempt namespaces.
+	IgnoreLabel = "admission.gatekeeper.sh/ignore"
+	// FieldManager applies the harness's objects.
+	FieldManager = "gatekeeperenv"
+	podName      = "gatekeeper-controller-manager-harness"
+	managerName  = "gatekeeper-controller-manager"
+)
+
+// Gatekeeper is the manager running as the API server's admission webhook.
+type Gatekeeper struct {
+	client  client.Client
+	manager *testenv.Controller
+}
+
+// Start runs the manager as the rendered release would: rendered is the
+// render of our gatekeeper HelmRelease (its CRDs, its Namespace, the
+// controller-manager Deployment whose container args the manager gets and
+// the webhook configurations, pointed at the manager on loopback). The
+// manager also runs the status operation (the chart gives it to the audit
+// Deployment) so constraints report when they are enforced. It returns once
+// the manager is ready and the webhooks are registered.
+func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured) *Gatekeeper {
+	t.Helper()
+	g := &Gatekeeper{client: env.Client(t)}
+
+	manager := find(rendered, "apps", "Deployment", managerName)
+	if manager == nil {
+		t.Fatalf("gatekeeperenv: the render has no Deployment %s", managerName)
+	}
+	args, err := containerArgs(manager)
+	if err != nil {
+		t.Fatalf("gatekeeperenv: Deployment %s: %v", managerName, err)
+	}
+
+	var crds []*unstructured.Unstructured
+	for _, u := range rendered {
+		switch u.GroupVersionKind().GroupKind() {
+		case schema.GroupKind{Kind: "Namespace"}:
+			g.apply(t, u)
+		case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
+			crds = append(crds, u)
+		}
+	}
+	testenv.CreateUnstructuredCRDs(t, g.client, crds...)
+	// What the chart's post-install hook does: label the namespaces the
+	// manager is told to exempt (the hook labels the same list).
+	for _, ns := range flagValues(args, "exempt-namespace") {
+		g.labelNamespace(t, ns)
+	}
+	g.createPod(t)
+
+	certDir := t.TempDir()
+	caPEM := writeServingCert(t, certDir)
+	ports, err := testenv.FreePorts(3)
+	if err != nil {
+		t.Fatalf("gatekeeperenv: %v", err)
+	}
+	health := "127.0.0.1:" + strconv.Itoa(ports[1])
+	args = append(dropFlags(args, "port", "host", "cert-dir", "disable-cert-rotation", "health-addr",
+		"metrics-addr", "prometheus-port", "enable-tls-healthcheck", "operation"),
+		"--port="+strconv.Itoa(ports[0]),
+		"--host=127.0.0.1",
+		"--cert-dir="+certDir,
+		"--disable-cert-rotation",
+		"--health-addr="+health,
+		"--prometheus-port="+strconv.Itoa(ports[2]),
+		"--operation=webhook",
+		"--operation=status",
+	)
+	g.manager = env.StartController(t, "gatekeeper", []string{
+		"POD_NAMESPACE=" + Namespace,
+		"POD_NAME=" + podName,
+		"NAMESPACE=" + Namespace,
+		"CONTAINER_NAME=manager",
+	}, args...)
+	g.waitHealthy(t, "http://"+health+"/readyz")
+
+	for _, u := range rendered {
+		kind := u.GetKind()
+		if u.GroupVersionKind().Group != "admissionregistration.k8s.io" ||
+			(kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration") {
+			continue
+		}
+		hook := u.DeepCopy()
+		if err := pointAtLoopback(hook, ports[0], caPEM); err != nil {
+			t.Fatalf("gatekeeperenv: %s %s: %v", kind, hook.GetName(), err)
+		}
+		g.apply(t, hook)
+	}
+	return g
+}
+
+// Tail returns the end of the manager's log.
+func (g *Gatekeeper) Tail(n int) string { return g.manager.Tail(n) }
+
+func find(objs []*unstructured.Unstructured, group, kind, name string) *unstructured.Unstructured {
+	for _, u := range objs {
+		gvk := u.GroupVersionKind()
+		if gvk.Group == group && gvk.Kind == kind && u.GetName() == name {
+			return u
+		}
+	}
+	return nil
+}
+
+// containerArgs is the args of the Deployment's container named manager.
+func containerArgs(d *unstructured.Unstructured) ([]string, error) {
+	containers, _, err := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range containers {
+		m, ok := c.(map[string]any)
+		if !ok || m["name"] != "manager" {
+			continue
+		}
+		args, _, err := unstructured.NestedStringSlice(m, "args")
+		return args, err
+	}
+	return nil, fmt.Errorf("no container named manager")
+}
+
+// flagName is the name of a --name=value or --name argument.
+func flagName(arg string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return name
+}
+
+// flagValues is every value of --name=value in args.
+func flagValues(args []string, name string) []string {
+	var out []string
+	for _, a := range args {
+		if flagName(a) == name {
+			if _, v, ok := strings.Cut(a, "="); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// dropFlags is args without the flags named.
+func dropFlags(args []string, names ...string) []string {
+	return slices.DeleteFunc(slices.Clone(args), func(a string) bool {
+		return slices.Contains(names, flagName(a))
+	})
+}
+
+// pointAtLoopback turns each webhook's service reference into a URL on the
+// manager's port, with the test CA as the bundle.
+func pointAtLoopback(hook *unstructured.Unstructured, port int, caPEM []byte) error {
+	webhooks, _, err := unstructured.NestedSlice(hook.Object, "webhooks")
+	if err != nil {
+		return err
+	}
+	for i, w := range webhooks {
+		m, ok := w.(map[string]any)
+		if !ok {
+			return fmt.Errorf("webhooks[%d] is not an object", i)
+		}
+		path, _, _ := unstructured.NestedString(m, "clientConfig", "service", "path")
+		m["clientConfig"] = map[string]any{
+			"url":      fmt.Sprintf("https://127.0.0.1:%d%s", port, path),
+			"caBundle": base64.StdEncoding.EncodeToString(caPEM),
+		}
+		webhooks[i] = m
+	}
+	return unstructured.SetNestedSlice(hook.Object, webhooks, "webhooks")
+}
+
+// apply server-side applies objs as FieldManager.
+func (g *Gatekeeper) apply(t testing.TB, objs ...*unstructured.Unstructured) {
+	t.Helper()
+	for _, u := range objs {
+		u = u.DeepCopy()
+		u.SetResourceVersion("")
+		if err := g.client.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			t.Fatalf("gatekeeperenv: apply %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
+
+func (g *Gatekeeper) labelNamespace(t testing.TB, name string) {
+	t.Helper()
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	ns.SetName(name)
+	ns.SetLabels(map[string]string{IgnoreLabel: "no-self-managing"})
+	g.apply(t, ns)
+}
+
+// createPod creates the Pod object the manager looks itself up as (it owns
+// the status objects it writes); no kubelet ever runs it.
+func (g *Gatekeeper) createPod(t testing.TB) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: podName, Namespace: Namespace},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name:  "manager",
+			Image: "openpolicyagent/gatekeeper:harness",
+		}}},
+	}
+	if err := g.client.Create(t.Context(), pod); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("gatekeeperenv: %v", err)
+	}
+}
+
+// waitHealthy polls url until it answers 200, the manager dies or a minute
+// passes.
+func (g *Gatekeeper) waitHealthy(t testing.TB, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if err := g.manager.Exited(); err != nil {
+			t.Fatalf("gatekeeperenv: %v\n%s", err, g.manager.Tail(40))
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gatekeeperenv: the manager was not ready after a minute\n%s", g.manager.Tail(40))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// writeServingCert writes tls.crt and tls.key for 127.0.0.1, signed by a CA
+// made here, into dir and returns the CA certificate (PEM).
+func writeServingCert(t testing.TB, dir string) []byte {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "gatekeeperenv CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "gatekeeper-webhook-service.gatekeeper-system.svc"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, typ string, der []byte) {
+		b := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("tls.crt", "CERTIFICATE", leafDER)
+	write("tls.key", "EC PRIVATE KEY", keyDER)
+	write("ca.crt", "CERTIFICATE", caDER)
+	// The pair must load, or the manager would fail with a less clear error.
+	if _, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
+}
+
+// ApplyPolicies applies the constraint templates among objs, waits until
+// Gatekeeper has compiled each one and serves its constraint kind, then
+// applies the constraints and waits until the manager enforces each one. It
+// returns the number of constraints.
+func (g *Gatekeeper) ApplyPolicies(t testing.TB, objs []*unstructured.Unstructured) int {
+	t.Helper()
+	var templates, constraints []*unstructured.Unstructured
+	for _, u := range objs {
+		switch u.GroupVersionKind().Group {
+		case "templates.gatekeeper.sh":
+			templates = append(templates, u)
+		case "constraints.gatekeeper.sh":
+			constraints = append(constraints, u)
+		}
+	}
+	g.apply(t, templates...)
+	for _, tmpl := range templates {
+		g.waitFor(t, tmpl, func(live *unstructured.Unstructured) bool {
+			created, _, _ := unstructured.NestedBool(live.Object, "status", "created")
+			return created && podStatus(live, "errors") == nil
+		})
+		kind, _, _ := unstructured.NestedString(tmpl.Object, "spec", "crd", "spec", "names", "kind")
+		crd := &unstructured.Unstructured{}
+		crd.SetAPIVersion("apiextensions.k8s.io/v1")
+		crd.SetKind("CustomResourceDefinition")
+		crd.SetName(strings.ToLower(kind) + ".constraints.gatekeeper.sh")
+		g.waitFor(t, crd, established)
+	}
+	// kube-apiserver refuses creates of a new kind for two seconds after
+	// its CRD is Established (testenv.CreateCRDs waits the same).
+	time.Sleep(2 * time.Second)
+	g.apply(t, constraints...)
+	for _, c := range constraints {
+		g.waitFor(t, c, func(live *unstructured.Unstructured) bool {
+			return podStatus(live, "enforced") == true
+		})
+	}
+	return len(constraints)
+}
+
+// podStatus is field of the manager's entry in live's status.byPod, or nil.
+func podStatus(live *unstructured.Unstructured, field string) any {
+	byPod, _, _ := unstructured.NestedSlice(live.Object, "status", "byPod")
+	for _, p := range byPod {
+		if m, ok := p.(map[string]any); ok && m["id"] == podName {
+			return m[field]
+		}
+	}
+	return nil
+}
+
+func established(live *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(live.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls obj until done holds of the live object, failing t with
+// the object's status after three minutes (the manager retries a template
+// whose constraint kind its REST mapper does not know yet with a backoff).
+func (g *Gatekeeper) waitFor(t testing.TB, obj *unstructured.Unstructured, done func(*unstructured.Unstructured) bool) {
+	t.Helper()
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		err := g.client.Get(t.Context(), client.ObjectKeyFromObject(obj), live)
+		if err == nil && done(live) {
+			return
+		}
+		if err := g.manager.Exited(); err != nil {
+			t.Fatalf("gatekeeperenv: %v\n%s", err, g.manager.Tail(40))
+		}
+		if time.Now().After(deadline) {
+			status, _, _ := unstructured.NestedFieldNoCopy(live.Object, "status")
+			t.Fatalf("gatekeeperenv: %s %s not ready after 3m (get: %v; status: %v)\n%s",
+				obj.GetKind(), obj.GetName(), err, status, g.manager.Tail(20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Result is what admission made of one object.
+type Result struct {
+	Kind, Namespace, Name string
+	// NoKind: the API server does not serve the object's kind (its CRD
+	// is not installed), so it was not sent.
+	NoKind bool
+	// Err is the refusal, naming the constraint; Warnings what a warn
+	// constraint said of an admitted object.
+	Err      error
+	Warnings []string
+}
+
+// warnings collects the API server's warnings of one request at a time.
+type warnings struct{ list []string }
+
+func (w *warnings) HandleWarningHeaderWithContext(_ context.Context, _ int, _, text string) {
+	w.list = append(w.list, text)
+}
+
+// Admit sends each object through admission as kustomize-controller would
+// apply it: the Namespaces among objs for real (the others need them), every
+// other object as a server-side dry-run apply. Namespaces objects name but
+// objs do not hold are created first, unlabelled, as the cluster would have
+// them. Results come in the order of objs.
+func (g *Gatekeeper) Admit(t testing.TB, env *testenv.Env, objs []*unstructured.Unstructured) []Result {
+	t.Helper()
+	w := &warnings{}
+	cfg := env.RESTConfig()
+	cfg.WarningHandlerWithContext = w
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatalf("gatekeeperenv: client: %v", err)
+	}
+	have := map[string]bool{}
+	for _, u := range objs {
+		if u.GetKind() == "Namespace" && u.GroupVersionKind().Group == "" {
+			have[u.GetName()] = true
+		}
+	}
+	for _, u := range objs {
+		if ns := u.GetNamespace(); ns != "" && !have[ns] {
+			have[ns] = true
+			nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+			if err := g.client.Create(t.Context(), nsObj); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatalf("gatekeeperenv: namespace %s: %v", ns, err)
+			}
+		}
+	}
+	// Namespaces first, for real; then the rest, dry-run.
+	order := slices.Clone(objs)
+	slices.SortStableFunc(order, func(a, b *unstructured.Unstructured) int {
+		return bool2int(b.GetKind() == "Namespace") - bool2int(a.GetKind() == "Namespace")
+	})
+	results := make(map[*unstructured.Unstructured]Result, len(objs))
+	for _, u := range order {
+		obj := u.DeepCopy()
+		opts := []client.ApplyOption{client.FieldOwner("kustomize-controller"), client.ForceOwnership}
+		if obj.GetKind() != "Namespace" {
+			opts = append(opts, client.DryRunAll)
+		}
+		w.list = nil
+		err := c.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(obj), opts...)
+		r := Result{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Warnings: w.list}
+		if meta.IsNoMatchError(err) {
+			r.NoKind, r.Warnings = true, nil
+		} else {
+			r.Err = err
+		}
+		results[u] = r
+	}
+	out := make([]Result, 0, len(objs))
+	for _, u := range objs {
+		out = append(out, results[u])
+	}
+	return out
+}
+
+func bool2int(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
