@@ -65,8 +65,8 @@ type Gatekeeper struct {
 // render of our gatekeeper HelmRelease (its CRDs, its Namespace, the
 // controller-manager Deployment whose container args the manager gets and
 // the webhook configurations, pointed at the manager on loopback). The
-// manager also runs the status operation (the chart gives it to the audit
-// Deployment) so constraints report when they are enforced. It returns once
+// manager also runs the generate and status operations (the chart gives
+// them to the audit Deployment). It returns once
 // the manager is ready and the webhooks are registered.
 func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured) *Gatekeeper {
 	t.Helper()
@@ -105,16 +105,22 @@ func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured
 		t.Fatalf("gatekeeperenv: %v", err)
 	}
 	health := "127.0.0.1:" + strconv.Itoa(ports[1])
+	// The webhook Deployment's operations, plus the two of the audit
+	// Deployment that the harness needs: generate (the constraint CRDs
+	// of each template) and status (constraints report enforcement).
+	for _, op := range []string{"generate", "status"} {
+		if !slices.Contains(flagValues(args, "operation"), op) {
+			args = append(args, "--operation="+op)
+		}
+	}
 	args = append(dropFlags(args, "port", "host", "cert-dir", "disable-cert-rotation", "health-addr",
-		"metrics-addr", "prometheus-port", "enable-tls-healthcheck", "operation"),
+		"metrics-addr", "prometheus-port", "enable-tls-healthcheck"),
 		"--port="+strconv.Itoa(ports[0]),
 		"--host=127.0.0.1",
 		"--cert-dir="+certDir,
 		"--disable-cert-rotation",
 		"--health-addr="+health,
 		"--prometheus-port="+strconv.Itoa(ports[2]),
-		"--operation=webhook",
-		"--operation=status",
 	)
 	g.manager = env.StartController(t, "gatekeeper", []string{
 		"POD_NAMESPACE=" + Namespace,
@@ -408,13 +414,12 @@ func established(live *unstructured.Unstructured) bool {
 }
 
 // waitFor polls obj until done holds of the live object, failing t with
-// the object's status after three minutes (the manager retries a template
-// whose constraint kind its REST mapper does not know yet with a backoff).
+// the object's status after a minute.
 func (g *Gatekeeper) waitFor(t testing.TB, obj *unstructured.Unstructured, done func(*unstructured.Unstructured) bool) {
 	t.Helper()
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		err := g.client.Get(t.Context(), client.ObjectKeyFromObject(obj), live)
 		if err == nil && done(live) {
@@ -425,7 +430,7 @@ func (g *Gatekeeper) waitFor(t testing.TB, obj *unstructured.Unstructured, done 
 		}
 		if time.Now().After(deadline) {
 			status, _, _ := unstructured.NestedFieldNoCopy(live.Object, "status")
-			t.Fatalf("gatekeeperenv: %s %s not ready after 3m (get: %v; status: %v)\n%s",
+			t.Fatalf("gatekeeperenv: %s %s not ready after a minute (get: %v; status: %v)\n%s",
 				obj.GetKind(), obj.GetName(), err, status, g.manager.Tail(20))
 		}
 		time.Sleep(200 * time.Millisecond)
