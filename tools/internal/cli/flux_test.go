@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/ssa/utils"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aks-gitops/platform/tools/internal/fluxenv"
 	"github.com/aks-gitops/platform/tools/internal/testenv"
@@ -35,7 +38,8 @@ var fluxFixtures = []string{"kustomizations", "sourceignore", "show-secrets"}
 // TestRenderMatchesFlux is the render checked against Flux itself: each
 // fixture is served from a Git server on loopback and reconciled by
 // source-controller and kustomize-controller (real processes, the versions
-// of our Flux API modules) on a real API server, until every Kustomization
+// of our Flux API modules, kustomize-controller with the multi-tenancy the
+// AKS extension enforces) on a real API server, until every Kustomization
 // the render has is Ready. Then the live diff of the same entry must find
 // every rendered object unchanged and nothing to prune: the objects
 // kustomize-controller applied (its inventories) are exactly the render's,
@@ -66,7 +70,7 @@ func TestRenderMatchesFlux(t *testing.T) {
 			want, namespaces := renderedKustomizations(objs)
 
 			env := testenv.Start(t)
-			flux := fluxenv.Start(t, env, fluxenv.Options{})
+			flux := fluxenv.Start(t, env, fluxenv.AKSExtension())
 			// The fixtures, like many entries, apply into namespaces
 			// they do not create: a real cluster has them beforehand.
 			flux.CreateNamespaces(t, namespaces...)
@@ -76,35 +80,87 @@ func TestRenderMatchesFlux(t *testing.T) {
 			flux.WaitReady(t, want, 2*time.Minute)
 			t.Logf("%d Kustomizations Ready in %s", len(want), time.Since(start).Round(time.Millisecond))
 
-			code, out, stderr := run(append(append([]string{"diff", "--live", "--kubeconfig", env.Kubeconfig(), "--format", "json"}, flags...), entry)...)
-			var doc struct {
-				Clusters []struct {
-					Results []struct {
-						Status, Origin, Reason string
-						ID                     struct{ Group, Kind, Namespace, Name string }
-						Fields                 []struct{ Path, Op, Old, New string }
-					}
+			liveDiff := func() (int, []liveResult) {
+				t.Helper()
+				code, out, stderr := run(append(append([]string{"diff", "--live", "--kubeconfig", env.Kubeconfig(), "--format", "json"}, flags...), entry)...)
+				var doc struct {
+					Clusters []struct{ Results []liveResult }
 				}
-			}
-			if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Clusters) != 1 {
-				t.Fatalf("diff --live: exit %d, %v\n%s%s", code, err, out, stderr)
-			}
-			n := 0
-			for _, r := range doc.Clusters[0].Results {
-				if strings.HasPrefix(r.Origin, "HelmRelease/") {
-					continue // nothing reconciles HelmReleases here
+				if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Clusters) != 1 {
+					t.Fatalf("diff --live: exit %d, %v\n%s%s", code, err, out, stderr)
 				}
-				n++
+				// Nothing reconciles HelmReleases here.
+				return code, slices.DeleteFunc(doc.Clusters[0].Results, func(r liveResult) bool { return strings.HasPrefix(r.Origin, "HelmRelease/") })
+			}
+			code, results := liveDiff()
+			if code != ExitOK {
+				t.Errorf("diff --live right after reconciliation: exit %d, want %d", code, ExitOK)
+			}
+			for _, r := range results {
 				if r.Status != "unchanged" {
 					t.Errorf("%s %s/%s/%s (%s): %s %s %+v", r.Status, r.ID.Kind, r.ID.Namespace, r.ID.Name, r.Origin, r.Reason, r.ID.Group, r.Fields)
 				}
 			}
+			n := len(results)
 			if n == 0 {
 				t.Error("the live diff compared no object")
+			}
+			if name != "kustomizations" {
+				t.Logf("%d objects applied by Flux equal to the render", n)
+				return
+			}
+
+			// Drift planted behind Flux's back: a value Flux applied is
+			// changed; the live diff names the object and the field.
+			id, path := plantDrift(t, env, results)
+			code, results = liveDiff()
+			i := slices.IndexFunc(results, func(r liveResult) bool { return r.ID == id })
+			switch {
+			case code != ExitFindings:
+				t.Errorf("diff --live after planting drift: exit %d, want %d", code, ExitFindings)
+			case i < 0 || results[i].Status != "drifted" || len(results[i].Fields) != 1 || results[i].Fields[0].Path != path:
+				t.Errorf("diff --live after planting drift in ConfigMap %s/%s %s: %+v", id.Namespace, id.Name, path, results)
 			}
 			t.Logf("%d objects applied by Flux equal to the render", n)
 		})
 	}
+}
+
+// liveResult is one result of `diff --live --format json`.
+type liveResult struct {
+	Status, Origin, Reason string
+	ID                     liveID
+	Fields                 []struct{ Path, Op, Old, New string }
+}
+
+type liveID struct{ Group, Kind, Namespace, Name string }
+
+// plantDrift changes the first data value of the first ConfigMap among
+// results that has data, as a person with kubectl edit would, and returns
+// the ConfigMap and the field's path.
+func plantDrift(t *testing.T, env *testenv.Env, results []liveResult) (id liveID, path string) {
+	t.Helper()
+	c := env.Client(t)
+	for _, r := range results {
+		if r.ID.Kind != "ConfigMap" || r.ID.Group != "" {
+			continue
+		}
+		cm := &corev1.ConfigMap{}
+		if err := c.Get(t.Context(), client.ObjectKey{Namespace: r.ID.Namespace, Name: r.ID.Name}, cm); err != nil {
+			t.Fatal(err)
+		}
+		keys := slices.Sorted(maps.Keys(cm.Data))
+		if len(keys) == 0 {
+			continue
+		}
+		cm.Data[keys[0]] += "-changed-behind-flux"
+		if err := c.Update(t.Context(), cm); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID, "data." + keys[0]
+	}
+	t.Fatal("no ConfigMap with data to plant drift in")
+	return liveID{}, ""
 }
 
 // renderedKustomizations names (namespace/name) the sync Kustomization and

@@ -5,9 +5,8 @@
 // for real and compare what Flux applied with what the tool renders.
 //
 // kustomize-controller runs with the flags the AKS microsoft.flux extension
-// sets for multi-tenancy when asked (Options.MultiTenancy). helm-controller
-// is not served by the module proxy: HelmReleases are applied as objects, but
-// nothing reconciles them.
+// sets for multi-tenancy when asked (AKSExtension). helm-controller does not
+// run: HelmReleases are applied as objects, but nothing reconciles them.
 package fluxenv
 
 import (
@@ -22,6 +21,7 @@ import (
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/gittestserver"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,12 +37,28 @@ import (
 // Namespace is where the controllers run and the sync objects live.
 const Namespace = "flux-system"
 
+// AKSExtension returns how the AKS microsoft.flux extension runs the controllers
+// by default (multiTenancy.enforce true): no cross-namespace references, and
+// every Kustomization without spec.serviceAccountName applied as the
+// ServiceAccount flux-applier of its own namespace, which the extension
+// creates in the fluxConfiguration's namespace bound to cluster-admin
+// (ClusterRoleBinding flux-applier-binding). Sources: the extension's
+// documentation (learn.microsoft.com, "GitOps Flux v2 configurations with
+// AKS and Azure Arc-enabled Kubernetes", multi-tenancy; opting out is
+// multiTenancy.enforce=false) and fluxcd/flux2#3182, where a release in
+// namespace default is refused as system:serviceaccount:default:flux-applier
+// while flux-applier-binding binds flux-system's flux-applier to
+// cluster-admin.
+func AKSExtension() Options {
+	return Options{DefaultServiceAccount: "flux-applier", NoCrossNamespaceRefs: true}
+}
+
 // Options configure the controllers.
 type Options struct {
 	// DefaultServiceAccount, when set, is kustomize-controller's
 	// --default-service-account: Kustomizations without
 	// spec.serviceAccountName apply as that ServiceAccount of their own
-	// namespace.
+	// namespace. Start creates it in Namespace, bound to cluster-admin.
 	DefaultServiceAccount string
 	// NoCrossNamespaceRefs is kustomize-controller's
 	// --no-cross-namespace-refs.
@@ -67,6 +83,9 @@ func Start(t testing.TB, env *testenv.Env, opts Options) *Flux {
 	f := &Flux{Client: env.Client(t), env: env}
 	f.installCRDs(t)
 	f.CreateNamespaces(t, Namespace)
+	if opts.DefaultServiceAccount != "" {
+		f.createApplier(t, opts.DefaultServiceAccount)
+	}
 
 	git, err := gittestserver.NewTempGitServer()
 	if err != nil {
@@ -109,6 +128,25 @@ func Start(t testing.TB, env *testenv.Env, opts Options) *Flux {
 	}
 	f.kust = env.StartController(t, "kustomize-controller", runtimeNS, kargs...)
 	return f
+}
+
+// createApplier creates the ServiceAccount name in Namespace and binds it
+// to cluster-admin, as the AKS extension does for flux-applier.
+func (f *Flux) createApplier(t testing.TB, name string) {
+	t.Helper()
+	objs := []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace}},
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name + "-binding"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: Namespace}},
+		},
+	}
+	for _, o := range objs {
+		if err := f.Client.Create(t.Context(), o); err != nil {
+			t.Fatalf("fluxenv: %v", err)
+		}
+	}
 }
 
 // installCRDs creates the Flux CRDs and waits until they are established.
