@@ -10,7 +10,6 @@
 package gatekeeperenv
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -66,8 +65,8 @@ type Gatekeeper struct {
 // controller-manager Deployment whose container args the manager gets and
 // the webhook configurations, pointed at the manager on loopback). The
 // manager also runs the generate and status operations (the chart gives
-// them to the audit Deployment). It returns once
-// the manager is ready and the webhooks are registered.
+// them to the audit Deployment). It returns once the manager is ready and
+// the webhooks are registered.
 func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured) *Gatekeeper {
 	t.Helper()
 	g := &Gatekeeper{client: env.Client(t)}
@@ -349,7 +348,7 @@ func writeServingCert(t testing.TB, dir string) []byte {
 	if _, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")); err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Clone(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 }
 
 // ApplyPolicies applies the constraint templates among objs, waits until

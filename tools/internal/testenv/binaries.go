@@ -38,28 +38,39 @@ func binaryDir() (string, error) {
 }
 
 // cacheDir mirrors scripts/testenv.sh: ${TESTENV_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/testenv/<version>}.
-// Not os.UserCacheDir: on macOS it differs from the script's choice.
 func cacheDir() (string, error) {
-	if dir := os.Getenv("TESTENV_BIN"); dir != "" {
+	return cachePath("TESTENV_BIN", "testenv", Version)
+}
+
+// cachePath is $override when set, else elems under the project's cache
+// directory, ${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops, as the scripts
+// choose it. Not os.UserCacheDir: on macOS it differs from the scripts'.
+func cachePath(override string, elems ...string) (string, error) {
+	if dir := os.Getenv(override); dir != "" {
 		return dir, nil
 	}
 	base := os.Getenv("XDG_CACHE_HOME")
 	if base == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "", fmt.Errorf("find the testenv cache dir: %w", err)
+			return "", fmt.Errorf("find the cache dir: %w", err)
 		}
 		base = filepath.Join(home, ".cache")
 	}
-	return filepath.Join(base, "aks-gitops", "testenv", Version), nil
+	return filepath.Join(append([]string{base, "aks-gitops"}, elems...)...), nil
 }
 
 func hasBinaries(dir string) bool {
 	for _, name := range []string{"kube-apiserver", "etcd"} {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		if !executable(filepath.Join(dir, name)) {
 			return false
 		}
 	}
 	return true
+}
+
+// executable reports whether path is an executable file.
+func executable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }

@@ -2,8 +2,6 @@ package testenv
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -15,18 +13,7 @@ const controllersCommand = "make controllers"
 // ControllersDir returns the directory scripts/controllers.sh builds the
 // controllers into: ${CONTROLLERS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/controllers}.
 func ControllersDir() (string, error) {
-	if dir := os.Getenv("CONTROLLERS_BIN"); dir != "" {
-		return dir, nil
-	}
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the controllers dir: %w", err)
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "aks-gitops", "controllers"), nil
+	return cachePath("CONTROLLERS_BIN", "controllers")
 }
 
 // Controller is a controller process running against an Env.
@@ -54,7 +41,7 @@ func (e *Env) StartController(t testing.TB, name string, env []string, args ...s
 		t.Fatalf("testenv: %v", err)
 	}
 	bin := filepath.Join(dir, name)
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+	if !executable(bin) {
 		t.Fatalf("testenv: %s not found in %s; to build it once, from the repository root run: %s", name, dir, controllersCommand)
 	}
 	logDir := t.TempDir()
