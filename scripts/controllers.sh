@@ -32,8 +32,9 @@
 #
 # Versions are the ones infrastructure/ pins (the charts' app versions); each
 # is served by the module proxy and its go directive is within Go 1.26, so
-# none had to move to a nearby version. The table's comments name the pins. Builds run one after another (2 cores); progress goes to stderr,
-# the directory to stdout.
+# none had to move to a nearby version. The table's comments name the pins.
+# Builds run one after another (2 cores); progress goes to stderr, the
+# directory to stdout.
 set -euo pipefail
 
 log() { printf 'controllers: %s\n' "$*" >&2; }
@@ -183,7 +184,8 @@ for entry in "${selected[@]}"; do
 	IFS='|' read -r name module version pkg ldflags subs chart <<<"$entry"
 	stamp="$bin_dir/.$name.stamp"
 	want="$module@$version $pkg [$ldflags] [$subs] $go_version${chart:+ chart $chart}"
-	if [[ -x $bin_dir/$name && -f $stamp && "$(<"$stamp")" == "$want" ]]; then
+	if [[ -x $bin_dir/$name && -f $stamp && "$(<"$stamp")" == "$want" &&
+		(-z $chart || -d $bin_dir/charts/${chart##*/}) ]]; then
 		log "$name $version ($go_version) already built"
 		continue
 	fi

@@ -159,7 +159,7 @@ func controllersDir(t *testing.T) string {
 func renderLayer(t *testing.T, cluster, chartsDir, entry string) []*unstructured.Unstructured {
 	t.Helper()
 	repo := filepath.Dir(entry)
-	code, out, stderr := run("render", "--show-secrets", "--offline", "--charts", chartsDir,
+	code, out, stderr := run("render", "--offline", "--charts", chartsDir,
 		"--repo", repo, "--cache-dir", t.TempDir(), entry)
 	if code != ExitOK {
 		t.Fatalf("%s: render %s: exit %d\n%s", cluster, entry, code, stderr)
@@ -178,8 +178,10 @@ func gatekeeperEntry(t *testing.T, cluster string) string {
 	t.Helper()
 	entry := filepath.Join(t.TempDir(), "entry")
 	base := filepath.Join(repoRoot, "infrastructure", "controllers", "base", "gatekeeper")
-	copyFiles(t, base, filepath.Join(entry, "base"), "")
-	copyFiles(t, filepath.Join(repoRoot, "infrastructure", "controllers", cluster), entry, "gatekeeper-values.yaml")
+	if err := os.CopyFS(filepath.Join(entry, "base"), os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(repoRoot, "infrastructure", "controllers", cluster, "gatekeeper-values.yaml"), entry)
 	writeFile(t, filepath.Join(entry, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [base]
@@ -202,7 +204,7 @@ func clusterLayers(t *testing.T, cluster string, files ...string) string {
 	}
 	entry := filepath.Join(repo, "entry")
 	src := filepath.Join(repoRoot, "clusters", cluster)
-	copyFiles(t, src, entry, "cluster-vars.yaml")
+	copyFile(t, filepath.Join(src, "cluster-vars.yaml"), entry)
 	var ks []*unstructured.Unstructured
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(src, f))
@@ -224,7 +226,8 @@ func clusterLayers(t *testing.T, cluster string, files ...string) string {
 		deps, _, _ := unstructured.NestedSlice(k.Object, "spec", "dependsOn")
 		deps = slices.DeleteFunc(deps, func(d any) bool {
 			m, ok := d.(map[string]any)
-			return ok && !names[m["name"].(string)]
+			name, _ := m["name"].(string)
+			return ok && !names[name]
 		})
 		if len(deps) == 0 {
 			unstructured.RemoveNestedField(k.Object, "spec", "dependsOn")
@@ -241,24 +244,14 @@ func clusterLayers(t *testing.T, cluster string, files ...string) string {
 	return entry
 }
 
-// copyFiles copies the regular files of dir (only the one named, when name
-// is not empty) into dst.
-func copyFiles(t *testing.T, dir, dst, name string) {
+// copyFile copies the file src into the directory dir.
+func copyFile(t *testing.T, src, dir string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || (name != "" && e.Name() != name) {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dst, e.Name()), string(b))
-	}
+	writeFile(t, filepath.Join(dir, filepath.Base(src)), string(b))
 }
 
 func writeFile(t *testing.T, path, content string) {

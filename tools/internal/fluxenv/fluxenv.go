@@ -23,10 +23,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -69,7 +67,6 @@ type Options struct {
 // API server, and a Git server they can clone from.
 type Flux struct {
 	Client client.Client
-	env    *testenv.Env
 	git    *gittestserver.GitServer
 	source *testenv.Controller
 	kust   *testenv.Controller
@@ -80,7 +77,7 @@ type Flux struct {
 // server and both controllers, and stops everything when t ends.
 func Start(t testing.TB, env *testenv.Env, opts Options) *Flux {
 	t.Helper()
-	f := &Flux{Client: env.Client(t), env: env}
+	f := &Flux{Client: env.Client(t)}
 	f.installCRDs(t)
 	f.CreateNamespaces(t, Namespace)
 	if opts.DefaultServiceAccount != "" {
@@ -228,19 +225,15 @@ func (f *Flux) Sync(t testing.TB, url, path string, rendered []*unstructured.Uns
 	}
 }
 
-// Kustomization is one Flux Kustomization's state.
-type Kustomization struct {
+// kustomization is one Flux Kustomization's state.
+type kustomization struct {
 	Namespace, Name string
 	Ready           bool
 	Reason, Message string
-	// Inventory is the applied objects' IDs, as kustomize-controller
-	// records them (namespace_name_group_kind).
-	Inventory []string
 }
 
-// Kustomizations lists every Flux Kustomization with its Ready condition
-// and inventory.
-func (f *Flux) Kustomizations(t testing.TB) []Kustomization {
+// kustomizations lists every Flux Kustomization with its Ready condition.
+func (f *Flux) kustomizations(t testing.TB) []kustomization {
 	t.Helper()
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion("kustomize.toolkit.fluxcd.io/v1")
@@ -248,28 +241,16 @@ func (f *Flux) Kustomizations(t testing.TB) []Kustomization {
 	if err := f.Client.List(t.Context(), list); err != nil {
 		t.Fatalf("fluxenv: list Kustomizations: %v", err)
 	}
-	var out []Kustomization
+	out := make([]kustomization, 0, len(list.Items))
 	for _, u := range list.Items {
-		k := Kustomization{Namespace: u.GetNamespace(), Name: u.GetName()}
-		var conds []metav1.Condition
-		raw, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-		for _, c := range raw {
-			var cond metav1.Condition
-			if m, ok := c.(map[string]any); ok && runtime.DefaultUnstructuredConverter.FromUnstructured(m, &cond) == nil {
-				conds = append(conds, cond)
-			}
-		}
+		k := kustomization{Namespace: u.GetNamespace(), Name: u.GetName()}
 		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
-		if c := meta.FindStatusCondition(conds, "Ready"); c != nil {
-			k.Ready = c.Status == metav1.ConditionTrue && observed == u.GetGeneration()
-			k.Reason, k.Message = c.Reason, c.Message
-		}
-		entries, _, _ := unstructured.NestedSlice(u.Object, "status", "inventory", "entries")
-		for _, e := range entries {
-			if m, ok := e.(map[string]any); ok {
-				if id, ok := m["id"].(string); ok {
-					k.Inventory = append(k.Inventory, id)
-				}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok && m["type"] == fluxmeta.ReadyCondition {
+				k.Ready = m["status"] == string(metav1.ConditionTrue) && observed == u.GetGeneration()
+				k.Reason, _ = m["reason"].(string)
+				k.Message, _ = m["message"].(string)
 			}
 		}
 		out = append(out, k)
@@ -284,15 +265,15 @@ func (f *Flux) Kustomizations(t testing.TB) []Kustomization {
 // failed, as `flux reconcile kustomization` does: a Kustomization that ran
 // before what it needs was applied (a ConfigMap it substitutes from, say)
 // would otherwise wait for its retry interval.
-func (f *Flux) WaitReady(t testing.TB, want []string, timeout time.Duration) []Kustomization {
+func (f *Flux) WaitReady(t testing.TB, want []string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	nextRequest := time.Now().Add(retryEvery)
 	for {
-		ks := f.Kustomizations(t)
+		ks := f.kustomizations(t)
 		var waiting []string
 		for _, name := range want {
-			i := slices.IndexFunc(ks, func(k Kustomization) bool { return k.Namespace+"/"+k.Name == name })
+			i := slices.IndexFunc(ks, func(k kustomization) bool { return k.Namespace+"/"+k.Name == name })
 			switch {
 			case i < 0:
 				waiting = append(waiting, name+": not created")
@@ -301,7 +282,7 @@ func (f *Flux) WaitReady(t testing.TB, want []string, timeout time.Duration) []K
 			}
 		}
 		if len(waiting) == 0 {
-			return ks
+			return
 		}
 		for _, c := range []*testenv.Controller{f.source, f.kust} {
 			if err := c.Exited(); err != nil {
@@ -329,10 +310,10 @@ const retryEvery = 3 * time.Second
 
 // requestReconcile sets the reconcile.fluxcd.io/requestedAt annotation on
 // each Kustomization of ks whose last reconciliation failed.
-func (f *Flux) requestReconcile(t testing.TB, ks []Kustomization) {
+func (f *Flux) requestReconcile(t testing.TB, ks []kustomization) {
 	t.Helper()
 	for _, k := range ks {
-		if k.Ready || k.Reason == "" || k.Reason == "Progressing" || k.Reason == "DependencyNotReady" {
+		if k.Ready || k.Reason == "" || k.Reason == fluxmeta.ProgressingReason || k.Reason == fluxmeta.DependencyNotReadyReason {
 			continue
 		}
 		u := &unstructured.Unstructured{}

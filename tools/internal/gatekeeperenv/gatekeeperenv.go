@@ -39,17 +39,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
 
 const (
 	// Namespace is where the manager's (pod-less) Pod object lives.
 	Namespace = "gatekeeper-system"
-	// IgnoreLabel exempts a namespace from the webhook; the chart's
+	// ignoreLabel exempts a namespace from the webhook; the chart's
 	// post-install hook sets it on the exempt namespaces.
-	IgnoreLabel = "admission.gatekeeper.sh/ignore"
-	// FieldManager applies the harness's objects.
-	FieldManager = "gatekeeperenv"
+	ignoreLabel = "admission.gatekeeper.sh/ignore"
+	// fieldManager applies the harness's objects.
+	fieldManager = "gatekeeperenv"
 	podName      = "gatekeeper-controller-manager-harness"
 	managerName  = "gatekeeper-controller-manager"
 )
@@ -82,10 +83,10 @@ func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured
 
 	var crds []*unstructured.Unstructured
 	for _, u := range rendered {
-		switch u.GroupVersionKind().GroupKind() {
-		case schema.GroupKind{Kind: "Namespace"}:
+		switch {
+		case isNamespace(u):
 			g.apply(t, u)
-		case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
+		case u.GroupVersionKind().GroupKind() == schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
 			crds = append(crds, u)
 		}
 	}
@@ -222,13 +223,13 @@ func pointAtLoopback(hook *unstructured.Unstructured, port int, caPEM []byte) er
 	return unstructured.SetNestedSlice(hook.Object, webhooks, "webhooks")
 }
 
-// apply server-side applies objs as FieldManager.
+// apply server-side applies objs as fieldManager.
 func (g *Gatekeeper) apply(t testing.TB, objs ...*unstructured.Unstructured) {
 	t.Helper()
 	for _, u := range objs {
 		u = u.DeepCopy()
 		u.SetResourceVersion("")
-		if err := g.client.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		if err := g.client.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
 			t.Fatalf("gatekeeperenv: apply %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
@@ -240,7 +241,7 @@ func (g *Gatekeeper) labelNamespace(t testing.TB, name string) {
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
-	ns.SetLabels(map[string]string{IgnoreLabel: "no-self-managing"})
+	ns.SetLabels(map[string]string{ignoreLabel: "no-self-managing"})
 	g.apply(t, ns)
 }
 
@@ -292,12 +293,28 @@ func (g *Gatekeeper) waitHealthy(t testing.TB, url string) {
 // made here, into dir and returns the CA certificate (PEM).
 func writeServingCert(t testing.TB, dir string) []byte {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	// issue makes a key and a certificate for it from tmpl, signed by
+	// parent's key (itself when parent is nil).
+	issue := func(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parent == nil {
+			parent, parentKey = tmpl, key
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key, cert, der
 	}
 	now := time.Now()
-	ca := &x509.Certificate{
+	caKey, caCert, caDER := issue(&x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "gatekeeperenv CA"},
 		NotBefore:             now.Add(-time.Hour),
@@ -305,20 +322,8 @@ func writeServingCert(t testing.TB, dir string) []byte {
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := &x509.Certificate{
+	}, nil, nil)
+	key, _, leafDER := issue(&x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "gatekeeper-webhook-service.gatekeeper-system.svc"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -326,11 +331,7 @@ func writeServingCert(t testing.TB, dir string) []byte {
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, caCert, caKey)
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
@@ -471,7 +472,7 @@ func (g *Gatekeeper) Admit(t testing.TB, env *testenv.Env, objs []*unstructured.
 	}
 	have := map[string]bool{}
 	for _, u := range objs {
-		if u.GetKind() == "Namespace" && u.GroupVersionKind().Group == "" {
+		if isNamespace(u) {
 			have[u.GetName()] = true
 		}
 	}
@@ -485,37 +486,29 @@ func (g *Gatekeeper) Admit(t testing.TB, env *testenv.Env, objs []*unstructured.
 		}
 	}
 	// Namespaces first, for real; then the rest, dry-run.
-	order := slices.Clone(objs)
-	slices.SortStableFunc(order, func(a, b *unstructured.Unstructured) int {
-		return bool2int(b.GetKind() == "Namespace") - bool2int(a.GetKind() == "Namespace")
-	})
-	results := make(map[*unstructured.Unstructured]Result, len(objs))
-	for _, u := range order {
-		obj := u.DeepCopy()
-		opts := []client.ApplyOption{client.FieldOwner("kustomize-controller"), client.ForceOwnership}
-		if obj.GetKind() != "Namespace" {
-			opts = append(opts, client.DryRunAll)
+	results := make([]Result, len(objs))
+	for _, namespaces := range []bool{true, false} {
+		for i, u := range objs {
+			if isNamespace(u) != namespaces {
+				continue
+			}
+			opts := []client.ApplyOption{client.FieldOwner(flux.KustomizeController), client.ForceOwnership}
+			if !namespaces {
+				opts = append(opts, client.DryRunAll)
+			}
+			w.list = nil
+			err := c.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(u.DeepCopy()), opts...)
+			results[i] = Result{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Warnings: w.list}
+			if meta.IsNoMatchError(err) {
+				results[i].NoKind, results[i].Warnings = true, nil
+			} else {
+				results[i].Err = err
+			}
 		}
-		w.list = nil
-		err := c.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(obj), opts...)
-		r := Result{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Warnings: w.list}
-		if meta.IsNoMatchError(err) {
-			r.NoKind, r.Warnings = true, nil
-		} else {
-			r.Err = err
-		}
-		results[u] = r
 	}
-	out := make([]Result, 0, len(objs))
-	for _, u := range objs {
-		out = append(out, results[u])
-	}
-	return out
+	return results
 }
 
-func bool2int(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+func isNamespace(u *unstructured.Unstructured) bool {
+	return u.GetKind() == "Namespace" && u.GroupVersionKind().Group == ""
 }
