@@ -126,10 +126,12 @@ controllers: ## Build the controllers the control-plane tests run (Flux's, Gatek
 
 # The control-plane tests alone (gotest runs them with the rest): Flux's own
 # controllers reconcile the render fixtures and the live diff finds what
-# they applied equal to the render; Gatekeeper's manager, as each cluster
-# configures it, admits the policy and apps layers through its webhook.
-e2e: testenv controllers ## Control-plane tests alone: Flux reconciles the fixtures, Gatekeeper's webhook admits the layers
-	$(GO) test $(GOTEST_FLAGS) -run 'TestRenderMatchesFlux|TestStackAdmission' ./tools/internal/cli/
+# they applied equal to the render; helm-controller installs our releases
+# whose charts the controllers' modules carry, equal to the render;
+# Gatekeeper's manager, as each cluster configures it, admits the layers and
+# what Envoy Gateway and ECK make of them through its webhook.
+e2e: testenv controllers ## Control-plane tests alone: Flux reconciles fixtures and releases, Gatekeeper's webhook admits the layers and operator output
+	$(GO) test $(GOTEST_FLAGS) -run 'TestRenderMatchesFlux|TestReleasesMatchHelmController|TestStackAdmission' ./tools/internal/cli/
 
 clean: ## Remove build output
 	rm -rf bin

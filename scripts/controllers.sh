@@ -59,23 +59,31 @@ controllers=(
 	# v0.18.3, whose zip the proxy refuses; v0.18.0 is the closest served.
 	"source-controller|github.com/fluxcd/source-controller|v1.9.6|.||github.com/fluxcd/pkg/artifact@v0.18.0"
 	"kustomize-controller|github.com/fluxcd/kustomize-controller|v1.9.6|.||"
+	# Flux v2.9's helm-controller is v1.6.x (our helm-controller/api is
+	# v1.6.5); the proxy serves v1.6.0 only (it refuses the version list).
+	# It needs github.com/fluxcd/pkg/chartutil v1.27.0, whose zip the proxy
+	# refuses; v1.27.2, the closest served, stands in.
+	"helm-controller|github.com/fluxcd/helm-controller|v1.6.0|.||github.com/fluxcd/pkg/chartutil@v1.27.2"
 	# Chart gatekeeper 3.23.0 (infrastructure/controllers/base/gatekeeper).
 	"gatekeeper|github.com/open-policy-agent/gatekeeper/v3|v3.23.0|.|-X github.com/open-policy-agent/gatekeeper/v3/pkg/version.Version=v3.23.0||charts/gatekeeper"
-)
-# Built only when named. The operators: the harness does not start them yet
-# (issue 14). The module proxy serves these two Flux controllers at a few
-# versions only (helm-controller v1.6.0, notification-controller v1.9.0; it
-# refuses their version lists).
-optional=(
-	# Chart gateway-helm v1.8.3 (infrastructure/controllers/base/envoy-gateway).
-	"envoy-gateway|github.com/envoyproxy/gateway|v1.8.3|cmd/envoy-gateway|-X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=v1.8.3|"
+	# The operators whose workloads our constraints must admit (the stack
+	# test runs them). Chart gateway-helm v1.8.3
+	# (infrastructure/controllers/base/envoy-gateway): in the module it is
+	# the release template (values.tmpl.yaml, version v0.0.0-latest), made
+	# into the published chart by package_chart below.
+	"envoy-gateway|github.com/envoyproxy/gateway|v1.8.3|cmd/envoy-gateway|-X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=v1.8.3||charts/gateway-helm"
 	# Chart eck-operator 3.5.0 (infrastructure/controllers/base/eck-operator).
 	# Built without the `release` tag, as ECK's own dev builds: no embedded
 	# license public key, so only the basic license (all we use) applies.
-	"eck-operator|github.com/elastic/cloud-on-k8s/v3|v3.5.0|cmd|-X github.com/elastic/cloud-on-k8s/v3/pkg/about.version=3.5.0 -X github.com/elastic/cloud-on-k8s/v3/pkg/about.buildSnapshot=false|"
+	"eck-operator|github.com/elastic/cloud-on-k8s/v3|v3.5.0|cmd|-X github.com/elastic/cloud-on-k8s/v3/pkg/about.version=3.5.0 -X github.com/elastic/cloud-on-k8s/v3/pkg/about.buildSnapshot=false||deploy/eck-operator"
+)
+# Built only when named. prometheus-operator reconciles the Prometheus and
+# Alertmanager objects of the kube-prometheus-stack chart, which no module
+# carries (docs/e2e.md). The module proxy serves notification-controller at
+# v1.9.0 only (it refuses the version list).
+optional=(
 	# kube-prometheus-stack 88.5.3 ships prometheus-operator v0.93.1.
 	"prometheus-operator|github.com/prometheus-operator/prometheus-operator|v0.93.1|cmd/operator|-X github.com/prometheus/common/version.Version=0.93.1|"
-	"helm-controller|github.com/fluxcd/helm-controller|v1.6.0|.||"
 	"notification-controller|github.com/fluxcd/notification-controller|v1.9.0|.||"
 )
 
@@ -141,6 +149,31 @@ replace_lines() {
 	done
 }
 
+# package_chart NAME DIR VERSION turns the chart copy DIR into the chart
+# the project publishes at VERSION, where the module holds a template of it.
+# Envoy Gateway's release packages charts/gateway-helm with the version and
+# app version of the tag and a values.yaml made from values.tmpl.yaml with
+# the gateway image of that tag (the published chart's
+# global.images.envoyGateway: docker.io/envoyproxy/gateway:VERSION,
+# IfNotPresent).
+package_chart() {
+	local name=$1 dir=$2 version=$3
+	case $name in
+	envoy-gateway)
+		sed -e "s|\${GatewayImage}|docker.io/envoyproxy/gateway:$version|" \
+			-e "s|\${GatewayImagePullPolicy}|IfNotPresent|" \
+			"$dir/values.tmpl.yaml" >"$dir/values.yaml"
+		rm "$dir/values.tmpl.yaml"
+		sed -i -e "s/^version: .*/version: $version/" \
+			-e "s/^appVersion: .*/appVersion: \"$version\"/" "$dir/Chart.yaml"
+		if grep -qF "\${" "$dir/values.yaml"; then
+			log "$dir/values.yaml: a placeholder of the release template is left"
+			return 1
+		fi
+		;;
+	esac
+}
+
 # build_controller NAME MODULE VERSION PACKAGE LDFLAGS SUBSTITUTIONS CHART
 # builds MODULE/PACKAGE at VERSION into bin_dir/NAME and copies the module's
 # CHART directory, if any, to bin_dir/charts/.
@@ -163,6 +196,7 @@ build_controller() {
 		cp -r "$dir/$chart" "$bin_dir/charts/"
 		# The module cache is read-only; the copy need not be.
 		chmod -R u+w "$bin_dir/charts/${chart##*/}"
+		package_chart "$name" "$bin_dir/charts/${chart##*/}" "$version"
 	fi
 	{
 		printf 'module controllersbuild/%s\n\ngo 1.26.0\n\n' "$name"

@@ -77,7 +77,7 @@ func TestRenderMatchesFlux(t *testing.T) {
 			url := flux.ServeRepo(t, f.repo, name)
 			flux.Sync(t, url, "./"+filepath.ToSlash(rel), objs)
 			start := time.Now()
-			flux.WaitReady(t, want, 2*time.Minute)
+			flux.WaitReady(t, "Kustomization", want, 2*time.Minute)
 			t.Logf("%d Kustomizations Ready in %s", len(want), time.Since(start).Round(time.Millisecond))
 
 			liveDiff := func() (int, []liveResult) {

@@ -38,7 +38,7 @@ func TestStackAdmission(t *testing.T) {
 		{"production", "Fail", true},
 	} {
 		t.Run(cluster.name, func(t *testing.T) {
-			gatekeeper := renderLayer(t, cluster.name, chartsDir, gatekeeperEntry(t, cluster.name))
+			gatekeeper := renderLayer(t, cluster.name, chartsDir, releaseEntry(t, cluster.name, "gatekeeper"))
 			for _, u := range gatekeeper {
 				if u.GetKind() != "ValidatingWebhookConfiguration" {
 					continue
@@ -52,7 +52,7 @@ func TestStackAdmission(t *testing.T) {
 					}
 				}
 			}
-			layers := renderLayer(t, cluster.name, chartsDir, clusterLayers(t, cluster.name, "policies.yaml", "apps.yaml"))
+			layers := renderLayer(t, cluster.name, chartsDir, clusterLayers(t, cluster.name, "policy-templates", "policy-constraints", "infra-configs", "apps"))
 
 			env := testenv.Start(t)
 			gk := gatekeeperenv.Start(t, env, gatekeeper)
@@ -64,11 +64,25 @@ func TestStackAdmission(t *testing.T) {
 					rest = append(rest, u)
 				}
 			}
+			// The operators run before the constraints exist, as they
+			// may on a cluster's first reconciliation; what they made is
+			// sent through admission with everything else below.
+			var configs []*unstructured.Unstructured
+			for _, u := range rest {
+				if u.GetLabels()["kustomize.toolkit.fluxcd.io/name"] == "infra-configs" {
+					configs = append(configs, u)
+				}
+			}
+			made := startOperators(t, cluster.name, chartsDir, env, configs)
+			for _, u := range made {
+				t.Logf("made by an operator: %s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
+			}
+
 			n := gk.ApplyPolicies(t, policies)
 			t.Logf("%d constraints enforced", n)
 
 			admitted, unknown := 0, map[string]bool{}
-			for _, r := range gk.Admit(t, env, rest) {
+			for _, r := range gk.Admit(t, env, append(rest, made...)) {
 				gatekeeperWarnings, others := splitWarnings(r.Warnings)
 				switch {
 				case r.NoKind:
@@ -155,7 +169,7 @@ func controllersDir(t *testing.T) string {
 }
 
 // renderLayer renders entry (a directory in a scratch repository made by
-// gatekeeperEntry or clusterLayers) offline with the charts in chartsDir.
+// releaseEntry or clusterLayers) offline with the charts in chartsDir.
 func renderLayer(t *testing.T, cluster, chartsDir, entry string) []*unstructured.Unstructured {
 	t.Helper()
 	repo := filepath.Dir(entry)
@@ -171,33 +185,26 @@ func renderLayer(t *testing.T, cluster, chartsDir, entry string) []*unstructured
 	return objs
 }
 
-// gatekeeperEntry is a scratch repository whose entry is our gatekeeper
-// release with the cluster's values: the base and the cluster's patch, as
+// releaseEntry is a scratch repository whose entry is our HelmRelease of
+// infrastructure/controllers/base/<release> with the cluster's values: the
+// base and the cluster's <release>-values.yaml patch where it has one, as
 // infrastructure/controllers/<cluster> combines them.
-func gatekeeperEntry(t *testing.T, cluster string) string {
+func releaseEntry(t *testing.T, cluster, release string) string {
 	t.Helper()
-	entry := filepath.Join(t.TempDir(), "entry")
-	base := filepath.Join(repoRoot, "infrastructure", "controllers", "base", "gatekeeper")
-	if err := os.CopyFS(filepath.Join(entry, "base"), os.DirFS(base)); err != nil {
-		t.Fatal(err)
-	}
-	copyFile(t, filepath.Join(repoRoot, "infrastructure", "controllers", cluster, "gatekeeper-values.yaml"), entry)
-	writeFile(t, filepath.Join(entry, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: [base]
-patches: [{path: gatekeeper-values.yaml}]
-`)
+	repo := t.TempDir()
+	entry := filepath.Join(repo, "entry")
+	writeReleaseEntry(t, repo, entry, cluster, release, "")
 	return entry
 }
 
-// clusterLayers is a scratch repository holding apps/ and policies/ and an
-// entry with the cluster's cluster-vars and the Flux Kustomizations of the
-// files named (from clusters/<cluster>), their dependencies on layers not
-// in the entry dropped.
-func clusterLayers(t *testing.T, cluster string, files ...string) string {
+// clusterLayers is a scratch repository holding apps/, policies/ and
+// infrastructure/ and an entry with the cluster's cluster-vars and the Flux
+// Kustomizations named (from clusters/<cluster>), their dependencies on
+// layers not in the entry dropped.
+func clusterLayers(t *testing.T, cluster string, layers ...string) string {
 	t.Helper()
 	repo := t.TempDir()
-	for _, dir := range []string{"apps", "policies"} {
+	for _, dir := range []string{"apps", "policies", "infrastructure"} {
 		if err := os.CopyFS(filepath.Join(repo, dir), os.DirFS(filepath.Join(repoRoot, dir))); err != nil {
 			t.Fatal(err)
 		}
@@ -205,9 +212,13 @@ func clusterLayers(t *testing.T, cluster string, files ...string) string {
 	entry := filepath.Join(repo, "entry")
 	src := filepath.Join(repoRoot, "clusters", cluster)
 	copyFile(t, filepath.Join(src, "cluster-vars.yaml"), entry)
+	files, err := filepath.Glob(filepath.Join(src, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ks []*unstructured.Unstructured
 	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(src, f))
+		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +226,14 @@ func clusterLayers(t *testing.T, cluster string, files ...string) string {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		ks = append(ks, objs...)
+		for _, o := range objs {
+			if o.GetKind() == "Kustomization" && slices.Contains(layers, o.GetName()) {
+				ks = append(ks, o)
+			}
+		}
+	}
+	if len(ks) != len(layers) {
+		t.Fatalf("clusters/%s: want Kustomizations %v, found %d", cluster, layers, len(ks))
 	}
 	names := map[string]bool{}
 	for _, k := range ks {

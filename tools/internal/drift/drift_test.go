@@ -169,7 +169,16 @@ func applyAsFlux(t *testing.T, c client.Client, ref flux.Ref, objs []*unstructur
 	rm := ssa.NewResourceManager(c, polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{}), owner)
 	var in []*unstructured.Unstructured
 	for _, o := range objs {
-		in = append(in, o.DeepCopy())
+		o = o.DeepCopy()
+		if ref.Kind == flux.HelmReleaseKind {
+			// Helm's ownership metadata, which it sets on a release's
+			// objects as it creates them (the fixture's releases are named
+			// as their HelmReleases: no releaseName, no targetNamespace).
+			// TestReleasesMatchHelmController (package cli) holds the live
+			// diff to the real helm-controller.
+			setHelmMetadata(o, ref.Name, ref.Namespace)
+		}
+		in = append(in, o)
 	}
 	opts := ssa.DefaultApplyOptions()
 	opts.WaitTimeout = 30 * time.Second

@@ -126,6 +126,9 @@ func (ch *checker) dryRunCompare(ctx context.Context, it *item, live *unstructur
 	d, r := it.desired, &it.res
 	dry := d.DeepCopy()
 	utils.RemoveCABundleFromCRD(dry)
+	if r := it.prod.release; r.name != "" && !it.obj.Origin.ChartCRD {
+		setHelmMetadata(dry, r.name, r.namespace)
+	}
 	err := ch.cl.retry(ctx, func(ctx context.Context) error {
 		var err error
 		dry, err = ch.resource(it.mapping, d.GetNamespace()).Apply(ctx, d.GetName(), dry, metav1.ApplyOptions{
@@ -443,4 +446,35 @@ func (ch *checker) compareSOPS(it *item, live *unstructured.Unstructured) error 
 		r.Status = Unchanged
 	}
 	return nil
+}
+
+// The metadata Helm sets on every object of a release's manifest as it
+// creates it (helm.sh/helm/v4 pkg/action, the release's ownership), which
+// the chart's templates do not render; CRDs of the chart's crds/ folders,
+// created apart from the manifest, do not get it. helm-controller adds it to
+// the manifest's objects before comparing them with the cluster
+// (internal/action/diff.go, setHelmMetadata); so does the live diff.
+const (
+	helmManagedByLabel      = "app.kubernetes.io/managed-by"
+	helmReleaseNameKey      = "meta.helm.sh/release-name"
+	helmReleaseNamespaceKey = "meta.helm.sh/release-namespace"
+	helmManagedByLabelValue = "Helm"
+)
+
+// setHelmMetadata sets Helm's ownership metadata of the release name in
+// namespace on u.
+func setHelmMetadata(u *unstructured.Unstructured, name, namespace string) {
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[helmManagedByLabel] = helmManagedByLabelValue
+	u.SetLabels(labels)
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[helmReleaseNameKey] = name
+	annotations[helmReleaseNamespaceKey] = namespace
+	u.SetAnnotations(annotations)
 }

@@ -26,6 +26,9 @@ type producer struct {
 	prune, pruneKnown bool
 	// helmDrift is a HelmRelease's spec.driftDetection.mode.
 	helmDrift helmv2.DriftDetectionMode
+	// release is a HelmRelease's Helm release (name and namespace, as
+	// helm-controller derives them), empty when the render lacks it.
+	release struct{ name, namespace string }
 	// ignore holds spec.ignore (Kustomization) or
 	// spec.driftDetection.ignore (HelmRelease).
 	ignore jsondiff.CompiledIgnoreRules
@@ -69,6 +72,7 @@ func producers(c *render.Cluster) (map[flux.Ref]*producer, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", u.Ref, err)
 				}
+				p.release.name, p.release.namespace = hr.GetReleaseName(), hr.GetReleaseNamespace()
 				dd := hr.GetDriftDetection()
 				p.helmDrift = dd.GetMode()
 				if p.ignore, err = compileIgnore(helmRules(dd.Ignore)); err != nil {

@@ -4,12 +4,13 @@
 // server on loopback, so that a test can have Flux reconcile a cluster entry
 // for real and compare what Flux applied with what the tool renders.
 //
-// kustomize-controller runs with the flags the AKS microsoft.flux extension
-// sets for multi-tenancy when asked (AKSExtension). helm-controller does not
-// run: HelmReleases are applied as objects, but nothing reconciles them.
+// kustomize-controller (and helm-controller, when asked for) run with the
+// flags the AKS microsoft.flux extension sets for multi-tenancy when asked
+// (AKSExtension).
 package fluxenv
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/gittestserver"
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/aks-gitops/platform/tools/internal/flux"
 	"github.com/aks-gitops/platform/tools/internal/schemas"
 	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
@@ -61,15 +65,18 @@ type Options struct {
 	// NoCrossNamespaceRefs is kustomize-controller's
 	// --no-cross-namespace-refs.
 	NoCrossNamespaceRefs bool
+	// HelmController also runs helm-controller, with the same two
+	// flags: HelmReleases are installed for real.
+	HelmController bool
 }
 
-// Flux is source-controller and kustomize-controller running against an
-// API server, and a Git server they can clone from.
+// Flux is source-controller and kustomize-controller (and helm-controller)
+// running against an API server, and a Git server they can clone from.
 type Flux struct {
 	Client client.Client
 	git    *gittestserver.GitServer
-	source *testenv.Controller
-	kust   *testenv.Controller
+	// controllers by name: source-controller, kustomize-controller, ...
+	controllers map[string]*testenv.Controller
 }
 
 // Start installs the Flux CRDs (those the tool validates against, generated
@@ -111,21 +118,31 @@ func Start(t testing.TB, env *testenv.Env, opts Options) *Flux {
 		t.Fatalf("fluxenv: %v", err)
 	}
 	storage := "127.0.0.1:" + strconv.Itoa(ports[0])
-	f.source = env.StartController(t, "source-controller", runtimeNS, append(slices.Clone(common),
-		"--storage-path="+t.TempDir(),
-		"--storage-addr="+storage,
-		"--storage-adv-addr="+storage,
-	)...)
-	kargs := slices.Clone(common)
-	if opts.NoCrossNamespaceRefs {
-		kargs = append(kargs, "--no-cross-namespace-refs=true")
+	f.controllers = map[string]*testenv.Controller{
+		sourceController: env.StartController(t, sourceController, runtimeNS, append(slices.Clone(common),
+			"--storage-path="+t.TempDir(),
+			"--storage-addr="+storage,
+			"--storage-adv-addr="+storage,
+		)...),
 	}
-	if opts.DefaultServiceAccount != "" {
-		kargs = append(kargs, "--default-service-account="+opts.DefaultServiceAccount)
+	appliers := []string{flux.KustomizeController}
+	if opts.HelmController {
+		appliers = append(appliers, flux.HelmController)
 	}
-	f.kust = env.StartController(t, "kustomize-controller", runtimeNS, kargs...)
+	for _, name := range appliers {
+		args := slices.Clone(common)
+		if opts.NoCrossNamespaceRefs {
+			args = append(args, "--no-cross-namespace-refs=true")
+		}
+		if opts.DefaultServiceAccount != "" {
+			args = append(args, "--default-service-account="+opts.DefaultServiceAccount)
+		}
+		f.controllers[name] = env.StartController(t, name, runtimeNS, args...)
+	}
 	return f
 }
+
+const sourceController = "source-controller"
 
 // createApplier creates the ServiceAccount name in Namespace and binds it
 // to cluster-admin, as the AKS extension does for flux-applier.
@@ -225,25 +242,31 @@ func (f *Flux) Sync(t testing.TB, url, path string, rendered []*unstructured.Uns
 	}
 }
 
-// kustomization is one Flux Kustomization's state.
-type kustomization struct {
+// Kinds of Flux objects WaitReady waits for, with the API version served.
+var apiVersions = map[string]string{
+	flux.KustomizationKind: kustomizev1.GroupVersion.String(),
+	flux.HelmReleaseKind:   helmv2.GroupVersion.String(),
+}
+
+// state is one Flux object's Ready condition.
+type state struct {
 	Namespace, Name string
 	Ready           bool
 	Reason, Message string
 }
 
-// kustomizations lists every Flux Kustomization with its Ready condition.
-func (f *Flux) kustomizations(t testing.TB) []kustomization {
+// states lists every Flux object of kind with its Ready condition.
+func (f *Flux) states(t testing.TB, kind string) []state {
 	t.Helper()
 	list := &unstructured.UnstructuredList{}
-	list.SetAPIVersion("kustomize.toolkit.fluxcd.io/v1")
-	list.SetKind("KustomizationList")
+	list.SetAPIVersion(apiVersions[kind])
+	list.SetKind(kind + "List")
 	if err := f.Client.List(t.Context(), list); err != nil {
-		t.Fatalf("fluxenv: list Kustomizations: %v", err)
+		t.Fatalf("fluxenv: list %ss: %v", kind, err)
 	}
-	out := make([]kustomization, 0, len(list.Items))
+	out := make([]state, 0, len(list.Items))
 	for _, u := range list.Items {
-		k := kustomization{Namespace: u.GetNamespace(), Name: u.GetName()}
+		k := state{Namespace: u.GetNamespace(), Name: u.GetName()}
 		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 		for _, c := range conds {
@@ -258,43 +281,50 @@ func (f *Flux) kustomizations(t testing.TB) []kustomization {
 	return out
 }
 
-// WaitReady waits until every Kustomization named in want (namespace/name)
-// exists and is Ready for its current generation, failing t with each one
-// that is not, its reason and message, and the end of the controllers' logs
-// after timeout. Every few seconds it asks for a reconcile of each one that
-// failed, as `flux reconcile kustomization` does: a Kustomization that ran
-// before what it needs was applied (a ConfigMap it substitutes from, say)
-// would otherwise wait for its retry interval.
-func (f *Flux) WaitReady(t testing.TB, want []string, timeout time.Duration) {
+// WaitReady waits until every Flux object of kind (Kustomization or
+// HelmRelease) named in want (namespace/name) exists and is Ready for its
+// current generation, failing t with each one that is not, its reason and
+// message, and the end of the controller's log after timeout. Every few
+// seconds it asks for a reconcile of each one that failed, as `flux
+// reconcile` does: a Kustomization that ran before what it needs was applied
+// (a ConfigMap it substitutes from, say) would otherwise wait for its retry
+// interval.
+func (f *Flux) WaitReady(t testing.TB, kind string, want []string, timeout time.Duration) {
 	t.Helper()
+	applier := f.controllers[flux.Applier(kind)]
+	if applier == nil || apiVersions[kind] == "" {
+		t.Fatalf("fluxenv: no controller reconciles %s here", kind)
+	}
 	deadline := time.Now().Add(timeout)
 	nextRequest := time.Now().Add(retryEvery)
 	for {
-		ks := f.kustomizations(t)
+		objs := f.states(t, kind)
 		var waiting []string
 		for _, name := range want {
-			i := slices.IndexFunc(ks, func(k kustomization) bool { return k.Namespace+"/"+k.Name == name })
+			i := slices.IndexFunc(objs, func(k state) bool { return k.Namespace+"/"+k.Name == name })
 			switch {
 			case i < 0:
 				waiting = append(waiting, name+": not created")
-			case !ks[i].Ready:
-				waiting = append(waiting, fmt.Sprintf("%s: %s: %s", name, ks[i].Reason, ks[i].Message))
+			case !objs[i].Ready:
+				waiting = append(waiting, fmt.Sprintf("%s: %s: %s", name, objs[i].Reason, objs[i].Message))
 			}
 		}
 		if len(waiting) == 0 {
 			return
 		}
-		for _, c := range []*testenv.Controller{f.source, f.kust} {
+		for _, c := range f.controllers {
 			if err := c.Exited(); err != nil {
 				t.Fatalf("fluxenv: %v", err)
 			}
 		}
 		if time.Now().After(nextRequest) {
-			f.requestReconcile(t, ks)
+			f.requestReconcile(t, kind, slices.DeleteFunc(objs, func(k state) bool {
+				return !slices.Contains(want, k.Namespace+"/"+k.Name)
+			}))
 			nextRequest = time.Now().Add(retryEvery)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("fluxenv: after %s, not Ready:\n  %s\nkustomize-controller:\n%s", timeout, strings.Join(waiting, "\n  "), f.kust.Tail(30))
+			t.Fatalf("fluxenv: after %s, %ss not Ready:\n  %s\n%s:\n%s", timeout, kind, strings.Join(waiting, "\n  "), flux.Applier(kind), applier.Tail(30))
 		}
 		select {
 		case <-t.Context().Done():
@@ -304,26 +334,39 @@ func (f *Flux) WaitReady(t testing.TB, want []string, timeout time.Duration) {
 	}
 }
 
-// retryEvery is how often WaitReady asks for the failed Kustomizations to
-// be reconciled again.
+// retryEvery is how often WaitReady asks for the failed objects to be
+// reconciled again.
 const retryEvery = 3 * time.Second
 
 // requestReconcile sets the reconcile.fluxcd.io/requestedAt annotation on
-// each Kustomization of ks whose last reconciliation failed.
-func (f *Flux) requestReconcile(t testing.TB, ks []kustomization) {
+// each object of objs whose last reconciliation failed (and resetAt on a
+// HelmRelease).
+func (f *Flux) requestReconcile(t testing.TB, kind string, objs []state) {
 	t.Helper()
-	for _, k := range ks {
+	for _, k := range objs {
 		if k.Ready || k.Reason == "" || k.Reason == fluxmeta.ProgressingReason || k.Reason == fluxmeta.DependencyNotReadyReason {
 			continue
 		}
 		u := &unstructured.Unstructured{}
-		u.SetAPIVersion("kustomize.toolkit.fluxcd.io/v1")
-		u.SetKind("Kustomization")
+		u.SetAPIVersion(apiVersions[kind])
+		u.SetKind(kind)
 		u.SetNamespace(k.Namespace)
 		u.SetName(k.Name)
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, fluxmeta.ReconcileRequestAnnotation, time.Now().Format(time.RFC3339Nano))
-		if err := f.Client.Patch(t.Context(), u, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
-			t.Fatalf("fluxenv: request a reconcile of %s/%s: %v", k.Namespace, k.Name, err)
+		// A HelmRelease whose remediation retries ran out waits for a
+		// reset as well (`flux reconcile helmrelease --reset`).
+		now := time.Now().Format(time.RFC3339Nano)
+		annotations := map[string]string{fluxmeta.ReconcileRequestAnnotation: now}
+		if kind == flux.HelmReleaseKind {
+			annotations[helmv2.ResetRequestAnnotation] = now
+		}
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The request may be refused for a while (a webhook that fails
+		// closed before its pods serve it): the next round asks again.
+		if err := f.Client.Patch(t.Context(), u, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Logf("fluxenv: request a reconcile of %s %s/%s: %v", kind, k.Namespace, k.Name, err)
 		}
 	}
 }

@@ -11,17 +11,8 @@ package gatekeeperenv
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,11 +23,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aks-gitops/platform/tools/internal/flux"
@@ -71,16 +64,11 @@ type Gatekeeper struct {
 func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured) *Gatekeeper {
 	t.Helper()
 	g := &Gatekeeper{client: env.Client(t)}
-
-	manager := find(rendered, "apps", "Deployment", managerName)
-	if manager == nil {
-		t.Fatalf("gatekeeperenv: the render has no Deployment %s", managerName)
-	}
+	manager := managerDeployment(t, rendered)
 	args, err := containerArgs(manager)
 	if err != nil {
 		t.Fatalf("gatekeeperenv: Deployment %s: %v", managerName, err)
 	}
-
 	var crds []*unstructured.Unstructured
 	for _, u := range rendered {
 		switch {
@@ -96,8 +84,131 @@ func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured
 	for _, ns := range flagValues(args, "exempt-namespace") {
 		g.labelNamespace(t, ns)
 	}
-	g.createPod(t)
+	port, caPEM := g.startManager(t, env, manager, "127.0.0.1")
+	for _, u := range rendered {
+		if !isWebhookConfiguration(u) {
+			continue
+		}
+		hook := u.DeepCopy()
+		if err := pointAtLoopback(hook, port, caPEM); err != nil {
+			t.Fatalf("gatekeeperenv: %s %s: %v", u.GetKind(), hook.GetName(), err)
+		}
+		g.apply(t, hook)
+	}
+	return g
+}
 
+// ServeRelease serves the webhooks of a Gatekeeper release helm-controller
+// installs (rendered is its render), as the release's pods would on a
+// cluster, once the release's Deployment and webhook configurations exist: the manager runs with the rendered Deployment's arguments on
+// host (an address of this machine that is not loopback: the API server
+// reaches webhook Services through their endpoints, and an endpoint may not
+// be a loopback address); the Service's endpoints are that address; the
+// webhook configurations get the CA of the serving certificate, as the
+// manager's certificate rotation does on a cluster. The API server must
+// route to endpoints (testenv starts it with --enable-aggregator-routing).
+func ServeRelease(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured, host string) *Gatekeeper {
+	t.Helper()
+	g := &Gatekeeper{client: env.Client(t)}
+	// The release's pods would start as soon as its Deployment exists; the
+	// webhook configurations are installed with it.
+	manager := managerDeployment(t, rendered)
+	for _, u := range append([]*unstructured.Unstructured{manager}, rendered...) {
+		if u == manager || isWebhookConfiguration(u) {
+			g.waitFor(t, u, func(*unstructured.Unstructured) bool { return true })
+		}
+	}
+	port, caPEM := g.startManager(t, env, manager, host)
+	g.serveService(t, host, port)
+	for _, u := range rendered {
+		if !isWebhookConfiguration(u) {
+			continue
+		}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(u.GroupVersionKind())
+		if err := g.client.Get(t.Context(), client.ObjectKeyFromObject(u), live); err != nil {
+			t.Fatalf("gatekeeperenv: %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+		webhooks, _, _ := unstructured.NestedSlice(live.Object, "webhooks")
+		for i := range webhooks {
+			if m, ok := webhooks[i].(map[string]any); ok {
+				_ = unstructured.SetNestedField(m, base64.StdEncoding.EncodeToString(caPEM), "clientConfig", "caBundle")
+			}
+		}
+		if err := unstructured.SetNestedSlice(live.Object, webhooks, "webhooks"); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.client.Update(t.Context(), live); err != nil {
+			t.Fatalf("gatekeeperenv: inject the CA into %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return g
+}
+
+// serviceName is the chart's webhook Service.
+const serviceName = "gatekeeper-webhook-service"
+
+// serveService makes host:port the one endpoint of the webhook Service, as
+// the EndpointSlice controller would for a ready pod: an EndpointSlice and
+// the Endpoints object, each port named as the Service's.
+func (g *Gatekeeper) serveService(t testing.TB, host string, port int) {
+	t.Helper()
+	svc := &corev1.Service{}
+	if err := g.client.Get(t.Context(), client.ObjectKey{Namespace: Namespace, Name: serviceName}, svc); err != nil {
+		t.Fatalf("gatekeeperenv: the release's Service: %v", err)
+	}
+	if len(svc.Spec.Ports) != 1 {
+		t.Fatalf("gatekeeperenv: Service %s has %d ports, want 1", serviceName, len(svc.Spec.Ports))
+	}
+	name, p := svc.Spec.Ports[0].Name, int32(port)
+	objs := []client.Object{
+		&discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: serviceName + "-harness", Namespace: Namespace,
+				Labels: map[string]string{discoveryv1.LabelServiceName: serviceName, discoveryv1.LabelManagedBy: fieldManager},
+			},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: new(true)}}},
+			Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &p}},
+		},
+		&corev1.Endpoints{ //nolint:staticcheck // what an API server without EndpointSlice routing reads
+			ObjectMeta: metav1.ObjectMeta{Name: serviceName, Namespace: Namespace},
+			Subsets: []corev1.EndpointSubset{{ //nolint:staticcheck // as above
+				Addresses: []corev1.EndpointAddress{{IP: host}},
+				Ports:     []corev1.EndpointPort{{Name: name, Port: p}},
+			}},
+		},
+	}
+	for _, o := range objs {
+		if err := g.client.Create(t.Context(), o); err != nil {
+			t.Fatalf("gatekeeperenv: endpoints of %s: %v", serviceName, err)
+		}
+	}
+}
+
+// managerDeployment is the rendered controller-manager Deployment.
+func managerDeployment(t testing.TB, rendered []*unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	manager := find(rendered, "apps", "Deployment", managerName)
+	if manager == nil {
+		t.Fatalf("gatekeeperenv: the render has no Deployment %s", managerName)
+	}
+	return manager
+}
+
+// startManager starts the manager with the container arguments of the
+// rendered Deployment manager, serving webhooks on host with a certificate
+// made here, and returns the webhook port and the CA (PEM) once the manager
+// is ready. The manager also runs the generate and status
+// operations (the chart gives them to the audit Deployment): generate makes
+// the constraint CRDs of each template, status reports enforcement.
+func (g *Gatekeeper) startManager(t testing.TB, env *testenv.Env, manager *unstructured.Unstructured, host string) (int, []byte) {
+	t.Helper()
+	args, err := containerArgs(manager)
+	if err != nil {
+		t.Fatalf("gatekeeperenv: Deployment %s: %v", managerName, err)
+	}
+	g.createPod(t, env, manager)
 	certDir := t.TempDir()
 	caPEM := writeServingCert(t, certDir)
 	ports, err := testenv.FreePorts(3)
@@ -105,9 +216,6 @@ func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured
 		t.Fatalf("gatekeeperenv: %v", err)
 	}
 	health := "127.0.0.1:" + strconv.Itoa(ports[1])
-	// The webhook Deployment's operations, plus the two of the audit
-	// Deployment that the harness needs: generate (the constraint CRDs
-	// of each template) and status (constraints report enforcement).
 	for _, op := range []string{"generate", "status"} {
 		if !slices.Contains(flagValues(args, "operation"), op) {
 			args = append(args, "--operation="+op)
@@ -116,7 +224,7 @@ func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured
 	args = append(dropFlags(args, "port", "host", "cert-dir", "disable-cert-rotation", "health-addr",
 		"metrics-addr", "prometheus-port", "enable-tls-healthcheck"),
 		"--port="+strconv.Itoa(ports[0]),
-		"--host=127.0.0.1",
+		"--host="+host,
 		"--cert-dir="+certDir,
 		"--disable-cert-rotation",
 		"--health-addr="+health,
@@ -129,20 +237,13 @@ func Start(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstructured
 		"CONTAINER_NAME=manager",
 	}, args...)
 	g.waitHealthy(t, "http://"+health+"/readyz")
+	return ports[0], caPEM
+}
 
-	for _, u := range rendered {
-		kind := u.GetKind()
-		if u.GroupVersionKind().Group != "admissionregistration.k8s.io" ||
-			(kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration") {
-			continue
-		}
-		hook := u.DeepCopy()
-		if err := pointAtLoopback(hook, ports[0], caPEM); err != nil {
-			t.Fatalf("gatekeeperenv: %s %s: %v", kind, hook.GetName(), err)
-		}
-		g.apply(t, hook)
-	}
-	return g
+func isWebhookConfiguration(u *unstructured.Unstructured) bool {
+	kind := u.GetKind()
+	return u.GroupVersionKind().Group == "admissionregistration.k8s.io" &&
+		(kind == "ValidatingWebhookConfiguration" || kind == "MutatingWebhookConfiguration")
 }
 
 // Tail returns the end of the manager's log.
@@ -246,17 +347,28 @@ func (g *Gatekeeper) labelNamespace(t testing.TB, name string) {
 }
 
 // createPod creates the Pod object the manager looks itself up as (it owns
-// the status objects it writes); no kubelet ever runs it.
-func (g *Gatekeeper) createPod(t testing.TB) {
+// the status objects it writes) from the pod template of the rendered
+// Deployment manager, as its ReplicaSet would; no kubelet ever runs it.
+func (g *Gatekeeper) createPod(t testing.TB, env *testenv.Env, manager *unstructured.Unstructured) {
 	t.Helper()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: podName, Namespace: Namespace},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name:  "manager",
-			Image: "openpolicyagent/gatekeeper:harness",
-		}}},
+	tmpl, _, err := unstructured.NestedMap(manager.Object, "spec", "template")
+	if err != nil {
+		t.Fatalf("gatekeeperenv: Deployment %s: %v", managerName, err)
 	}
-	if err := g.client.Create(t.Context(), pod); err != nil && !apierrors.IsAlreadyExists(err) {
+	pod := &unstructured.Unstructured{Object: tmpl}
+	pod.SetAPIVersion("v1")
+	pod.SetKind("Pod")
+	pod.SetName(podName)
+	pod.SetNamespace(Namespace)
+	// Pod Security admission may warn about the template's pod-level
+	// fields; the Deployment, not this stand-in, is what is judged.
+	cfg := env.RESTConfig()
+	cfg.WarningHandler = rest.NoWarnings{}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatalf("gatekeeperenv: client: %v", err)
+	}
+	if err := c.Create(t.Context(), pod); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("gatekeeperenv: %v", err)
 	}
 }
@@ -289,67 +401,17 @@ func (g *Gatekeeper) waitHealthy(t testing.TB, url string) {
 	}
 }
 
-// writeServingCert writes tls.crt and tls.key for 127.0.0.1, signed by a CA
-// made here, into dir and returns the CA certificate (PEM).
+// writeServingCert writes tls.crt and tls.key for 127.0.0.1 into dir and
+// returns the CA certificate (PEM) that signed them.
 func writeServingCert(t testing.TB, dir string) []byte {
 	t.Helper()
-	// issue makes a key and a certificate for it from tmpl, signed by
-	// parent's key (itself when parent is nil).
-	issue := func(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if parent == nil {
-			parent, parentKey = tmpl, key
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return key, cert, der
-	}
-	now := time.Now()
-	caKey, caCert, caDER := issue(&x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "gatekeeperenv CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, nil, nil)
-	key, _, leafDER := issue(&x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "gatekeeper-webhook-service.gatekeeper-system.svc"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, caCert, caKey)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, typ string, der []byte) {
-		b := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+	cert := testenv.IssueCert(t, "gatekeeper-webhook-service.gatekeeper-system.svc")
+	for name, b := range cert.Files() {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("tls.crt", "CERTIFICATE", leafDER)
-	write("tls.key", "EC PRIVATE KEY", keyDER)
-	write("ca.crt", "CERTIFICATE", caDER)
-	// The pair must load, or the manager would fail with a less clear error.
-	if _, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")); err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	return cert.CA
 }
 
 // ApplyPolicies applies the constraint templates among objs, waits until
@@ -414,7 +476,8 @@ func established(live *unstructured.Unstructured) bool {
 }
 
 // waitFor polls obj until done holds of the live object, failing t with
-// the object's status after a minute.
+// the object's status after a minute (or when the manager, once started,
+// dies).
 func (g *Gatekeeper) waitFor(t testing.TB, obj *unstructured.Unstructured, done func(*unstructured.Unstructured) bool) {
 	t.Helper()
 	live := &unstructured.Unstructured{}
@@ -425,13 +488,17 @@ func (g *Gatekeeper) waitFor(t testing.TB, obj *unstructured.Unstructured, done 
 		if err == nil && done(live) {
 			return
 		}
-		if err := g.manager.Exited(); err != nil {
-			t.Fatalf("gatekeeperenv: %v\n%s", err, g.manager.Tail(40))
+		var tail string
+		if g.manager != nil {
+			if err := g.manager.Exited(); err != nil {
+				t.Fatalf("gatekeeperenv: %v\n%s", err, g.manager.Tail(40))
+			}
+			tail = g.manager.Tail(20)
 		}
 		if time.Now().After(deadline) {
 			status, _, _ := unstructured.NestedFieldNoCopy(live.Object, "status")
 			t.Fatalf("gatekeeperenv: %s %s not ready after a minute (get: %v; status: %v)\n%s",
-				obj.GetKind(), obj.GetName(), err, status, g.manager.Tail(20))
+				obj.GetKind(), obj.GetName(), err, status, tail)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -55,6 +55,9 @@ type Doc struct {
 	// Random lists the fields whose values come from chart randomness
 	// (they differ between two renders of the same input).
 	Random []string `json:"random,omitempty"`
+	// CRD is set for the chart's crds/ files, which Helm creates before
+	// the release and keeps out of its manifest (and its metadata).
+	CRD bool `json:"crd,omitempty"`
 }
 
 // Template renders a chart as a client-only Helm install, like `helm
@@ -129,7 +132,7 @@ func templateOnce(ctx context.Context, ch *chart.Chart, rel Release) (docs []Doc
 			}
 			for _, o := range objs {
 				setLabels(o, rel.CRDLabels)
-				docs = append(docs, Doc{Object: o, Template: crd.Filename})
+				docs = append(docs, Doc{Object: o, Template: crd.Filename, CRD: true})
 			}
 		}
 	}

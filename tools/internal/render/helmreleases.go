@@ -122,7 +122,7 @@ func (run *run) absorbRelease(node *hrNode, ch *helm.Chart, rendered *helm.Rende
 		}
 		node.unit.Objects = append(node.unit.Objects, Object{Object: d.Object, Origin: Origin{
 			Producer: node.unit.Ref, File: node.file, Chart: node.unit.Chart,
-			Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents, Random: d.Random,
+			Template: d.Template, Hook: d.Hook, HookEvents: d.HookEvents, Random: d.Random, ChartCRD: d.CRD,
 		}})
 	}
 }

@@ -76,6 +76,9 @@ type Origin struct {
 	// Random lists fields whose values come from chart randomness: they
 	// change on every install, so diffs ignore them.
 	Random []string
+	// ChartCRD marks a CRD of the chart's crds/ folders, which Helm
+	// installs outside the release.
+	ChartCRD bool
 }
 
 // String renders the origin on one line.

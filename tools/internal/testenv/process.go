@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -21,15 +22,24 @@ type process struct {
 }
 
 // startProcess runs bin with args and, added to this process's
-// environment, env; stdout and stderr go to logPath.
-func startProcess(name, bin, logPath string, args, env []string) (*process, error) {
+// environment, env; stdout and stderr go to logPath. With a root, the
+// process runs chrooted into it (see chrooted) and env is its whole
+// environment.
+func startProcess(name, bin, logPath, root string, args, env []string) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	switch {
+	case root != "":
+		var err error
+		if cmd, err = chrooted(root, bin, args); err != nil {
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
+	case env != nil:
+		cmd.Env = append(os.Environ(), env...)
+	}
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	cmd := exec.Command(bin, args...)
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
 	}
 	cmd.Stdout = f
 	cmd.Stderr = f
@@ -45,6 +55,35 @@ func startProcess(name, bin, logPath string, args, env []string) (*process, erro
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// chrootScript runs in a new user and mount namespace, as its root: it
+// binds the host's /proc, /sys and /dev into the root ($1), as a container
+// runtime would mount them (Go programs read /proc/self/mountinfo and the
+// cgroup files to size GOMAXPROCS and GOMEMLIMIT), and the binary $2 at /$3,
+// then executes it with the remaining arguments chrooted into the root. The
+// mounts vanish with the namespace.
+const chrootScript = `root=$1 host=$2 name=$3
+shift 3
+for d in proc sys dev; do
+	mkdir -p "$root/$d" && mount --rbind "/$d" "$root/$d" || exit 1
+done
+touch "$root/$name" && mount --bind "$host" "$root/$name" || exit 1
+exec chroot "$root" "/$name" "$@"`
+
+// chrooted is the command running the binary bin (a path on this machine)
+// with args chrooted into root, in a user namespace of its own where it is
+// root (mapped to this process's user): no privilege is needed. It uses
+// util-linux's unshare and coreutils' chroot.
+func chrooted(root, bin string, args []string) (*exec.Cmd, error) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, fmt.Errorf("running a controller in a root of its own needs unshare (util-linux): %w", err)
+	}
+	argv := append([]string{"--user", "--map-root-user", "--mount", "--", "sh", "-c", chrootScript, "sh", root, bin, filepath.Base(bin)}, args...)
+	cmd := exec.Command(unshare, argv...)
+	cmd.Dir = "/"
+	return cmd, nil
 }
 
 // exited reports whether the process has ended, and how.

@@ -149,7 +149,7 @@ func startEtcd(ctx context.Context, bin, dir string) (*process, string, error) {
 		if err := os.RemoveAll(dataDir); err != nil {
 			return nil, "", fmt.Errorf("start etcd: %w", err)
 		}
-		p, err := startProcess("etcd", filepath.Join(bin, "etcd"), filepath.Join(dir, "etcd.log"), []string{
+		p, err := startProcess("etcd", filepath.Join(bin, "etcd"), filepath.Join(dir, "etcd.log"), "", []string{
 			"--name=testenv",
 			"--data-dir=" + dataDir,
 			"--listen-client-urls=" + clientURL,
@@ -210,7 +210,7 @@ func (e *Env) startAPIServer(ctx context.Context, bin, dir, etcdURL string) (*pr
 		if err := os.RemoveAll(certDir); err != nil {
 			return nil, fmt.Errorf("start kube-apiserver: %w", err)
 		}
-		p, err := startProcess("kube-apiserver", filepath.Join(bin, "kube-apiserver"), filepath.Join(dir, "kube-apiserver.log"), []string{
+		p, err := startProcess("kube-apiserver", filepath.Join(bin, "kube-apiserver"), filepath.Join(dir, "kube-apiserver.log"), "", []string{
 			"--etcd-servers=" + etcdURL,
 			"--cert-dir=" + certDir,
 			"--bind-address=127.0.0.1",
@@ -231,6 +231,10 @@ func (e *Env) startAPIServer(ctx context.Context, bin, dir, etcdURL string) (*pr
 			// No controller-manager creates the default ServiceAccounts this
 			// plugin requires of every Pod; envtest disables it for the same reason.
 			"--disable-admission-plugins=ServiceAccount",
+			// Webhook Services are reached at their endpoints' addresses,
+			// not their cluster IPs (no kube-proxy routes those) or DNS
+			// names (no cluster DNS): see HostIP.
+			"--enable-aggregator-routing=true",
 		}, nil)
 		if err != nil {
 			return nil, err
@@ -299,6 +303,22 @@ func get(ctx context.Context, client *http.Client, url, token string) error {
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(body))
 	}
 	return nil
+}
+
+// HostIP is an IPv4 address of this machine other than loopback, for a
+// process the API server must reach through a Service's endpoints (an
+// endpoint may not be a loopback address).
+func HostIP() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String(), nil
+		}
+	}
+	return "", errors.New("this machine has no IPv4 address other than loopback: the API server cannot reach a webhook Service's endpoint")
 }
 
 // FreePorts returns n distinct loopback ports that were free a moment ago.
