@@ -225,8 +225,11 @@ flux() {
 	az extension add --upgrade --name k8s-configuration --output none
 	local url=${GIT_URL:-$(git config --get remote.origin.url)}
 
-	# The extension enforces multi-tenancy (no cross-namespace source
-	# references): every chart source sits in its release's namespace.
+	# The extension enforces multi-tenancy (multiTenancy.enforce, kept on):
+	# no cross-namespace source references (every chart source sits in its
+	# release's namespace), and helm-controller installs each release as the
+	# ServiceAccount flux-applier of the release's namespace, which the
+	# repository creates there (infrastructure/components/flux-applier).
 	log "microsoft.flux extension with the helm-controller"
 	if ! az k8s-extension show -g "$RESOURCE_GROUP" -c "$CLUSTER_NAME" -t managedClusters -n flux --query id -o tsv >/dev/null 2>&1; then
 		az k8s-extension create -g "$RESOURCE_GROUP" -c "$CLUSTER_NAME" -t managedClusters \
