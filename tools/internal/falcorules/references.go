@@ -111,6 +111,56 @@ func (c *checker) checkItemCondition(it *item, fields, skip bool) {
 		return
 	}
 	c.walk(sc, e)
+	if sc.fields {
+		c.checkDupDescriptor(sc, e)
+	}
+}
+
+// dupEvents are the system calls that duplicate a file descriptor.
+var dupEvents = map[string]bool{"dup": true, "dup2": true, "dup3": true}
+
+// checkDupDescriptor flags a condition that asks for dup events only and
+// compares fd.num: on a dup event the fd.* fields describe the descriptor
+// being duplicated (the socket of a reverse shell, numbered 3 or above),
+// and the new one, 0, 1 or 2 for a redirected standard stream, is the
+// event's return value, evt.rawres, which Falco's own rule ("Redirect
+// STDOUT/STDIN to Network Connection in Container") compares.
+func (c *checker) checkDupDescriptor(sc *scope, e *expr) {
+	var conj []*expr
+	var flatten func(*expr)
+	flatten = func(e *expr) {
+		if e.kind == exprAnd {
+			for _, ch := range e.children {
+				flatten(ch)
+			}
+			return
+		}
+		conj = append(conj, e)
+	}
+	flatten(e)
+	onlyDup := false
+	var fdNum *check
+	for _, x := range conj {
+		if x.kind != exprCheck || x.check.lhs.field == nil || x.check.lhs.field.arg != nil {
+			continue
+		}
+		ch := x.check
+		switch ch.lhs.field.name {
+		case "evt.type":
+			if (ch.op == "in" || ch.op == "=" || ch.op == "==") && !ch.ident && len(ch.values) > 0 {
+				onlyDup = true
+				for _, v := range ch.values {
+					onlyDup = onlyDup && dupEvents[v.text]
+				}
+			}
+		case "fd.num":
+			fdNum = ch
+		}
+	}
+	if onlyDup && fdNum != nil {
+		c.addAt(sc, fdNum.lhs.field.pos, "%s: fd.num at %s is the descriptor a dup event duplicates, not the new one: compare evt.rawres (the new descriptor, 0, 1 or 2 for a standard stream)",
+			sc.where, sc.position(fdNum.lhs.field.pos))
+	}
 }
 
 // addAt records a problem at pos of the scope's text: on the file line that
