@@ -14,6 +14,8 @@
 #   KEY_VAULT_NAME [kv-aks-gitops-ENV]  NODE_COUNT [3]  NODE_VM_SIZE [Standard_D4ds_v5]
 #   GIT_URL [origin's URL]  GIT_BRANCH [main]
 #   ALERTMANAGER_WEBHOOK_URL  receiver for security alerts (default: a sink that drops them)
+#   ALERTMANAGER_PLATFORM_WEBHOOK_URL, ALERTMANAGER_HEARTBEAT_WEBHOOK_URL
+#                             receivers for platform alerts and the Watchdog heartbeat (same default)
 #   LOG_ANALYTICS [true for production]  create workspace, DCE, DCR and a writer principal
 #
 # Idempotent: existing resources are kept, and a secret already in the vault is
@@ -131,8 +133,12 @@ infra() {
 		vault_secret alertmanager-password "$am_password"
 		vault_secret alertmanager-htpasswd "$(htpasswd_sha admin "$am_password")"
 	fi
-	# Without a receiver, security alerts go to a sink that drops them.
+	# Without a receiver, alerts go to a sink that drops them (security:
+	# our Falco and crAPI alerts; platform: everything else; heartbeat:
+	# Watchdog, every minute, for a dead man's switch).
 	vault_secret alertmanager-security-webhook-url "${ALERTMANAGER_WEBHOOK_URL:-http://127.0.0.1:9/dropped}"
+	vault_secret alertmanager-platform-webhook-url "${ALERTMANAGER_PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9/dropped}"
+	vault_secret alertmanager-heartbeat-webhook-url "${ALERTMANAGER_HEARTBEAT_WEBHOOK_URL:-http://127.0.0.1:9/dropped}"
 	# crAPI (apps/base/crapi/external-secrets.yaml; crapi-jwks: see docs/crapi.md).
 	vault_secret crapi-postgres-password "$(random_password)"
 	vault_secret crapi-mongo-password "$(random_password)"

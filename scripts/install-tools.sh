@@ -16,6 +16,9 @@ ACTIONLINT_VERSION=v1.7.12
 # The Prometheus module version of the project's verified dependency set.
 PROMTOOL_VERSION=v0.313.5
 GATOR_VERSION=v3.23.1
+# amtool at the Alertmanager of kube-prometheus-stack 88.5.3 (its values'
+# alertmanager.alertmanagerSpec.image.tag): the routing tree's tests.
+AMTOOL_VERSION=v0.34.0
 
 bin_dir=${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/bin}
 mkdir -p "$bin_dir"
@@ -61,6 +64,7 @@ go_install golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint 
 go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
 # gator: the upstream CLI the Go tests compare tools policy (verify) with.
 go_install gator github.com/open-policy-agent/gatekeeper/v3/cmd/gator "$GATOR_VERSION"
+go_install amtool github.com/prometheus/alertmanager/cmd/amtool "$AMTOOL_VERSION"
 
 # promtool (make test's PrometheusRule tests). `go install pkg@version` refuses
 # Prometheus: its go.mod has replace directives. Build it in a throwaway module
@@ -109,6 +113,7 @@ log "actionlint:    $("$bin_dir/actionlint" -version 2>/dev/null | head -n1)"
 log "shellcheck:    $(shellcheck --version | sed -n 's/^version: //p')"
 log "promtool:      $("$bin_dir/promtool" --version 2>/dev/null | head -n1)"
 log "gator:         $("$bin_dir/gator" version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
+log "amtool:        $("$bin_dir/amtool" --version 2>&1 | head -n1)"
 log "testenv:       $testenv_dir"
 log "controllers:   $controllers_dir"
 log "tools are in $bin_dir"

@@ -19,6 +19,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/policy"
 	"github.com/aks-gitops/platform/tools/internal/report"
+	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
 
 // TestPolicyViolations runs `tools policy` on a cluster whose render holds
@@ -359,23 +360,13 @@ func gatorVerdicts(t *testing.T, gator, dir string) map[string]string {
 // AKS_GITOPS_SKIP_GATOR=1 says so; CI has it.
 func gatorBinary(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("TOOLS_BIN")
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err == nil {
-			dir = filepath.Join(base, "aks-gitops", "bin")
-		}
-	}
-	p := filepath.Join(dir, "gator")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	if p, err := exec.LookPath("gator"); err == nil {
+	p, err := testenv.Tool("gator")
+	if err == nil {
 		return p
 	}
 	if os.Getenv("AKS_GITOPS_SKIP_GATOR") == "1" {
 		t.Skip("gator binary absent and AKS_GITOPS_SKIP_GATOR=1: no parity check")
 	}
-	t.Fatalf("gator binary not found in %s or PATH (run scripts/install-tools.sh, or set AKS_GITOPS_SKIP_GATOR=1)", dir)
+	t.Fatalf("%v (or set AKS_GITOPS_SKIP_GATOR=1)", err)
 	return ""
 }

@@ -3,6 +3,7 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 )
 
@@ -73,4 +74,21 @@ func hasBinaries(dir string) bool {
 func executable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// Tool returns the path of a tool scripts/install-tools.sh builds (gator,
+// amtool, promtool, ...): in ${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/bin},
+// else on PATH; an error names the command that builds it.
+func Tool(name string) (string, error) {
+	dir, err := cachePath("TOOLS_BIN", "bin")
+	if err != nil {
+		return "", err
+	}
+	if p := filepath.Join(dir, name); executable(p) {
+		return p, nil
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not found in %s or PATH; to build it once, from the repository root run: make tools", name, dir)
 }
