@@ -63,8 +63,8 @@ type pod struct {
 	name      string
 	spec      corev1.PodSpec
 	container corev1.Container
-	// live reads the ConfigMaps and Secrets neither the test nor the
-	// render holds (made by a Job, say) from the API server.
+	// live reads the ConfigMaps and Secrets the render does not hold
+	// (made by a Job, say) from the API server.
 	live client.Reader
 	ctx  context.Context
 }
