@@ -60,10 +60,10 @@ var operators = []operator{
 	{
 		release: "eck-operator", controller: "eck-operator",
 		workload: schema.GroupKind{Group: "apps", Kind: "StatefulSet"}, name: "elastic-operator",
-		// The operator's validating webhook is off: it would serve a
-		// certificate for its Service's DNS name, which nothing routes
-		// to here, and the chart registers it with failurePolicy Ignore,
-		// so on a cluster an unreachable webhook changes nothing either.
+		// The operator's validating webhook is off: the chart registers
+		// it with failurePolicy Ignore (on a cluster, an unreachable
+		// webhook changes nothing), and serving it would need its
+		// Service's endpoint and certificate made as for Gatekeeper's.
 		args: func(args []string) []string { return append(args, "--enable-webhook=false") },
 		// One StatefulSet per node set.
 		makes:    schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
@@ -71,8 +71,9 @@ var operators = []operator{
 	},
 }
 
-// startOperators renders each operator's release for cluster, installs its
-// CRDs and Namespace, runs it, applies the objects of infra-configs whose
+// startOperators renders each operator's release for cluster, installs what
+// the release installs but its workloads (CRDs first), runs its hook Jobs
+// and then the operator as processes, applies the objects of infra-configs whose
 // kinds are served (the Gateway, the Elasticsearch cluster, ...), and waits
 // until each operator has made its workloads, which it returns (as the API
 // server holds them, ready to be sent through admission again).
