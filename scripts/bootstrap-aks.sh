@@ -126,6 +126,7 @@ infra() {
 	log "generated credentials (existing ones kept)"
 	vault_secret grafana-admin-password "$(random_password)"
 	vault_secret falcosidekick-ui-password "$(random_password)"
+	vault_secret falcosidekick-ui-redis-password "$(random_password)"
 	vault_secret elasticsearch-fluent-bit-password "$(random_password)"
 	local am_password
 	am_password=$(random_password)
