@@ -57,13 +57,13 @@ func AKSExtension() Options {
 
 // Options configure the controllers.
 type Options struct {
-	// DefaultServiceAccount, when set, is kustomize-controller's
-	// --default-service-account: Kustomizations without
+	// DefaultServiceAccount, when set, is the appliers'
+	// --default-service-account: Kustomizations and HelmReleases without
 	// spec.serviceAccountName apply as that ServiceAccount of their own
-	// namespace. Start creates it in Namespace, bound to cluster-admin.
+	// namespace. Start creates it in Namespace, bound to cluster-admin
+	// (the extension does no more: other namespaces need their own).
 	DefaultServiceAccount string
-	// NoCrossNamespaceRefs is kustomize-controller's
-	// --no-cross-namespace-refs.
+	// NoCrossNamespaceRefs is the appliers' --no-cross-namespace-refs.
 	NoCrossNamespaceRefs bool
 	// HelmController also runs helm-controller, with the same two
 	// flags: HelmReleases are installed for real.
