@@ -64,7 +64,7 @@ controllers=(
 	# It needs github.com/fluxcd/pkg/chartutil v1.27.0, whose zip the proxy
 	# refuses; v1.27.2, the closest served, stands in.
 	"helm-controller|github.com/fluxcd/helm-controller|v1.6.0|.||github.com/fluxcd/pkg/chartutil@v1.27.2"
-	# Chart gatekeeper 3.23.0 (infrastructure/controllers/base/gatekeeper).
+	# Chart gatekeeper 3.23.0 (infrastructure/gatekeeper/base).
 	"gatekeeper|github.com/open-policy-agent/gatekeeper/v3|v3.23.0|.|-X github.com/open-policy-agent/gatekeeper/v3/pkg/version.Version=v3.23.0||charts/gatekeeper"
 	# The operators whose workloads our constraints must admit (the stack
 	# test runs them). Chart gateway-helm v1.8.3

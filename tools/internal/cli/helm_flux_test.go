@@ -158,9 +158,20 @@ func harnessPatches(url string) string {
 `
 }
 
+// releaseDirs are the directories under infrastructure/ of a release's base
+// and of the cluster's overlay: Gatekeeper has a layer of its own
+// (gatekeeper/base, gatekeeper/<cluster>), the other releases share
+// controllers/ (controllers/base/<release>, controllers/<cluster>).
+func releaseDirs(release, cluster string) (base, overlay string) {
+	if release == "gatekeeper" {
+		return "gatekeeper/base", "gatekeeper/" + cluster
+	}
+	return "controllers/base/" + release, "controllers/" + cluster
+}
+
 // writeReleaseEntry writes into dir (a directory of the scratch repository
 // repo) a kustomization of our HelmRelease of
-// infrastructure/controllers/base/<release> with the cluster's values, as
+// infrastructure (see releaseDirs) with the cluster's values, as
 // releaseEntry does, and the patches given (kustomization patches list
 // items, YAML). The repository gets a copy of infrastructure/ (the
 // releases include shared components).
@@ -175,11 +186,12 @@ func writeReleaseEntry(t *testing.T, repo, dir, cluster, release, patches string
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base, err := filepath.Rel(dir, filepath.Join(infra, "controllers", "base", release))
+	baseDir, overlayDir := releaseDirs(release, cluster)
+	base, err := filepath.Rel(dir, filepath.Join(infra, baseDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := filepath.Join(repoRoot, "infrastructure", "controllers", cluster, release+"-values.yaml")
+	values := filepath.Join(repoRoot, "infrastructure", overlayDir, release+"-values.yaml")
 	if _, err := os.Stat(values); err == nil {
 		copyFile(t, values, dir)
 		patches = "  - path: " + release + "-values.yaml\n" + patches

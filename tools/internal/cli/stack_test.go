@@ -186,9 +186,9 @@ func renderLayer(t *testing.T, cluster, chartsDir, entry string) []*unstructured
 }
 
 // releaseEntry is a scratch repository whose entry is our HelmRelease of
-// infrastructure/controllers/base/<release> with the cluster's values: the
-// base and the cluster's <release>-values.yaml patch where it has one, as
-// infrastructure/controllers/<cluster> combines them.
+// infrastructure (see releaseDirs) with the cluster's values: the base and
+// the cluster's <release>-values.yaml patch where it has one, as the
+// cluster's overlay combines them.
 func releaseEntry(t *testing.T, cluster, release string) string {
 	t.Helper()
 	repo := t.TempDir()
