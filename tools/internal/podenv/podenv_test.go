@@ -6,18 +6,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/pkg/ssa/utils"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 )
 
+// object reads one object of a YAML document with Flux's reader, as the
+// render's output is read.
 func object(t *testing.T, s string) *unstructured.Unstructured {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
-		t.Fatal(err)
+	objs, err := utils.ReadObjects(strings.NewReader(s))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("%d objects, %v", len(objs), err)
 	}
-	return u
+	return objs[0]
 }
 
 // TestLayOut lays out a Deployment's container from rendered objects only
