@@ -113,9 +113,11 @@ func ServeRelease(t testing.TB, env *testenv.Env, rendered []*unstructured.Unstr
 	// The release's pods would start as soon as its Deployment exists; the
 	// webhook configurations are installed with it.
 	manager := managerDeployment(t, rendered)
-	for _, u := range append([]*unstructured.Unstructured{manager}, rendered...) {
-		if u == manager || isWebhookConfiguration(u) {
-			g.waitFor(t, u, func(*unstructured.Unstructured) bool { return true })
+	exists := func(*unstructured.Unstructured) bool { return true }
+	g.waitFor(t, manager, exists)
+	for _, u := range rendered {
+		if isWebhookConfiguration(u) {
+			g.waitFor(t, u, exists)
 		}
 	}
 	port, caPEM := g.startManager(t, env, manager, host)
