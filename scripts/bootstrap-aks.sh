@@ -13,14 +13,29 @@
 #   LOCATION [westeurope]  RESOURCE_GROUP [rg-aks-gitops-ENV]  CLUSTER_NAME [aks-gitops-ENV]
 #   KEY_VAULT_NAME [kv-aks-gitops-ENV]  NODE_COUNT [3]  NODE_VM_SIZE [Standard_D4ds_v5]
 #   GIT_URL [origin's URL]  GIT_BRANCH [main]
+#   ALLOWED_CIDRS [this machine's public address/32]  comma-separated; the only sources
+#                             that reach the API server, the Key Vault and the load balancer
+#                             (printed as LB_SOURCE_RANGES for cluster-vars)
+#   ADMIN_GROUP_ID            Entra ID group made cluster admin (Azure RBAC); without it, the
+#                             signed-in user is
 #   ALERTMANAGER_WEBHOOK_URL  receiver for security alerts (default: a sink that drops them)
 #   ALERTMANAGER_PLATFORM_WEBHOOK_URL, ALERTMANAGER_HEARTBEAT_WEBHOOK_URL
 #                             receivers for platform alerts and the Watchdog heartbeat (same default)
 #   LOG_ANALYTICS [true for production]  create workspace, DCE, DCR and a writer principal
+#   GITHUB_TOKEN              fine-grained token with "Commit statuses: read and write" on the
+#                             repository, stored as flux-github-token for Flux's commit statuses
+#                             (without it, the flux-notifications Kustomization waits for it)
 #
-# Idempotent: existing resources are kept, and a secret already in the vault is
-# never regenerated. Needs the Azure CLI (logged in), openssl and the
-# k8s-extension and k8s-configuration CLI extensions (installed on demand).
+# Hardened by default: Entra ID authentication with Azure RBAC and no local
+# accounts (no static admin kubeconfig), the API server reachable from
+# ALLOWED_CIDRS only, a Key Vault with purge protection that denies every
+# network but ALLOWED_CIDRS and the cluster's outbound addresses, and every
+# secret the stack reads generated in it (crAPI's JWKS included).
+#
+# Idempotent: existing resources are kept (and brought to these settings), and
+# a secret already in the vault is never regenerated. Needs the Azure CLI
+# (logged in), openssl, curl and the k8s-extension and k8s-configuration CLI
+# extensions (installed on demand).
 set -euo pipefail
 
 usage() {
@@ -46,8 +61,48 @@ GIT_BRANCH=${GIT_BRANCH:-main}
 default_la=false
 [[ $env == production ]] && default_la=true
 LOG_ANALYTICS=${LOG_ANALYTICS:-$default_la}
+ADMIN_GROUP_ID=${ADMIN_GROUP_ID:-}
 
 log() { printf 'bootstrap-aks: %s\n' "$*" >&2; }
+
+# allowed_cidrs prints ALLOWED_CIDRS, or this machine's public address as a
+# /32 (asked of api.ipify.org) when it is not set.
+allowed_cidrs() {
+	if [[ -n ${ALLOWED_CIDRS:-} ]]; then
+		printf '%s\n' "$ALLOWED_CIDRS"
+		return
+	fi
+	local ip
+	if ! ip=$(curl -fsS --max-time 10 https://api.ipify.org) || [[ ! $ip =~ ^[0-9]+(\.[0-9]+){3}$ ]]; then
+		log "could not find this machine's public address; set ALLOWED_CIDRS (comma-separated CIDRs)"
+		return 1
+	fi
+	printf '%s/32\n' "$ip"
+}
+
+# jwks prints a JWK set holding one new 2048-bit RSA signing key, private
+# parts included (crAPI's identity service signs its tokens with it), made
+# with openssl alone.
+jwks() {
+	local text kid
+	text=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | openssl pkey -noout -text)
+	# b64url FIELD: the integer openssl prints as colon-separated hex under
+	# "FIELD:", minimal big-endian bytes (no leading zeros), base64url.
+	b64url() {
+		local hex bytes="" i
+		hex=$(awk -v f="$1:" '$1 == f { on = 1; next } on && /^[^ ]/ { on = 0 } on { gsub(/[ :]/, ""); printf "%s", $0 }' <<<"$text")
+		hex=${hex#"${hex%%[!0]*}"}
+		((${#hex} % 2 == 0)) || hex=0$hex
+		for ((i = 0; i < ${#hex}; i += 2)); do
+			bytes+="\\x${hex:i:2}"
+		done
+		printf '%b' "$bytes" | openssl base64 -A | tr '+/' '-_' | tr -d '='
+	}
+	kid=$(openssl rand -hex 8)
+	printf '{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"%s","e":"AQAB","n":"%s","d":"%s","p":"%s","q":"%s","dp":"%s","dq":"%s","qi":"%s"}]}\n' \
+		"$kid" "$(b64url modulus)" "$(b64url privateExponent)" "$(b64url prime1)" "$(b64url prime2)" \
+		"$(b64url exponent1)" "$(b64url exponent2)" "$(b64url coefficient)"
+}
 
 # random_password prints 32 alphanumeric characters (crAPI embeds some
 # passwords in URIs, so no symbols).
@@ -73,6 +128,9 @@ htpasswd_sha() {
 }
 
 infra() {
+	local cidrs
+	cidrs=$(allowed_cidrs)
+	log "allowed sources: $cidrs"
 	log "resource group $RESOURCE_GROUP in $LOCATION"
 	az group create --name "$RESOURCE_GROUP" --location "$LOCATION" --output none
 
@@ -88,8 +146,21 @@ infra() {
 			--zones 1 2 3 \
 			--network-plugin azure --network-plugin-mode overlay --network-dataplane cilium \
 			--enable-oidc-issuer --enable-workload-identity \
+			--enable-aad --enable-azure-rbac --disable-local-accounts \
+			--api-server-authorized-ip-ranges "$cidrs" \
 			--generate-ssh-keys --output none
+	else
+		# An existing cluster is brought to the same settings.
+		az aks update -g "$RESOURCE_GROUP" -n "$CLUSTER_NAME" \
+			--enable-aad --enable-azure-rbac --disable-local-accounts \
+			--api-server-authorized-ip-ranges "$cidrs" --output none
 	fi
+	# Who administers the cluster through Azure RBAC (no local admin exists).
+	local cluster_id admin=(--assignee-object-id "$(az ad signed-in-user show --query id -o tsv)" --assignee-principal-type User)
+	cluster_id=$(az aks show -g "$RESOURCE_GROUP" -n "$CLUSTER_NAME" --query id -o tsv)
+	[[ -z $ADMIN_GROUP_ID ]] || admin=(--assignee-object-id "$ADMIN_GROUP_ID" --assignee-principal-type Group)
+	az role assignment create "${admin[@]}" --role "Azure Kubernetes Service RBAC Cluster Admin" \
+		--scope "$cluster_id" --output none
 	# An existing cluster may run the Azure Policy add-on (Gatekeeper in
 	# gatekeeper-system): a second Gatekeeper is unsupported, turn it off.
 	if [[ $(az aks show -g "$RESOURCE_GROUP" -n "$CLUSTER_NAME" --query 'addonProfiles.azurepolicy.enabled' -o tsv 2>/dev/null) == true ]]; then
@@ -100,11 +171,24 @@ infra() {
 	issuer=$(az aks show -g "$RESOURCE_GROUP" -n "$CLUSTER_NAME" --query oidcIssuerProfile.issuerUrl -o tsv)
 	tenant=$(az account show --query tenantId -o tsv)
 
-	log "key vault $KEY_VAULT_NAME (RBAC authorization)"
+	log "key vault $KEY_VAULT_NAME (RBAC authorization, purge protection, network rules)"
 	if ! az keyvault show -n "$KEY_VAULT_NAME" --query id -o tsv >/dev/null 2>&1; then
 		az keyvault create -g "$RESOURCE_GROUP" -n "$KEY_VAULT_NAME" --location "$LOCATION" \
-			--enable-rbac-authorization true --output none
+			--enable-rbac-authorization true --enable-purge-protection true --retention-days 90 \
+			--output none
 	fi
+	# Reachable from the allowed sources (this script seeds it) and from the
+	# cluster's outbound addresses (External Secrets), nothing else. The
+	# rules go in before the default action turns to Deny.
+	local source outbound=()
+	mapfile -t outbound < <(az aks show -g "$RESOURCE_GROUP" -n "$CLUSTER_NAME" \
+		--query 'networkProfile.loadBalancerProfile.effectiveOutboundIPs[].id' -o tsv |
+		xargs -r -n1 az network public-ip show --query ipAddress -o tsv --ids)
+	for source in ${cidrs//,/ } "${outbound[@]}"; do
+		az keyvault network-rule add -n "$KEY_VAULT_NAME" --ip-address "$source" --output none
+	done
+	az keyvault update -n "$KEY_VAULT_NAME" --enable-purge-protection true \
+		--default-action Deny --bypass AzureServices --output none
 	local vault_id me
 	vault_id=$(az keyvault show -n "$KEY_VAULT_NAME" --query id -o tsv)
 	me=$(az ad signed-in-user show --query id -o tsv)
@@ -145,6 +229,13 @@ infra() {
 	vault_secret crapi-mongo-password "$(random_password)"
 	vault_secret crapi-jwt-secret "$(random_password)"
 	vault_secret crapi-workshop-secret-key "$(random_password)"
+	vault_secret crapi-jwks "$(jwks)"
+	# The one secret that cannot be generated (infrastructure/notifications).
+	if [[ -n ${GITHUB_TOKEN:-} ]]; then
+		vault_secret flux-github-token "$GITHUB_TOKEN"
+	elif ! az keyvault secret show --vault-name "$KEY_VAULT_NAME" --name flux-github-token --query id -o tsv >/dev/null 2>&1; then
+		log "no GITHUB_TOKEN: Flux's commit statuses wait for the secret flux-github-token in $KEY_VAULT_NAME"
+	fi
 
 	local dce_url="" dcr_id=""
 	if [[ $LOG_ANALYTICS == true ]]; then
@@ -152,6 +243,12 @@ infra() {
 		dce_url=$(az monitor data-collection endpoint show -g "$RESOURCE_GROUP" -n "dce-$CLUSTER_NAME" --query logsIngestion.endpoint -o tsv)
 		dcr_id=$(az monitor data-collection rule show -g "$RESOURCE_GROUP" -n "dcr-$CLUSTER_NAME" --query immutableId -o tsv)
 	fi
+
+	# The repository as GitHub names it, for commit statuses.
+	local repo_url=${GIT_URL:-$(git config --get remote.origin.url)}
+	repo_url=${repo_url%.git}
+	repo_url=${repo_url/#git@github.com:/https://github.com/}
+	repo_url=${repo_url/#ssh:\/\/git@github.com\//https://github.com/}
 
 	cat <<EOF
 
@@ -161,6 +258,8 @@ Commit these values in clusters/$env/cluster-vars.yaml, then run: $0 flux $env
   AZURE_TENANT_ID: $tenant
   KEY_VAULT_NAME: $KEY_VAULT_NAME
   ESO_CLIENT_ID: $eso_client
+  LB_SOURCE_RANGES: $cidrs
+  GITHUB_REPOSITORY_URL: $repo_url
 EOF
 	if [[ $LOG_ANALYTICS == true ]]; then
 		cat <<EOF
@@ -236,7 +335,7 @@ flux() {
 	# no cross-namespace source references (every chart source sits in its
 	# release's namespace), and helm-controller installs each release as the
 	# ServiceAccount flux-applier of the release's namespace, which the
-	# repository creates there (infrastructure/components/flux-applier).
+	# repository creates there (infrastructure/components/helm-release).
 	log "microsoft.flux extension with the helm-controller"
 	if ! az k8s-extension show -g "$RESOURCE_GROUP" -c "$CLUSTER_NAME" -t managedClusters -n flux --query id -o tsv >/dev/null 2>&1; then
 		az k8s-extension create -g "$RESOURCE_GROUP" -c "$CLUSTER_NAME" -t managedClusters \

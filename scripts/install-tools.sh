@@ -13,12 +13,10 @@ set -euo pipefail
 
 GOLANGCI_LINT_VERSION=v2.15.0
 ACTIONLINT_VERSION=v1.7.12
-# The Prometheus module version of the project's verified dependency set.
-PROMTOOL_VERSION=v0.313.5
-GATOR_VERSION=v3.23.1
-# amtool at the Alertmanager of kube-prometheus-stack 88.5.3 (its values'
-# alertmanager.alertmanagerSpec.image.tag): the routing tree's tests.
-AMTOOL_VERSION=v0.34.0
+# gator, promtool and amtool, the upstream CLIs the tests compare with, are
+# built in the module the harness binaries share (scripts/lib/harnessmod.sh
+# has their versions).
+shared_tools=(gator promtool amtool)
 
 bin_dir=${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops/bin}
 mkdir -p "$bin_dir"
@@ -62,40 +60,26 @@ go_install() {
 
 go_install golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
 go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
-# gator: the upstream CLI the Go tests compare tools policy (verify) with.
-go_install gator github.com/open-policy-agent/gatekeeper/v3/cmd/gator "$GATOR_VERSION"
-go_install amtool github.com/prometheus/alertmanager/cmd/amtool "$AMTOOL_VERSION"
-
-# promtool (make test's PrometheusRule tests). `go install pkg@version` refuses
-# Prometheus: its go.mod has replace directives. Build it in a throwaway module
-# that requires Prometheus and repeats the replace the build needs.
-build_promtool() {
-	local version=$PROMTOOL_VERSION
-	installed promtool "$version" && return
-	local mod
-	mod=$(mktemp -d)
-	cat >"$mod/go.mod" <<EOF
-module promtoolbuild
-
-go 1.26.0
-
-require github.com/prometheus/prometheus $version
-
-replace cloud.google.com/go => cloud.google.com/go v0.123.0
-EOF
-	printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus/prometheus/cmd/promtool"\n' >"$mod/tools.go"
-	(cd "$mod" && GOTOOLCHAIN=local GOFLAGS='-mod=mod -buildvcs=false' go mod tidy &&
-		GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o "$bin_dir/promtool" github.com/prometheus/prometheus/cmd/promtool)
-	rm -rf "$mod"
-	stamp promtool "$version"
-}
-build_promtool
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/harnessmod.sh
+. "$root/scripts/lib/harnessmod.sh"
+for name in "${shared_tools[@]}"; do
+	want=$(harness_stamp "$name")
+	if [[ -x "$bin_dir/$name" && -f "$bin_dir/.$name.version" && "$(<"$bin_dir/.$name.version")" == "$want" ]]; then
+		log "$name already built"
+		continue
+	fi
+	log "building $name with $go_version"
+	rm -f "$bin_dir/.$name.version"
+	harness_build "$name" "$bin_dir/$name"
+	printf '%s\n' "$want" >"$bin_dir/.$name.version"
+done
 
 # The real kube-apiserver and etcd that the Go tests start (make test runs
 # them; tools/internal/testenv). Cached in their own dir, see the script.
-testenv_dir=$(bash "$(dirname "${BASH_SOURCE[0]}")/testenv.sh")
+testenv_dir=$(bash "$root/scripts/testenv.sh")
 # The controllers the control-plane tests run against it (Flux's, Gatekeeper).
-controllers_dir=$(bash "$(dirname "${BASH_SOURCE[0]}")/controllers.sh")
+controllers_dir=$(bash "$root/scripts/controllers.sh")
 
 if ! command -v shellcheck >/dev/null 2>&1; then
 	log "installing shellcheck from Debian"

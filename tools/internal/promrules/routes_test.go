@@ -64,6 +64,24 @@ func TestAlertRoutes(t *testing.T) {
 		alertCase{map[string]string{"alertname": "Watchdog", "severity": "none"}, "heartbeat"},
 		alertCase{map[string]string{"alertname": "InfoInhibitor", "severity": "none", "namespace": "monitoring"}, "null"},
 	)
+	// Flux's failures, labelled as notification-controller v1.9's
+	// Alertmanager provider labels an event (internal/notifier/alertmanager.go:
+	// alertname "Flux" + kind + the reason in title case, severity, reason,
+	// kind, name, namespace, reportingcontroller): infrastructure/notifications
+	// and the helm-release component's alerts.yaml.
+	for _, ev := range [][3]string{
+		{"Kustomization", "ReconciliationFailed", "kustomize-controller"},
+		{"Kustomization", "HealthCheckFailed", "kustomize-controller"},
+		{"HelmRelease", "InstallFailed", "helm-controller"},
+		{"HelmRelease", "UpgradeFailed", "helm-controller"},
+	} {
+		kind, reason := ev[0], ev[1]
+		cases = append(cases, alertCase{map[string]string{
+			"alertname": "Flux" + kind + reason[:1] + strings.ToLower(reason[1:]),
+			"severity":  "error", "reason": reason, "kind": kind, "name": "falco", "namespace": "falco",
+			"reportingcontroller": ev[2],
+		}, "platform"})
+	}
 	// kube-prometheus-stack's default rules that must reach a person.
 	for name, severity := range map[string]string{
 		"KubePodCrashLooping":            "warning",
