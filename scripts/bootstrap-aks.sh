@@ -212,12 +212,16 @@ infra() {
 	vault_secret falcosidekick-ui-password "$(random_password)"
 	vault_secret falcosidekick-ui-redis-password "$(random_password)"
 	vault_secret elasticsearch-fluent-bit-password "$(random_password)"
-	local am_password
-	am_password=$(random_password)
-	if ! az keyvault secret show --vault-name "$KEY_VAULT_NAME" --name alertmanager-htpasswd --query id -o tsv >/dev/null 2>&1; then
-		vault_secret alertmanager-password "$am_password"
-		vault_secret alertmanager-htpasswd "$(htpasswd_sha admin "$am_password")"
-	fi
+	# The UIs behind the Gateway's basic auth: a password for humans and its
+	# htpasswd line for Envoy, made together.
+	local ui password
+	for ui in alertmanager gatekeeper-policy-manager; do
+		if ! az keyvault secret show --vault-name "$KEY_VAULT_NAME" --name "$ui-htpasswd" --query id -o tsv >/dev/null 2>&1; then
+			password=$(random_password)
+			vault_secret "$ui-password" "$password"
+			vault_secret "$ui-htpasswd" "$(htpasswd_sha admin "$password")"
+		fi
+	done
 	# Without a receiver, alerts go to a sink that drops them (security:
 	# our Falco and crAPI alerts; platform: everything else; heartbeat:
 	# Watchdog, every minute, for a dead man's switch).
