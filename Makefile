@@ -36,7 +36,9 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # Every cluster under clusters/ (charts from their repositories, cached; pass
 # CHARTS=dir OFFLINE=1 to use local chart copies without a network).
 PATHS ?= $(patsubst %/,%,$(wildcard clusters/*/))
-OUT ?= -
+# The render goes to a file (a cold render is thousands of lines); OUT=- for
+# stdout, OUT=dir/ for one file per Flux object.
+OUT ?= out/render.yaml
 
 # Extra flags given as RENDER_FLAGS=... on the command line come first.
 override RENDER_FLAGS += $(if $(CHARTS),--charts $(CHARTS))
@@ -52,14 +54,15 @@ help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z0-9-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo
-	@echo 'render: PATHS CHARTS OUT CACHE_DIR OFFLINE=1 KUBE_VERSION SHOW_SECRETS=1 RENDER_FLAGS'
+	@echo 'render: PATHS CHARTS OUT (default out/render.yaml, - for stdout) CACHE_DIR OFFLINE=1 KUBE_VERSION SHOW_SECRETS=1 RENDER_FLAGS'
 	@echo 'test:   GOTEST_FLAGS (default $(GOTEST_FLAGS))'
 
-render: ## Render cluster paths (default: every clusters/*/) to OUT (default stdout)
+render: ## Render cluster paths (default: every clusters/*/) to OUT (default out/render.yaml; OUT=- for stdout)
+	@$(if $(filter -,$(OUT)),,mkdir -p $(dir $(OUT)))
 	$(GO) run ./tools render $(PATHS) $(strip $(RENDER_FLAGS))
 
 example: ## Render the example cluster offline, with its local charts
-	$(GO) run ./tools render testdata/example/clusters/demo --offline --charts testdata/example/charts -o $(OUT)
+	$(GO) run ./tools render testdata/example/clusters/demo --offline --charts testdata/example/charts -o $(if $(filter command line,$(origin OUT)),$(OUT),-)
 
 # -s -w drop the symbol table and DWARF: over a quarter of the file, and
 # panics still print file:line stack traces. (No -trimpath: it compiles
@@ -70,7 +73,9 @@ build: ## Build bin/tools, stamped with VERSION (stripped)
 
 # -k runs every step even after one fails, so one CI run reports all of them;
 # go test goes last so its summary closes the output.
-test: ## Everything CI runs: vet, lint, rules-test, policy-test, renovate-check, fuzz, go test (fails if any step fails)
+# Installs what it needs first (`make tools`: a stamp check per tool when they
+# are there already), so on a fresh machine `make test` is all it takes.
+test: tools ## Everything CI runs: installs the tools, then vet, lint, rules-test, policy-test, renovate-check, fuzz, go test (fails if any step fails)
 	$(MAKE) --no-print-directory -j1 -k vet lint rules-test policy-test renovate-check fuzz gotest
 
 vet: ## go vet ./...
@@ -123,7 +128,7 @@ bench: ## Render benchmarks, the Go benchmarks, then tools check vs the upstream
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./tools/...
 	CHARTS='$(CHARTS)' bash scripts/bench-pipeline.sh
 
-tools: ## Install the lint tools into TOOLS_BIN
+tools: ## Install the tools make test needs: lint tools, gator/promtool/amtool, kube-apiserver/etcd, the controllers
 	bash scripts/install-tools.sh
 
 # Also run by `make tools`; TESTENV_BIN or KUBEBUILDER_ASSETS override the place.

@@ -52,7 +52,7 @@ func verbArgs(verb string, f fixture) []string {
 			case "-o":
 				i++
 				continue
-			case "--show-secrets":
+			case "--show-secrets", "--partial":
 				continue
 			}
 		}

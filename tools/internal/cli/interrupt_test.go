@@ -133,7 +133,7 @@ func unreachableRepo(t *testing.T, sources, addr string) []string {
 // TestUnreachableSources renders against a chart repository, registry or
 // Git server that accepts and never answers, and against one that refuses:
 // exit 2 and one error line naming the Flux object, the URL and how to
-// render without it; the rest of the entry renders.
+// render without it; the rest of the entry renders (written with --partial).
 func TestUnreachableSources(t *testing.T) {
 	silent, _ := nettest.Silent(t)
 	refused := nettest.Refused(t)
@@ -146,7 +146,7 @@ func TestUnreachableSources(t *testing.T) {
 		} {
 			t.Run(src.name+"/"+server.name, func(t *testing.T) {
 				args := unreachableRepo(t, src.yaml, server.addr)
-				code, stdout, stderr := run(append(args, "--timeout", "1s")...)
+				code, stdout, stderr := run(append(args, "--timeout", "1s", "--partial")...)
 				lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 				var errs []string
 				for _, l := range lines {

@@ -175,6 +175,7 @@ func clusterPaths(root string, args []string) ([]string, error) {
 func newRenderCmd(stdout, stderr io.Writer) *cobra.Command {
 	var flags renderFlags
 	var out string
+	var partial bool
 	cmd := &cobra.Command{
 		Use:   "render [PATH...]",
 		Short: "Render Flux cluster entries exactly as Flux would apply them",
@@ -192,6 +193,13 @@ namespace, kind and name.`,
 				// pass for it (Run reports the interruption).
 				return err
 			}
+			if run.failed() && !partial {
+				// A render with a failed Flux object is not what Flux
+				// would apply: nothing is written that could pass for it.
+				run.summary(stderr)
+				fmt.Fprintln(stderr, "render: nothing written: fix the errors above (--partial writes what did render)")
+				return failed{ExitError}
+			}
 			if err := writeRender(out, stdout, run.clusters, flags.showSecrets); err != nil {
 				return fmt.Errorf("write output: %w", err)
 			}
@@ -205,6 +213,7 @@ namespace, kind and name.`,
 	flags.bind(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory (one file per Flux object), a .yaml file, or - for a YAML stream on stdout")
 	cmd.Flags().BoolVar(&flags.showSecrets, "show-secrets", false, "print secret values (never done otherwise)")
+	cmd.Flags().BoolVar(&partial, "partial", false, "when some Flux objects fail, still write the objects that rendered (the exit code is 2 all the same)")
 	return cmd
 }
 
