@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -128,7 +125,7 @@ func startOperators(t *testing.T, cluster, chartsDir string, env *testenv.Env, c
 	// left out. Secrets External Secrets would make are made with test
 	// values: the operators read them.
 	applied := append(externalSecretTargets(t, configs), configs...)
-	createNamespaces(t, c, applied)
+	testenv.CreateNamespaces(t, c, testenv.NamespacesOf(applied)...)
 	for _, u := range applied {
 		if err := c.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(u.DeepCopy()),
 			client.FieldOwner(flux.KustomizeController), client.ForceOwnership); err != nil && !meta.IsNoMatchError(err) {
@@ -266,24 +263,6 @@ func findObject(objs []*unstructured.Unstructured, gk schema.GroupKind, name str
 		}
 	}
 	return nil
-}
-
-// createNamespaces creates the namespaces objs name that do not exist yet,
-// as the cluster would have them.
-func createNamespaces(t *testing.T, c client.Client, objs []*unstructured.Unstructured) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, u := range objs {
-		ns := u.GetNamespace()
-		if ns == "" || seen[ns] {
-			continue
-		}
-		seen[ns] = true
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		if err := c.Create(t.Context(), obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("namespace %s: %v", ns, err)
-		}
-	}
 }
 
 // applyAs applies u with the field manager of a Flux controller.

@@ -25,7 +25,6 @@ import (
 	"github.com/fluxcd/pkg/gittestserver"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -176,12 +175,7 @@ func (f *Flux) installCRDs(t testing.TB) {
 // CreateNamespaces creates the namespaces names.
 func (f *Flux) CreateNamespaces(t testing.TB, names ...string) {
 	t.Helper()
-	for _, name := range names {
-		err := f.Client.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("fluxenv: namespace %s: %v", name, err)
-		}
-	}
+	testenv.CreateNamespaces(t, f.Client, names...)
 }
 
 // ServeRepo commits the tree under dir to branch main of a new repository

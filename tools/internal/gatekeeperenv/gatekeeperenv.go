@@ -539,21 +539,7 @@ func (g *Gatekeeper) Admit(t testing.TB, env *testenv.Env, objs []*unstructured.
 	if err != nil {
 		t.Fatalf("gatekeeperenv: client: %v", err)
 	}
-	have := map[string]bool{}
-	for _, u := range objs {
-		if isNamespace(u) {
-			have[u.GetName()] = true
-		}
-	}
-	for _, u := range objs {
-		if ns := u.GetNamespace(); ns != "" && !have[ns] {
-			have[ns] = true
-			nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-			if err := g.client.Create(t.Context(), nsObj); err != nil && !apierrors.IsAlreadyExists(err) {
-				t.Fatalf("gatekeeperenv: namespace %s: %v", ns, err)
-			}
-		}
-	}
+	testenv.CreateNamespaces(t, g.client, testenv.NamespacesOf(objs)...)
 	// Namespaces first, for real; then the rest, dry-run.
 	results := make([]Result, len(objs))
 	for _, namespaces := range []bool{true, false} {
