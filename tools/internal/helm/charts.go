@@ -84,6 +84,10 @@ type Chart struct {
 	From string
 	// Digest identifies the chart's content, dependencies included.
 	Digest string
+	// Archive is the .tgz the chart was loaded from, as its repository
+	// served it (in the cache, the local charts or a fetched OCI
+	// artifact); "" for a chart directory.
+	Archive string
 }
 
 // Copy returns a chart safe to hand to one Helm install, which mutates the
@@ -385,14 +389,14 @@ func (c *Charts) load(ctx context.Context, p, name, version, from string) (*Char
 	if err != nil {
 		return nil, fmt.Errorf("load chart %s-%s from %s: %w", name, version, from, err)
 	}
-	dir := ""
+	dir, archive := "", p
 	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		dir = p
+		dir, archive = p, ""
 	}
 	if err := c.resolveDependencies(ctx, ch, dir); err != nil {
 		return nil, fmt.Errorf("chart %s-%s: %w", ch.Name(), ch.Metadata.Version, err)
 	}
-	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from, Digest: digest(ch)}, nil
+	return &Chart{Chart: ch, Name: ch.Name(), Version: ch.Metadata.Version, From: from, Digest: digest(ch), Archive: archive}, nil
 }
 
 // digest hashes every file of a chart and the digests of its dependencies.
