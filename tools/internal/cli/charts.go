@@ -17,6 +17,7 @@ func newChartsCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "charts",
 		Short: "Work with the charts the clusters pin",
+		Long:  "Charts groups the verbs on the charts the clusters pin: pull.",
 	}
 	cmd.AddCommand(newChartsPullCmd(stdout, stderr))
 	return cmd
@@ -41,7 +42,10 @@ its repository served it, to DIR/NAME-VERSION.tgz, with DIR/SHA256SUMS
 render --charts DIR --offline. Charts from a Git source are skipped: they
 render from the checkout.
 
-Prints one line per chart: the file, its sha256 and where it came from.`,
+Prints one line per chart: the file, its sha256 and where it came from.
+
+Exit codes: 0 every chart written, 2 a Flux object failed to render (the
+charts that were fetched are written all the same) or bad usage.`,
 		Example: `  tools charts pull -o charts/
   tools charts pull clusters/staging -o /tmp/charts && tools render --charts /tmp/charts --offline`,
 		Args: func(*cobra.Command, []string) error {

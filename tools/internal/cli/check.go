@@ -47,6 +47,9 @@ junit and sarif for CI test and code-scanning reports. On a terminal, a progress
 
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
 check failed to run, or bad usage.`,
+		Example: `  tools check                                   # both clusters: validate, policy, repository rules
+  tools check clusters/production --format markdown
+  tools check --charts charts/ --offline --fail-on warn`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd, &flags, &vflags, &cf, args, stdout, stderr)
 		},

@@ -68,6 +68,9 @@ GitHub's 65,536-character comments. --format json is the envelope every
 verb writes (docs/json.md).
 
 Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
+		Example: `  tools diff                                    # working tree against the merge base with main
+  tools diff --base origin/main --head HEAD --format markdown
+  tools diff --live --kubeconfig ~/.kube/config clusters/staging   # the repository against the cluster`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if df.live {
 				return runDiffLive(cmd.Context(), &rf, &df, args, stdout, stderr)

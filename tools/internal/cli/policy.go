@@ -44,6 +44,8 @@ A deny violation is an error; warn and dryrun ones are warnings, unless
 
 Exit codes: 0 no errors, 1 violations that fail, 2 the render failed, a
 template or rule does not compile, or bad usage.`,
+		Example: `  tools policy                                  # both clusters against their own constraints
+  tools policy --fail-on warn --format json clusters/production`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.FindingFormats); err != nil {
 				return err
@@ -112,6 +114,8 @@ case.
 
 Exit codes: 0 every case passed, 1 a case or test failed, 2 a suite could not
 be read or bad usage.`,
+		Example: `  tools policy verify                           # every suite under policies/
+  tools policy verify policies/tests/image-tags/suite.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.SuiteFormats); err != nil {
 				return err

@@ -182,7 +182,14 @@ func newRenderCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `Render builds each cluster entry (default: every directory under clusters/)
 as Flux's sync Kustomization would, then every Flux Kustomization and
 HelmRelease found in it, recursively, and writes the objects sorted by
-namespace, kind and name.`,
+namespace, kind and name.
+
+Exit codes: 0 rendered, 2 a Flux object failed (nothing written unless
+--partial) or bad usage.`,
+		Example: `  tools render                                  # every cluster, YAML stream on stdout
+  tools render clusters/staging -o out/         # one file per Flux object
+  tools render --charts charts/ --offline       # no network: local chart copies
+  tools render --source GitRepository/flux-system/apps=../apps clusters/staging`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			run, err := flags.render(cmd.Context(), args)
 			if err != nil {

@@ -29,6 +29,8 @@ The tool ships the built-in schemas of Kubernetes ` + shippedSchemas() + `, gene
 same way from a real kube-apiserver.
 
 Exit codes: 0 written, 2 the cluster could not be read or the file written.`,
+		Example: `  tools schemas -o cluster.json.gz
+  tools schemas --kubeconfig prod.kubeconfig -o prod.json.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {

@@ -13,9 +13,11 @@ func newSynthCmd(stdout io.Writer) *cobra.Command {
 	var size string
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "synth DIR",
-		Short: "Write a synthetic Flux repository for benchmarks (" + synth.Entry + ", charts in " + synth.ChartsDir + "/)",
-		Args:  cobra.ExactArgs(1),
+		Use: "synth DIR",
+		// For the benchmarks (scripts/bench.sh), not for users.
+		Hidden: true,
+		Short:  "Write a synthetic Flux repository for benchmarks (" + synth.Entry + ", charts in " + synth.ChartsDir + "/)",
+		Args:   cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			s, err := synth.SizeNamed(size)
 			if err != nil {

@@ -49,6 +49,9 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
+		Example: `  tools validate
+  tools validate --kube-version 1.35 clusters/production
+  tools schemas -o cluster.json.gz && tools validate --schemas cluster.json.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.FindingFormats); err != nil {
 				return err
