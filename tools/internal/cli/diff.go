@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
+	"github.com/aks-gitops/platform/tools/internal/drift"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/revision"
 )
@@ -93,6 +94,8 @@ Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 	fs.StringVar(&df.liveOpts.kubeconfig, "kubeconfig", "", "with --live: kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&df.liveOpts.context, "context", "", "with --live: kube context (default: the current one)")
 	fs.IntVar(&df.liveOpts.concurrency, "live-concurrency", 0, "with --live: parallel dry-runs (0: the default)")
+	fs.DurationVar(&df.liveOpts.requestTimeout, "request-timeout", 30*time.Second, "with --live: bound on each API server request")
+	fs.DurationVar(&df.liveOpts.timeout, "live-timeout", 0, "with --live: bound on the whole comparison (0: none)")
 	return cmd
 }
 
@@ -105,14 +108,30 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 	if err != nil {
 		return err
 	}
-	run, err := rf.render(ctx, args)
+	// Usage and the kubeconfig are checked before minutes of rendering.
+	ropts, err := rf.options()
+	if err != nil {
+		return err
+	}
+	paths, err := clusterPaths(ropts.RepoRoot, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) != 1 {
+		return fmt.Errorf("--live compares one cluster entry with one cluster: give one PATH (got %d: %s)", len(paths), strings.Join(paths, ", "))
+	}
+	cfg, err := drift.LoadConfig(df.liveOpts.kubeconfig, df.liveOpts.context)
+	if err != nil {
+		return err
+	}
+	run, err := rf.render(ctx, paths)
 	if err != nil {
 		return err
 	}
 	run.summary(stderr)
 	lo := df.liveOpts
 	lo.format, lo.write, lo.diff, lo.markdownDir = df.format, wo, &opts, df.markdownDir
-	return runLive(ctx, run, lo, stdout, stderr)
+	return runLive(ctx, run, cfg, lo, stdout, stderr)
 }
 
 // options turns the diff flags into compare and write options.

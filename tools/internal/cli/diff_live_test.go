@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/aks-gitops/platform/tools/internal/nettest"
 	"github.com/aks-gitops/platform/tools/internal/report"
 	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
@@ -179,5 +180,50 @@ func wantLines(t *testing.T, step string, code, wantCode int, stdout, stderr str
 			return
 		}
 		rest = rest[i+len(l)+1:]
+	}
+}
+
+// TestDiffLiveChecksFirst: the arguments and the kubeconfig are checked
+// before anything renders (no render summary: one error line, exit 2), and
+// an API server that accepts and never answers ends the comparison at
+// --live-timeout with exit 2, never "in sync".
+func TestDiffLiveChecksFirst(t *testing.T) {
+	f := loadFixture(t, filepath.Join("testdata", "diff-live.txtar"), localEnv(t))
+	entry := filepath.Join(f.repo, "clusters", "test")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"two entries", []string{"--kubeconfig", "/nonexistent", entry, entry}, "give one PATH (got 2"},
+		{"no kubeconfig", []string{"--kubeconfig", filepath.Join(t.TempDir(), "missing"), entry}, "kubeconfig "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := run(append([]string{"diff", "--live", "--repo", f.repo, "--cache-dir", t.TempDir()}, c.args...)...)
+			if code != ExitError || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and one line with %q, before any render", code, stdout, stderr, c.want)
+			}
+		})
+	}
+
+	silent, _ := nettest.Silent(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	writeTree(t, filepath.Dir(kubeconfig), map[string]string{"kubeconfig": `apiVersion: v1
+kind: Config
+clusters: [{name: silent, cluster: {server: "http://` + silent + `"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: silent, context: {cluster: silent, user: u}}]
+current-context: silent
+`})
+	for _, c := range []struct{ request, whole, want string }{
+		{"1s", "0", "kube-apiserver http://" + silent},
+		{"30s", "1s", "not done within --live-timeout 1s"},
+	} {
+		code, stdout, stderr := run("diff", "--live", "--repo", f.repo, "--cache-dir", t.TempDir(), "--kubeconfig", kubeconfig,
+			"--request-timeout", c.request, "--live-timeout", c.whole, entry)
+		if code != ExitError || stdout != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("silent API server, --request-timeout %s --live-timeout %s: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q",
+				c.request, c.whole, code, stdout, stderr, c.want)
+		}
 	}
 }
