@@ -57,6 +57,7 @@ charts that were fetched are written all the same) or bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Every chart is loaded, none restored from the render cache.
 			flags.noCache = true
+			flags.progress = newProgress(stderr)
 			run, err := flags.render(cmd.Context(), args)
 			if err != nil {
 				return err

@@ -81,10 +81,9 @@ func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, cf 
 	}
 	progress := newProgress(stderr)
 	defer progress.done()
-	progress.set("rendering")
+	flags.progress = progress
 	start := time.Now()
 	run, err := flags.render(cmd.Context(), args)
-	progress.done()
 	if err != nil {
 		return err
 	}

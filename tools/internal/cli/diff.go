@@ -124,6 +124,7 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 	if err != nil {
 		return err
 	}
+	rf.progress = newProgress(stderr)
 	run, err := rf.render(ctx, paths)
 	if err != nil {
 		return err

@@ -38,6 +38,8 @@ type renderFlags struct {
 	ageKeys     []string
 	noCache     bool
 	timeout     time.Duration
+	// progress, when set, shows on a terminal which entry renders.
+	progress *progress
 }
 
 func (f *renderFlags) bind(cmd *cobra.Command) {
@@ -191,6 +193,7 @@ Exit codes: 0 rendered, 2 a Flux object failed (nothing written unless
   tools render --charts charts/ --offline       # no network: local chart copies
   tools render --source GitRepository/flux-system/apps=../apps clusters/staging`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			flags.progress = newProgress(stderr)
 			run, err := flags.render(cmd.Context(), args)
 			if err != nil {
 				return err
@@ -246,7 +249,13 @@ func (f *renderFlags) render(ctx context.Context, args []string) (*rendered, err
 	// Failing to remove a temporary snapshot is not worth failing for.
 	defer func() { _ = r.Close() }()
 	out := &rendered{opts: opts}
+	if f.progress != nil {
+		defer f.progress.done()
+	}
 	for _, p := range paths {
+		if f.progress != nil {
+			f.progress.set("rendering " + p)
+		}
 		c, err := r.Render(ctx, p)
 		if err != nil {
 			return nil, err
@@ -268,6 +277,7 @@ func (r *rendered) summary(w io.Writer) {
 // Flux object failed to render: the start of every verb that checks a
 // render.
 func (f *renderFlags) renderOK(ctx context.Context, args []string, stderr io.Writer) (*rendered, error) {
+	f.progress = newProgress(stderr)
 	run, err := f.render(ctx, args)
 	if err != nil {
 		return nil, err
