@@ -74,7 +74,7 @@ func newRootCmd(version string, stdout, stderr io.Writer) *cobra.Command {
 	root.SetVersionTemplate("tools {{.Version}}\n")
 	root.AddCommand(newRenderCmd(stdout, stderr), newValidateCmd(stdout, stderr), newPolicyCmd(stdout, stderr), newSynthCmd(stdout))
 	root.AddCommand(newDiffCmd(stdout, stderr))
-	root.AddCommand(newSchemasCmd(stdout, stderr), newCheckCmd(stdout, stderr), newChartsCmd(stdout, stderr))
+	root.AddCommand(newSchemasCmd(stdout, stderr), newCheckCmd(stdout, stderr), newChartsCmd(stdout, stderr), newGraphCmd(stdout, stderr))
 	return root
 }
 
