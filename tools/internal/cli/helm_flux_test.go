@@ -37,15 +37,15 @@ var helmReleases = map[string]string{
 // diff must find every object helm-controller installed equal to the
 // render, field for field, and nothing the render lacks.
 //
-// Three changes to the releases, all in the entry (so the render and Flux
+// Two changes to the releases, both in the entry (so the render and Flux
 // see the same objects): the HelmRepositories point at the loopback
 // repository; the releases neither wait for their workloads nor run their
 // hooks (install and upgrade disableWait, disableHooks): no pod ever runs
 // here, so Helm would wait forever (hooks are left out of the live
-// comparison in any case: Helm does not keep them); and drift detection is
-// on (spec.driftDetection.mode enabled), without which neither
-// helm-controller nor the live diff compares a release's objects with the
-// cluster.
+// comparison in any case: Helm does not keep them). Drift detection, without
+// which neither helm-controller nor the live diff compares a release's
+// objects with the cluster, is on in the releases as committed (the
+// helm-release component's defaults).
 func TestReleasesMatchHelmController(t *testing.T) {
 	chartsDir := filepath.Join(controllersDir(t), "charts")
 	var dirs []string
@@ -154,7 +154,6 @@ func harnessPatches(url string) string {
       - {op: add, path: /spec/install/disableHooks, value: true}
       - {op: add, path: /spec/upgrade/disableWait, value: true}
       - {op: add, path: /spec/upgrade/disableHooks, value: true}
-      - {op: add, path: /spec/driftDetection, value: {mode: enabled}}
 `
 }
 
