@@ -254,3 +254,34 @@ func TestSIGTERM(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, no stdout, %q", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String(), want)
 	}
 }
+
+// TestUnreachableRepositoryOnce renders two cluster entries whose
+// HelmReleases share one unreachable repository (two releases in one, one
+// in the other): one error line for the repository, naming the releases and
+// cluster that failed on it too, and a summary that counts it once.
+func TestUnreachableRepositoryOnce(t *testing.T) {
+	refused := nettest.Refused(t)
+	src := strings.ReplaceAll(unreachableSources[0].yaml, "$ADDR", refused)
+	second := strings.ReplaceAll(src[strings.Index(src, "apiVersion: helm.toolkit.fluxcd.io/v2"):], "name: web,", "name: api,")
+	repo := t.TempDir()
+	writeTree(t, repo, map[string]string{
+		"clusters/a/sources.yaml": src + "\n---\n" + second,
+		"clusters/b/sources.yaml": src,
+	})
+	code, _, stderr := run("render", "--repo", repo, "--cache-dir", t.TempDir(), "--timeout", "1s",
+		filepath.Join(repo, "clusters", "a"), filepath.Join(repo, "clusters", "b"))
+	var errs []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "error:") {
+			errs = append(errs, l)
+		}
+	}
+	if code != ExitError || len(errs) != 1 || !strings.Contains(stderr, "FAILED (1 errors):") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 2, one error line, one error counted", code, stderr)
+	}
+	for _, w := range []string{"http://" + refused, "the same fetch failed for HelmRelease/apps/", " in clusters/a", "HelmRelease/apps/web in clusters/b", "--charts DIR --offline"} {
+		if !strings.Contains(errs[0], w) {
+			t.Errorf("the error line lacks %q:\n%s", w, errs[0])
+		}
+	}
+}

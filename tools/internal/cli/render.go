@@ -268,10 +268,60 @@ func (f *renderFlags) render(ctx context.Context, args []string) (*rendered, err
 
 // summary writes the render's warnings, errors and summary line.
 func (r *rendered) summary(w io.Writer) {
-	report.Problems(w, withHints(r.clusters))
+	shown := withHints(groupFetchErrors(r.clusters))
+	report.Problems(w, shown)
 	hits, misses := r.opts.Cache.Stats()
-	report.RenderSummary(w, r.clusters, r.opts.Charts.Stats(), hits, misses, r.elapsed)
+	report.RenderSummary(w, shown, r.opts.Charts.Stats(), hits, misses, r.elapsed)
 }
+
+// groupFetchErrors returns the clusters (shallow copies, the originals
+// untouched) with the chart fetches that failed on the same URL reported
+// once: the first HelmRelease's error stands for the others, which it
+// names, so an unreachable repository is one line, not one per release
+// and cluster.
+func groupFetchErrors(clusters []*render.Cluster) []*render.Cluster {
+	first := map[string]*alsoFailed{}
+	out := make([]*render.Cluster, len(clusters))
+	for i, c := range clusters {
+		cc := *c
+		cc.Errors = nil
+		for _, err := range c.Errors {
+			var fe *helm.FetchError
+			if !errors.As(err, &fe) {
+				cc.Errors = append(cc.Errors, err)
+				continue
+			}
+			if g, ok := first[fe.URL]; ok {
+				what := c.Path
+				var ue *render.UnitError
+				if errors.As(err, &ue) {
+					what = ue.Ref.String() + " in " + c.Path
+				}
+				g.also = append(g.also, what)
+				continue
+			}
+			g := &alsoFailed{err: err}
+			first[fe.URL] = g
+			cc.Errors = append(cc.Errors, g)
+		}
+		out[i] = &cc
+	}
+	return out
+}
+
+// alsoFailed is a failed fetch that other Flux objects failed on too.
+type alsoFailed struct {
+	err  error
+	also []string
+}
+
+func (a *alsoFailed) Error() string {
+	if len(a.also) == 0 {
+		return a.err.Error()
+	}
+	return a.err.Error() + "; the same fetch failed for " + strings.Join(a.also, ", ")
+}
+func (a *alsoFailed) Unwrap() error { return a.err }
 
 // renderOK renders, writes the summary to stderr, and returns exit 2 when a
 // Flux object failed to render: the start of every verb that checks a
