@@ -129,12 +129,7 @@ package_chart() {
 # MODULE@VERSION to bin_dir/charts/ as the project publishes it.
 copy_chart() {
 	local name=$1 module=$2 version=$3 chart=$4 dir
-	dir=$(cd "$work" && gobuild go mod download -json "$module@$version" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	if [[ -z $dir ]]; then
-		log "the module proxy does not serve $module@$version"
-		return 1
-	fi
+	dir=$(module_download "$work" "$module@$version" Dir) || return 1
 	rm -rf "${bin_dir:?}/charts/${chart##*/}"
 	mkdir -p "$bin_dir/charts"
 	cp -r "$dir/$chart" "$bin_dir/charts/"
@@ -150,20 +145,10 @@ build_own() {
 	local mod="$work/$name" import=$module gomod
 	[[ $pkg == . ]] || import="$module/$pkg"
 	mkdir -p "$mod"
-	gomod=$(cd "$mod" && gobuild go mod download -json "$module@$version" |
-		sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-	if [[ -z $gomod ]]; then
-		log "the module proxy does not serve $module@$version"
-		return 1
-	fi
+	gomod=$(module_download "$mod" "$module@$version" GoMod) || return 1
 	printf 'module controllersbuild/%s\n\ngo 1.26.0\n\nrequire %s %s\n' "$name" "$module" "$version" >"$mod/go.mod"
-	local edits=() rep sub
-	while IFS= read -r rep; do
-		edits+=("-replace=$rep")
-	done < <(replace_lines "$gomod" "$version")
-	for sub in $subs; do
-		edits+=("-replace=${sub%@*}=$sub")
-	done
+	local edits=()
+	mapfile -t edits < <(module_replaces "$gomod" "$version" "$subs")
 	((${#edits[@]} == 0)) || (cd "$mod" && gobuild go mod edit "${edits[@]}")
 	# go build -mod=mod resolves only what this one command needs (go mod
 	# tidy would also chase the test dependencies of every imported

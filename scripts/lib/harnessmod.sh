@@ -113,6 +113,34 @@ replace_lines() {
 	done
 }
 
+# module_download DIR MODULE@VERSION FIELD prints FIELD ("GoMod": the
+# go.mod file, "Dir": the extracted module) of the module as the proxy
+# serves it, downloaded from DIR (any module directory).
+module_download() {
+	local dir=$1 mv=$2 field=$3 value
+	value=$(cd "$dir" && gobuild go mod download -json "$mv" |
+		sed -n "s/^[[:space:]]*\"$field\": \"\(.*\)\",\$/\1/p")
+	if [[ -z $value ]]; then
+		log "the module proxy does not serve $mv"
+		return 1
+	fi
+	printf '%s\n' "$value"
+}
+
+# module_replaces GOMOD VERSION SUBSTITUTIONS prints the go mod edit
+# -replace flags, one a line, for a module at VERSION whose upstream go.mod
+# is GOMOD: its own replace directives (replace_lines), then the
+# substitutions (MODULE@VERSION ...).
+module_replaces() {
+	local gomod=$1 version=$2 subs=$3 rep sub
+	while IFS= read -r rep; do
+		printf -- '-replace=%s\n' "$rep"
+	done < <(replace_lines "$gomod" "$version")
+	for sub in $subs; do
+		printf -- '-replace=%s=%s\n' "${sub%@*}" "$sub"
+	done
+}
+
 # harness_module prints the directory of the shared module, made (or
 # remade) from the project's go.mod and the table when either changed. It
 # lives in the cache (HARNESS_MOD, default
@@ -131,25 +159,14 @@ harness_module() {
 	mkdir -p "$dir"
 	sed '1s|^module .*|module aksgitops/harness|' "$harness_repo/go.mod" >"$dir/go.mod"
 	cp "$harness_repo/go.sum" "$dir/go.sum"
-	local entry name module version info gomod seen=" " edits=()
+	local entry name module version gomod seen=" " edits=()
 	for entry in "${harness_binaries[@]}"; do
 		IFS='|' read -r name module version _ _ subs <<<"$entry"
 		[[ $seen == *" $module "* ]] && continue
 		seen+="$module "
-		info=$(cd "$dir" && gobuild go mod download -json "$module@$version")
-		gomod=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"$info")
-		if [[ -z $gomod ]]; then
-			log "the module proxy does not serve $module@$version"
-			return 1
-		fi
+		gomod=$(module_download "$dir" "$module@$version" GoMod) || return 1
 		edits+=("-require=$module@$version")
-		local rep sub
-		while IFS= read -r rep; do
-			edits+=("-replace=$rep")
-		done < <(replace_lines "$gomod" "$version")
-		for sub in $subs; do
-			edits+=("-replace=${sub%@*}=$sub")
-		done
+		mapfile -t -O "${#edits[@]}" edits < <(module_replaces "$gomod" "$version" "$subs")
 	done
 	(cd "$dir" && gobuild go mod edit "${edits[@]}")
 	printf '%s\n' "$key" >"$dir/.key"
