@@ -69,11 +69,7 @@ charts that were fetched are written all the same) or bad usage.`,
 			for _, p := range pulled {
 				fmt.Fprintf(stdout, "%s sha256:%s %s\n", p.file, p.sum, p.from)
 			}
-			run.summary(stderr)
-			if run.failed() {
-				return failed{ExitError}
-			}
-			return nil
+			return run.finish(stderr)
 		},
 	}
 	flags.bind(cmd)

@@ -87,9 +87,8 @@ func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, cf 
 	if err != nil {
 		return err
 	}
-	run.summary(stderr)
-	if run.failed() {
-		return failed{ExitError}
+	if err := run.finish(stderr); err != nil {
+		return err
 	}
 	opts := check.Options{
 		Validate: vopts,

@@ -213,11 +213,7 @@ Exit codes: 0 rendered, 2 a Flux object failed (nothing written unless
 			if err := writeRender(out, stdout, run.clusters, flags.showSecrets); err != nil {
 				return fmt.Errorf("write output: %w", err)
 			}
-			run.summary(stderr)
-			if run.failed() {
-				return failed{ExitError}
-			}
-			return nil
+			return run.finish(stderr)
 		},
 	}
 	flags.bind(cmd)
@@ -332,11 +328,20 @@ func (f *renderFlags) renderOK(ctx context.Context, args []string, stderr io.Wri
 	if err != nil {
 		return nil, err
 	}
-	run.summary(stderr)
-	if run.failed() {
-		return nil, failed{ExitError}
+	if err := run.finish(stderr); err != nil {
+		return nil, err
 	}
 	return run, nil
+}
+
+// finish writes the render's summary and returns exit 2 when a Flux object
+// failed to render.
+func (r *rendered) finish(stderr io.Writer) error {
+	r.summary(stderr)
+	if r.failed() {
+		return failed{ExitError}
+	}
+	return nil
 }
 
 // failed reports whether any Flux object failed to render.
