@@ -52,7 +52,7 @@ override RENDER_FLAGS += $(if $(filter 1 true yes,$(SHOW_SECRETS)),--show-secret
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z0-9-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z0-9-]+:.*## / { printf "  %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo
 	@echo 'render: PATHS CHARTS OUT (default out/render.yaml, - for stdout) CACHE_DIR OFFLINE=1 KUBE_VERSION SHOW_SECRETS=1 RENDER_FLAGS'
 	@echo 'test:   GOTEST_FLAGS (default $(GOTEST_FLAGS))'
@@ -152,5 +152,5 @@ controllers: ## Build the controllers the control-plane tests run (Flux's, Gatek
 e2e: testenv controllers ## Control-plane tests alone: Flux reconciles fixtures and releases, Gatekeeper's webhook admits the layers and operator output
 	$(GO) test $(GOTEST_FLAGS) -run 'TestRenderMatchesFlux|TestReleasesMatchHelmController|TestStackAdmission' ./tools/internal/cli/
 
-clean: ## Remove build output
-	rm -rf bin
+clean: ## Remove build output (bin/, out/)
+	rm -rf bin out
