@@ -45,7 +45,8 @@ render from the checkout.
 Prints one line per chart: the file, its sha256 and where it came from.
 
 Exit codes: 0 every chart written, 2 a Flux object failed to render (the
-charts that were fetched are written all the same) or bad usage.`,
+charts of the releases that did render are written all the same) or bad
+usage.`,
 		Example: `  tools charts pull -o charts/
   tools charts pull clusters/staging -o /tmp/charts && tools render --charts /tmp/charts --offline`,
 		Args: func(*cobra.Command, []string) error {
@@ -81,12 +82,14 @@ charts that were fetched are written all the same) or bad usage.`,
 // sorted by file name, and writes dir/SHA256SUMS.
 func pullCharts(run *rendered, dir string) ([]pulledChart, error) {
 	byFile := map[string]pulledChart{}
+	read := map[string]bool{} // archives already read: a chart both clusters use
 	for _, c := range run.clusters {
 		for _, u := range c.Units {
 			ch := u.HelmChart
-			if ch == nil || ch.Archive == "" {
+			if ch == nil || ch.Archive == "" || read[ch.Archive] {
 				continue
 			}
+			read[ch.Archive] = true
 			data, err := os.ReadFile(ch.Archive)
 			if err != nil {
 				return nil, fmt.Errorf("chart %s-%s: %w", ch.Name, ch.Version, err)
