@@ -85,8 +85,11 @@ test: tools ## Everything CI runs: installs the tools, then vet, lint, rules-tes
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-gotest: ## go test ./... with GOTEST_FLAGS
-	$(GO) test $(GOTEST_FLAGS) ./...
+# Screenshots and other files a person should look at after the run (the
+# HTML reports in Chromium) go to out/test-artifacts; CI uploads them.
+gotest: ## go test ./... with GOTEST_FLAGS (screenshots to out/test-artifacts)
+	@mkdir -p out/test-artifacts
+	TEST_ARTIFACTS=$(CURDIR)/out/test-artifacts $(GO) test $(GOTEST_FLAGS) ./...
 
 # Every func FuzzXxx in a _test.go under tools/, found by name. go test
 # -fuzz takes one target per package and run, so they run one after the

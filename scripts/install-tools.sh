@@ -81,20 +81,29 @@ testenv_dir=$(bash "$root/scripts/testenv.sh")
 # The controllers the control-plane tests run against it (Flux's, Gatekeeper).
 controllers_dir=$(bash "$root/scripts/controllers.sh")
 
-if ! command -v shellcheck >/dev/null 2>&1; then
-	log "installing shellcheck from Debian"
+# From Debian: shellcheck for make lint, and Chromium, the real browser the
+# HTML report tests open their pages in (CHROMIUM names another; GitHub's
+# runners have one already).
+debs=()
+command -v shellcheck >/dev/null 2>&1 || debs+=(shellcheck)
+if [[ -z ${CHROMIUM:-} ]] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+	debs+=(chromium)
+fi
+if ((${#debs[@]} > 0)); then
+	log "installing ${debs[*]} from Debian"
 	sudo=()
 	if [[ $(id -u) -ne 0 ]]; then
 		sudo=(sudo)
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -qq
-	"${sudo[@]}" apt-get install -y -qq shellcheck >/dev/null
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 fi
 
 log "golangci-lint: $("$bin_dir/golangci-lint" version --short 2>/dev/null || echo '?')"
 log "actionlint:    $("$bin_dir/actionlint" -version 2>/dev/null | head -n1)"
 log "shellcheck:    $(shellcheck --version | sed -n 's/^version: //p')"
+log "chromium:      $("${CHROMIUM:-$(command -v chromium || command -v chromium-browser || command -v google-chrome)}" --version 2>/dev/null)"
 log "promtool:      $("$bin_dir/promtool" --version 2>/dev/null | head -n1)"
 log "gator:         $("$bin_dir/gator" version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
 log "amtool:        $("$bin_dir/amtool" --version 2>&1 | head -n1)"

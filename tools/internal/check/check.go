@@ -220,6 +220,14 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 	return out, nil
 }
 
+// LayerOf maps every rendered object to its layer, as the findings of a
+// check are assigned: the Kustomization ("namespace/name") that applies it
+// or the HelmRelease that renders it.
+func LayerOf(c *render.Cluster) map[object.ID]string {
+	m, _ := layering(c)
+	return m
+}
+
 // layering maps every rendered object to its layer — the Flux Kustomization that applies it, or
 // that applies the HelmRelease that renders it — and counts each layer's
 // objects.

@@ -43,12 +43,17 @@ The report has one section per cluster: its verdict, a table of its layers
 object, error and warning counts, and the findings. --format markdown is
 for pull-request comments (--markdown-dir DIR also writes it as
 check.part-N.md files, each under GitHub's comment limit, as diff does);
-junit and sarif for CI test and code-scanning reports. On a terminal, a progress line on stderr says what runs.
+junit and sarif for CI test and code-scanning reports; html one
+self-contained page (no network, no script: per cluster its dependency
+graph, layers and findings with the file each came from, every part
+collapsible) to keep as a CI artifact. On a terminal, a progress line on
+stderr says what runs.
 
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render or a
 check failed to run, or bad usage.`,
 		Example: `  tools check                                   # both clusters: validate, policy, repository rules
   tools check clusters/production --format markdown
+  tools check --format html > check.html        # one page to open in a browser
   tools check --charts charts/ --offline --fail-on warn`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd, &flags, &vflags, &cf, args, stdout, stderr)
@@ -56,7 +61,7 @@ check failed to run, or bad usage.`,
 	}
 	flags.bind(cmd)
 	vflags.bind(cmd)
-	cmd.Flags().StringVar(&cf.format, "format", "text", "output format: "+strings.Join(report.FindingFormats, ", "))
+	cmd.Flags().StringVar(&cf.format, "format", "text", "output format: "+strings.Join(report.CheckFormats, ", "))
 	cmd.Flags().StringVar(&cf.markdownDir, "markdown-dir", "", "also write the Markdown report as check.part-N.md files, each under GitHub's comment limit")
 	bindFailOn(cmd, &cf.failOn, &cf.rulesDir)
 	return cmd
@@ -69,7 +74,7 @@ type checkFlags struct {
 
 // runCheck renders, runs every check and writes the report.
 func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, cf *checkFlags, args []string, stdout, stderr io.Writer) error {
-	if err := oneOf("format", cf.format, report.FindingFormats); err != nil {
+	if err := oneOf("format", cf.format, report.CheckFormats); err != nil {
 		return err
 	}
 	if err := oneOf("fail-on", cf.failOn, finding.Actions); err != nil {
@@ -107,7 +112,12 @@ func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, cf 
 		return err
 	}
 	report.CheckSummary(stderr, rep, time.Since(start))
-	if err := report.Check(stdout, cf.format, report.CheckOptions{Verb: "check", Layers: true}, rep); err != nil {
+	if cf.format == "html" {
+		err = report.CheckHTML(stdout, rep, run.clusters, report.HTMLOptions{Version: cmd.Root().Version})
+	} else {
+		err = report.Check(stdout, cf.format, report.CheckOptions{Verb: "check", Layers: true, Color: colorOn(cmd, stdout)}, rep)
+	}
+	if err != nil {
 		return err
 	}
 	if cf.markdownDir != "" {

@@ -36,9 +36,19 @@ func Run(ctx context.Context, version string, args []string, stdout, stderr io.W
 			code = ExitError
 		}
 	}()
+	// Error and warning lines are coloured once the verb's --color is known.
+	errs := &levelWriter{w: stderr}
+	stderr = errs
 	// Once interrupted, a verb's results are partial whatever it goes on
 	// doing: nothing more reaches stdout.
 	root := newRootCmd(version, &untilDone{ctx: ctx, w: stdout}, stderr)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkColor(cmd); err != nil {
+			return err
+		}
+		errs.on = colorOn(cmd, errs.w)
+		return nil
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if ctx.Err() != nil {
@@ -72,6 +82,7 @@ func newRootCmd(version string, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetVersionTemplate("tools {{.Version}}\n")
+	bindColor(root)
 	root.AddCommand(newRenderCmd(stdout, stderr), newValidateCmd(stdout, stderr), newPolicyCmd(stdout, stderr), newSynthCmd(stdout))
 	root.AddCommand(newDiffCmd(stdout, stderr))
 	root.AddCommand(newSchemasCmd(stdout, stderr), newCheckCmd(stdout, stderr), newChartsCmd(stdout, stderr), newGraphCmd(stdout, stderr))
@@ -93,7 +104,10 @@ func (u *untilDone) Write(p []byte) (int, error) {
 
 // fileOf returns the file w writes to, if it is one, for terminal checks.
 func fileOf(w io.Writer) (*os.File, bool) {
-	if u, ok := w.(*untilDone); ok {
+	switch u := w.(type) {
+	case *untilDone:
+		w = u.w
+	case *levelWriter:
 		w = u.w
 	}
 	f, ok := w.(*os.File)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/aks-gitops/platform/tools/internal/diff"
 	"github.com/aks-gitops/platform/tools/internal/drift"
@@ -23,7 +22,8 @@ import (
 type diffFlags struct {
 	base, head     string
 	format         string
-	color          string
+	color          bool   // stdout is coloured (--color)
+	version        string // the tool's, for the HTML report
 	ignore         []string
 	ignoreFile     string
 	noIgnore       bool
@@ -66,13 +66,18 @@ or constraints removed, and Falco rules removed or disabled.
 --markdown-dir DIR also writes one file per cluster and part
 (CLUSTER.part-N.md; live_CLUSTER.part-N.md with --live), split to fit
 GitHub's 65,536-character comments. --format json is the envelope every
-verb writes (docs/json.md).
+verb writes (docs/json.md). --format html writes one self-contained page
+(no network, no script): per cluster entry the danger notes, the head's
+dependency graph with the changed layers marked, and the changes by layer,
+each collapsible.
 
 Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 		Example: `  tools diff                                    # working tree against the merge base with main
   tools diff --base origin/main --head HEAD --format markdown
+  tools diff --format html > diff.html          # one page to open in a browser
   tools diff --live --kubeconfig ~/.kube/config clusters/staging   # the repository against the cluster`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			df.color, df.version = colorOn(cmd, stdout), cmd.Root().Version
 			if df.live {
 				return runDiffLive(cmd.Context(), &rf, &df, args, stdout, stderr)
 			}
@@ -83,8 +88,7 @@ Exit codes: 0 no change, 1 changes, 2 a side failed to render or bad usage.`,
 	fs := cmd.Flags()
 	fs.StringVar(&df.base, "base", "", "base revision (default: the merge base of HEAD and the default branch)")
 	fs.StringVar(&df.head, "head", "", "head revision (default: the working tree)")
-	fs.StringVar(&df.format, "format", "text", "output format: "+strings.Join(report.ChangeFormats, ", "))
-	fs.StringVar(&df.color, "color", "auto", "colour text output: auto (when stdout is a terminal), always, never")
+	fs.StringVar(&df.format, "format", "text", "output format: "+strings.Join(report.DiffFormats, ", ")+" (html not with --live)")
 	fs.StringArrayVar(&df.ignore, "ignore", nil, "noise rule, added to the defaults: label:GLOB, annotation:GLOB, metadata:GLOB, field:[KIND:]PATH (repeatable)")
 	fs.StringVar(&df.ignoreFile, "ignore-file", "", "file of noise rules, one a line (# comments)")
 	fs.BoolVar(&df.noIgnore, "no-ignore", false, "show everything: no noise rules, chart randomness included")
@@ -104,7 +108,7 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 	if df.base != "" || df.head != "" {
 		return errors.New("--live compares the working tree with the cluster: --base and --head do not apply")
 	}
-	opts, wo, err := df.options(stdout)
+	opts, wo, err := df.options()
 	if err != nil {
 		return err
 	}
@@ -136,25 +140,18 @@ func runDiffLive(ctx context.Context, rf *renderFlags, df *diffFlags, args []str
 }
 
 // options turns the diff flags into compare and write options.
-func (df *diffFlags) options(stdout io.Writer) (diff.Options, report.ChangeOptions, error) {
-	if err := oneOf("format", df.format, report.ChangeFormats); err != nil {
+func (df *diffFlags) options() (diff.Options, report.ChangeOptions, error) {
+	formats := report.DiffFormats
+	if df.live {
+		formats = report.ChangeFormats
+	}
+	if err := oneOf("format", df.format, formats); err != nil {
 		return diff.Options{}, report.ChangeOptions{}, err
 	}
-	wo := report.ChangeOptions{MaxObjectLines: df.maxObjectLines}
+	wo := report.ChangeOptions{MaxObjectLines: df.maxObjectLines, Color: df.color && df.format == "text"}
 	if df.maxObjectLines == 0 {
 		wo.MaxObjectLines = -1
 	}
-	switch df.color {
-	case "always":
-		wo.Color = true
-	case "never":
-	case "auto":
-		f, ok := fileOf(stdout)
-		wo.Color = ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
-	default:
-		return diff.Options{}, report.ChangeOptions{}, fmt.Errorf("--color %q: want auto, always or never", df.color)
-	}
-	wo.Color = wo.Color && df.format == "text"
 	rules := append([]string(nil), df.ignore...)
 	if df.ignoreFile != "" {
 		more, err := readRules(df.ignoreFile)
@@ -202,7 +199,7 @@ func readRules(path string) ([]string, error) {
 }
 
 func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string, stdout, stderr io.Writer) error {
-	opts, wo, err := df.options(stdout)
+	opts, wo, err := df.options()
 	if err != nil {
 		return err
 	}
@@ -222,7 +219,12 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 	for _, msg := range res.Errors {
 		fmt.Fprintf(stderr, "error: %s\n", msg)
 	}
-	if err := report.Diff(stdout, df.format, res.Reports, wo); err != nil {
+	if df.format == "html" {
+		err = report.DiffHTML(stdout, res.Reports, res.Heads, report.HTMLOptions{Version: df.version, Base: res.Base, Head: res.Head}, wo)
+	} else {
+		err = report.Diff(stdout, df.format, res.Reports, wo)
+	}
+	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	if df.markdownDir != "" {

@@ -336,7 +336,8 @@ func TestDiffUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{name: "format", args: []string{"--format", "yaml"}, want: `--format "yaml": want one of text, json, markdown`},
+		{name: "format", args: []string{"--format", "yaml"}, want: `--format "yaml": want one of text, json, markdown, html`},
+		{name: "live html", args: []string{"--live", "--format", "html"}, want: `--format "html": want one of text, json, markdown`},
 		{name: "color", args: []string{"--color", "rainbow"}, want: `--color "rainbow": want auto, always or never`},
 		{name: "ignore rule", args: []string{"--ignore", "spec.replicas"}, want: `ignore rule "spec.replicas": want label:KEY, annotation:KEY or field:[KIND:]PATH`},
 		{name: "ignore file", args: []string{"--ignore-file", "nope.txt"}, want: "--ignore-file: open nope.txt"},

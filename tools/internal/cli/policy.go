@@ -79,7 +79,7 @@ template or rule does not compile, or bad usage.`,
 			for _, c := range rep.Clusters {
 				report.PolicySummary(stderr, c, rules)
 			}
-			if err := report.Check(stdout, format, report.CheckOptions{Verb: "policy"}, rep); err != nil {
+			if err := report.Check(stdout, format, report.CheckOptions{Verb: "policy", Color: colorOn(cmd, stdout)}, rep); err != nil {
 				return err
 			}
 			if rep.Failed() {
@@ -132,7 +132,7 @@ be read or bad usage.`,
 			if err != nil {
 				return err
 			}
-			if err := report.Verify(stdout, format, results); err != nil {
+			if err := report.Verify(stdout, format, results, colorOn(cmd, stdout)); err != nil {
 				return err
 			}
 			report.VerifySummary(stderr, results, time.Since(start))

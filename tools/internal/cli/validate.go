@@ -69,7 +69,7 @@ or bad usage.`,
 			if err != nil {
 				return err
 			}
-			if err := report.Check(stdout, format, report.CheckOptions{Verb: "validate"}, rep); err != nil {
+			if err := report.Check(stdout, format, report.CheckOptions{Verb: "validate", Color: colorOn(cmd, stdout)}, rep); err != nil {
 				return err
 			}
 			if rep.Failed() {

@@ -43,6 +43,9 @@ type RevisionsResult struct {
 	Reports []*Report
 	// Errors are the render failures, one line each, as the Failures say.
 	Errors []string
+	// Heads are the head renders by entry path (an entry head does not
+	// have is missing), for reports that draw the cluster.
+	Heads map[string]*render.Cluster
 }
 
 // side is one side of the comparison: a tree to render.
@@ -92,18 +95,18 @@ func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 		defer func() { _ = r.Close() }()
 		renderers[s.name] = r
 	}
-	res := &RevisionsResult{Base: base.label, Head: head.label}
+	res := &RevisionsResult{Base: base.label, Head: head.label, Heads: map[string]*render.Cluster{}}
 	for _, p := range paths {
 		rep := &Report{Title: p}
 		// Both sides at once: what one leaves idle (reading the cache,
 		// waiting for kustomize's lock) the other uses. Each goroutine
 		// writes only its own index.
-		var objs [2][]render.Object
+		var sides [2]*render.Cluster
 		var errs [2]error
 		var g errgroup.Group
 		for i, s := range []side{base, head} {
 			g.Go(func() error {
-				objs[i], errs[i] = a.renderSide(ctx, renderers[s.name], s, p)
+				sides[i], errs[i] = a.renderSide(ctx, renderers[s.name], s, p)
 				return nil
 			})
 		}
@@ -123,8 +126,11 @@ func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 			}
 		}
 		if rep.Failure == "" {
-			rep = Compare(objs[0], objs[1], a.Compare)
+			rep = Compare(sides[0].Objects(), sides[1].Objects(), a.Compare)
 			rep.Title = p
+			if sides[1] != nil {
+				res.Heads[p] = sides[1]
+			}
 		}
 		res.Reports = append(res.Reports, rep)
 	}
@@ -216,7 +222,7 @@ func exists(p string) bool {
 // renderSide renders one entry on one side. An entry that does not exist
 // there renders to nothing (a cluster added or removed); a render that
 // fails is an error, never an empty side.
-func (a *Revisions) renderSide(ctx context.Context, r *render.Renderer, s side, rel string) ([]render.Object, error) {
+func (a *Revisions) renderSide(ctx context.Context, r *render.Renderer, s side, rel string) (*render.Cluster, error) {
 	if _, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -234,5 +240,5 @@ func (a *Revisions) renderSide(ctx context.Context, r *render.Renderer, s side, 
 		}
 		return nil, fmt.Errorf("%s: %s", rel, strings.Join(msgs, "; "))
 	}
-	return c.Objects(), nil
+	return c, nil
 }

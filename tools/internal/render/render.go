@@ -142,8 +142,12 @@ type Cluster struct {
 }
 
 // Objects returns every rendered object sorted by namespace, kind, name
-// (then producer, for objects rendered by more than one unit).
+// (then producer, for objects rendered by more than one unit); nothing for
+// no cluster (an entry one side of a diff does not have).
 func (c *Cluster) Objects() []Object {
+	if c == nil {
+		return nil
+	}
 	var out []Object
 	for _, u := range c.Units {
 		out = append(out, u.Objects...)

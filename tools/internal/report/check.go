@@ -18,6 +18,8 @@ type CheckOptions struct {
 	// layers (check); without, the text is the findings alone (validate,
 	// policy).
 	Layers bool
+	// Color uses ANSI colours (text only): errors red, warnings yellow.
+	Color bool
 }
 
 // Check writes a check run (check, or validate and policy, which are check
@@ -29,9 +31,9 @@ func Check(w io.Writer, format string, o CheckOptions, r *check.Report) error {
 	switch format {
 	case "text":
 		if !o.Layers {
-			return findings(w, format, o.Verb, r.Findings())
+			return findings(w, format, o.Verb, r.Findings(), painter(o.Color))
 		}
-		return checkText(w, r)
+		return checkText(w, r, painter(o.Color))
 	case "json":
 		clusters := make([]check.Cluster, len(r.Clusters))
 		copy(clusters, r.Clusters)
@@ -44,19 +46,23 @@ func Check(w io.Writer, format string, o CheckOptions, r *check.Report) error {
 	case "markdown":
 		return checkMarkdown(w, r)
 	case "junit", "sarif", "github":
-		return findings(w, format, o.Verb, r.Findings())
+		return findings(w, format, o.Verb, r.Findings(), painter(o.Color && format == "github"))
 	}
 	return &UnknownFormatError{format, FindingFormats}
 }
 
 // checkText writes per cluster its verdict, the table of its layers, then
 // its findings.
-func checkText(w io.Writer, r *check.Report) error {
+func checkText(w io.Writer, r *check.Report, p painter) error {
 	for i, c := range r.Clusters {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s: %s\n", c.Path, counts(c))
+		color := ansiGreen
+		if c.Errors > 0 {
+			color = ansiBold + ansiRed
+		}
+		fmt.Fprintf(w, "%s: %s\n", p.paint(ansiBold, c.Path), p.paint(color, counts(c)))
 		width := len("layer")
 		for _, l := range c.Layers {
 			width = max(width, len(l.Name))
@@ -67,7 +73,7 @@ func checkText(w io.Writer, r *check.Report) error {
 		}
 		if len(c.Findings) > 0 {
 			fmt.Fprintln(w)
-			if err := text(w, c.Findings); err != nil {
+			if err := text(w, c.Findings, p); err != nil {
 				return err
 			}
 		}

@@ -15,7 +15,7 @@ import (
 // (annotations on the files, then the text), JUnit XML (one test case per
 // object, failed by its errors) or SARIF 2.1.0 (one result per finding).
 // verb names the run in JUnit and SARIF ("validate", "policy", "check").
-func findings(w io.Writer, format, verb string, fs []finding.Finding) error {
+func findings(w io.Writer, format, verb string, fs []finding.Finding, p painter) error {
 	finding.Sort(fs)
 	switch format {
 	case "github":
@@ -26,13 +26,13 @@ func findings(w io.Writer, format, verb string, fs []finding.Finding) error {
 			}
 			fmt.Fprintf(w, "::%s %stitle=%s::%s\n", f.Level(), file, escapeProperty(title(f)), escapeData(f.Message))
 		}
-		return text(w, fs)
+		return text(w, fs, p)
 	case "junit":
 		return junit(w, verb, fs)
 	case "sarif":
 		return sarif(w, verb, fs)
 	}
-	return text(w, fs)
+	return text(w, fs, p)
 }
 
 func title(f finding.Finding) string {
@@ -45,14 +45,18 @@ func title(f finding.Finding) string {
 
 // text groups findings by cluster and object: a heading naming the object
 // and where it came from, then one indented line per finding.
-func text(w io.Writer, findings []finding.Finding) error {
+func text(w io.Writer, findings []finding.Finding, p painter) error {
 	var last string
 	for _, f := range findings {
 		if head := f.Cluster + ": " + f.Object.String() + " (" + f.Where + ")"; head != last {
-			fmt.Fprintln(w, head)
+			fmt.Fprintln(w, p.paint(ansiBold, head))
 			last = head
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", f.Level(), checkName(f), f.Message)
+		color := ansiRed
+		if f.Warning {
+			color = ansiYellow
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", p.paint(color, f.Level()), checkName(f), f.Message)
 	}
 	errs, warns := finding.Count(findings)
 	_, err := fmt.Fprintf(w, "%d findings (%d errors, %d warnings)\n", len(findings), errs, warns)

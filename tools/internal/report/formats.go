@@ -4,15 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
 // The formats, one list per kind of result. Every verb offers the formats of
 // what it reports: findings (check, validate, policy), changes (diff, diff
-// --live), suite results (policy verify).
+// --live), suite results (policy verify); the whole-run reports (check,
+// the revision diff) an HTML page as well.
 var (
 	FindingFormats = []string{"text", "json", "markdown", "github", "junit", "sarif"}
+	CheckFormats   = append(slices.Clip(FindingFormats), "html")
 	ChangeFormats  = []string{"text", "json", "markdown"}
+	DiffFormats    = append(slices.Clip(ChangeFormats), "html")
 	SuiteFormats   = []string{"text", "json"}
 )
 

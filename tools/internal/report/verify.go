@@ -10,7 +10,7 @@ import (
 // Verify writes the results of gator suites: JSON (the envelope), or text with one line
 // per suite, test and case, indented, with
 // why each failure failed, then the counts.
-func Verify(w io.Writer, format string, results []policy.SuiteResult) error {
+func Verify(w io.Writer, format string, results []policy.SuiteResult, color bool) error {
 	switch format {
 	case "json":
 		if results == nil {
@@ -22,14 +22,15 @@ func Verify(w io.Writer, format string, results []policy.SuiteResult) error {
 		return &UnknownFormatError{format, SuiteFormats}
 	}
 	var suites, tests, cases, failedCases, failedTests int
+	p := painter(color)
 	verdict := func(skipped, failed bool) string {
 		switch {
 		case skipped:
-			return "SKIP"
+			return p.paint(ansiYellow, "SKIP")
 		case failed:
-			return "FAIL"
+			return p.paint(ansiBold+ansiRed, "FAIL")
 		}
-		return "ok  "
+		return p.paint(ansiGreen, "ok") + "  "
 	}
 	for _, s := range results {
 		suites++
@@ -56,9 +57,9 @@ func Verify(w io.Writer, format string, results []policy.SuiteResult) error {
 			}
 		}
 	}
-	result := "PASS"
+	result := p.paint(ansiGreen, "PASS")
 	if failedCases+failedTests > 0 {
-		result = "FAIL"
+		result = p.paint(ansiBold+ansiRed, "FAIL")
 	}
 	_, err := fmt.Fprintf(w, "%s: %d suites, %d tests (%d failed), %d cases (%d failed)\n", result, suites, tests, failedTests, cases, failedCases)
 	return err
