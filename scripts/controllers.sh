@@ -48,17 +48,16 @@ controllers=(
 	# package_chart below.
 	"envoy-gateway|charts/gateway-helm"
 	"eck-operator|deploy/eck-operator"
+	# No chart in its module (kube-prometheus-stack is in none): its CRDs,
+	# the ones kube-prometheus-stack 88.5.3 installs (the same operator
+	# release), copied as charts/prometheus-operator-crd.
+	"prometheus-operator|example/prometheus-operator-crd"
 )
 # Built only when named, each in a module of its own (name | module |
 # version | package | link flags | substitutions, as harness_binaries).
-# prometheus-operator reconciles the Prometheus and Alertmanager objects of
-# the kube-prometheus-stack chart, which no module carries (docs/e2e.md). The
-# module proxy serves notification-controller at v1.9.0 only (it refuses the
-# version list).
+# The module proxy serves notification-controller at v1.9.0 only (it
+# refuses the version list).
 optional=(
-	# kube-prometheus-stack 88.5.3 ships prometheus-operator v0.93.1; its
-	# default config-reloader image tag derives from the stamped version.
-	"prometheus-operator|github.com/prometheus-operator/prometheus-operator|v0.93.1|cmd/operator|-X github.com/prometheus/common/version.Version=0.93.1|"
 	"notification-controller|github.com/fluxcd/notification-controller|v1.9.0|.||"
 )
 

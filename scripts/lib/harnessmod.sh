@@ -63,6 +63,9 @@ harness_binaries=(
 	# amtool at the Alertmanager of kube-prometheus-stack 88.5.3 (its values'
 	# alertmanager.alertmanagerSpec.image.tag): the routing tree's tests.
 	"amtool|github.com/prometheus/alertmanager|v0.34.0|cmd/amtool|-X github.com/prometheus/common/version.Version=0.34.0|"
+	# kube-prometheus-stack 88.5.3 ships prometheus-operator v0.93.1; its
+	# default config-reloader image tag derives from the stamped version.
+	"prometheus-operator|github.com/prometheus-operator/prometheus-operator|v0.93.1|cmd/operator|-X github.com/prometheus/common/version.Version=0.93.1|"
 )
 
 # The repository whose go.mod the module starts from.

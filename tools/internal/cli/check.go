@@ -27,8 +27,9 @@ func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [PATH...]",
 		Short: "Render once, then validate, policy-check and rule-check every cluster: one report per cluster and layer",
-		Long: `Check renders every cluster entry once (same flags as render) and runs on that
-render what validate, policy and the repository rules check:
+		Long: `Check renders every cluster entry once (with the render flags, see tools
+render --help) and runs on that render what validate, policy and the
+repository rules check:
 
 - validate: strict schemas, API lifecycle, values lint, PrometheusRules,
   dashboards, Falco rules (see tools validate --help);

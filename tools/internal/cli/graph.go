@@ -19,12 +19,12 @@ func newGraphCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "graph [PATH...]",
 		Short: "Draw each cluster's Flux Kustomizations and their dependencies (Mermaid or DOT)",
-		Long: `Graph renders the cluster entries (same flags as render) and draws, for each,
-its Flux Kustomizations (with --helmreleases its HelmReleases too): an arrow
-from each dependency to what depends on it (spec.dependsOn, the order Flux
-reconciles in), and a dashed one from each Kustomization to the Flux objects
-it applies. --format mermaid (for Markdown: GitHub renders it) or dot
-(Graphviz: dot -Tsvg).
+		Long: `Graph renders the cluster entries (with the render flags, see tools render
+--help) and draws, for each, its Flux Kustomizations (with --helmreleases
+its HelmReleases too): an arrow from each dependency to what depends on it
+(spec.dependsOn, the order Flux reconciles in), and a dashed one from each
+Kustomization to the Flux objects it applies. --format mermaid (for
+Markdown: GitHub renders it) or dot (Graphviz: dot -Tsvg).
 
 The graph needs only the Flux objects: a HelmRelease whose chart cannot be
 fetched or templated is reported as a warning and drawn all the same; a

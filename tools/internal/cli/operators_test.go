@@ -35,9 +35,16 @@ type operator struct {
 	// custom resources of infra-configs.
 	makes    schema.GroupKind
 	selector client.MatchingLabels
+	// want: how many it makes at least (0: one).
+	want int
 	// writable: paths every container of what it makes writes to, which
 	// must be emptyDir mounts where the root file system is read-only.
 	writable []string
+	// start runs an operator whose chart the harness cannot render
+	// (prometheus_operator_test.go), instead of the workload of the
+	// release's render; it returns the operator and the objects it
+	// reconciles, to apply.
+	start func(t *testing.T, cluster, chartsDir string, env *testenv.Env) (*testenv.Controller, []*unstructured.Unstructured)
 }
 
 var operators = []operator{
@@ -66,6 +73,13 @@ var operators = []operator{
 		makes:    schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
 		selector: client.MatchingLabels{"common.k8s.elastic.co/type": "elasticsearch"},
 	},
+	{
+		release: kpsRelease, controller: "prometheus-operator", start: startPrometheusOperator,
+		// The Prometheus and the Alertmanager StatefulSets.
+		makes:    schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
+		selector: client.MatchingLabels{"app.kubernetes.io/managed-by": "prometheus-operator"},
+		want:     2,
+	},
 }
 
 // startOperators renders each operator's release for cluster, installs what
@@ -78,7 +92,14 @@ func startOperators(t *testing.T, cluster, chartsDir string, env *testenv.Env, c
 	t.Helper()
 	c := env.Client(t)
 	running := map[string]*testenv.Controller{}
+	var reconciled []*unstructured.Unstructured
 	for _, op := range operators {
+		if op.start != nil {
+			var objs []*unstructured.Unstructured
+			running[op.release], objs = op.start(t, cluster, chartsDir, env)
+			reconciled = append(reconciled, objs...)
+			continue
+		}
 		rendered := renderLayer(t, cluster, chartsDir, releaseEntry(t, cluster, op.release))
 		// What helm-controller installs, but the workloads, which the
 		// harness runs as processes: the CRDs, then the rest (RBAC,
@@ -120,11 +141,13 @@ func startOperators(t *testing.T, cluster, chartsDir string, env *testenv.Env, c
 		})
 	}
 
-	// What the operators reconcile, as kustomize-controller applies it;
-	// kinds without a CRD here (cert-manager's, prometheus-operator's) are
-	// left out. Secrets External Secrets would make are made with test
-	// values: the operators read them.
+	// What the operators reconcile, as kustomize-controller applies it
+	// (and helm-controller, the chart's objects of the chartless ones);
+	// kinds without a CRD here (cert-manager's) are left out. Secrets
+	// External Secrets would make are made with test values: the
+	// operators read them.
 	applied := append(externalSecretTargets(t, configs), configs...)
+	applied = append(applied, reconciled...)
 	testenv.CreateNamespaces(t, c, testenv.NamespacesOf(applied)...)
 	for _, u := range applied {
 		if err := c.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(u.DeepCopy()),
@@ -179,8 +202,8 @@ func unwritable(u *unstructured.Unstructured, paths []string) []string {
 	return problems
 }
 
-// waitMade waits until op has made at least one object of its kind and
-// returns them, stripped of what the server keeps (status, managed fields).
+// waitMade waits until op has made at least op.want objects of its kind
+// (one when unset) and returns them, stripped of what the server keeps (status, managed fields).
 func waitMade(t *testing.T, c client.Client, op operator, running *testenv.Controller) []*unstructured.Unstructured {
 	t.Helper()
 	list := &unstructured.UnstructuredList{}
@@ -188,14 +211,14 @@ func waitMade(t *testing.T, c client.Client, op operator, running *testenv.Contr
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		err := c.List(t.Context(), list, op.selector)
-		if err == nil && len(list.Items) > 0 {
+		if err == nil && len(list.Items) >= max(op.want, 1) {
 			break
 		}
 		if err := running.Exited(); err != nil {
 			t.Fatalf("%s: %v", op.controller, err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s made no %s matching %v in 3 minutes (list: %v)\n%s", op.controller, op.makes.Kind, op.selector, err, running.Tail(30))
+			t.Fatalf("%s made %d of %d %s matching %v in 3 minutes (list: %v)\n%s", op.controller, len(list.Items), max(op.want, 1), op.makes.Kind, op.selector, err, running.Tail(30))
 		}
 		time.Sleep(time.Second)
 	}

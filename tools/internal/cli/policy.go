@@ -24,16 +24,17 @@ func newPolicyCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy [PATH...]",
 		Short: "Render, then check every object against the cluster's Gatekeeper constraints and the repository rules",
-		Long: `Policy renders like render (same flags), then evaluates each cluster with
-Gatekeeper's own engine (the constraint framework with its CEL and Rego
-drivers, as the admission webhook runs it) against the ConstraintTemplates
-and constraints found in that cluster's render. Every rendered object,
-Helm hooks included, is reviewed as a CREATE by the Flux controller that
-applies it, except what the webhook never sees: objects in namespaces the
-rendered Gatekeeper exempts (--exempt-namespace* flags of its webhook,
-namespaces labelled admission.gatekeeper.sh/ignore, a Config excluding them
-from the webhook). The render is the engine's data.inventory (only the
-kinds a rendered Config or SyncSet syncs, when there is one).
+		Long: `Policy renders like render (its render flags: tools render --help), then
+evaluates each cluster with Gatekeeper's own engine (the constraint
+framework with its CEL and Rego drivers, as the admission webhook runs it)
+against the ConstraintTemplates and constraints found in that cluster's
+render. Every rendered object, Helm hooks included, is reviewed as a CREATE
+by the Flux controller that applies it, except what the webhook never sees:
+objects in namespaces the rendered Gatekeeper exempts (--exempt-namespace*
+flags of its webhook, namespaces labelled admission.gatekeeper.sh/ignore, a
+Config excluding them from the webhook). The render is the engine's
+data.inventory (only the kinds a rendered Config or SyncSet syncs, when
+there is one).
 
 It then runs the repository rules (conftest-style Rego, default
 ` + defaultRules + ` below the repository root; --rules DIR, or none) on the

@@ -24,7 +24,8 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Render, then validate every object strictly, offline, and check what Helm and the API server would not tell you",
-		Long: `Validate renders like render (same flags) and validates every object, offline:
+		Long: `Validate renders like render (its render flags: tools render --help) and
+validates every object, offline:
 
 - built-in kinds strictly against the schemas of --kube-version, generated
   from a real kube-apiserver of that version and shipped with the tool
@@ -50,7 +51,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 Exit codes: 0 clean (warnings allowed), 1 errors found, 2 the render failed
 or bad usage.`,
 		Example: `  tools validate
-  tools validate --kube-version 1.35 clusters/production
+  tools validate --kube-version 1.36 clusters/production
   tools schemas -o cluster.json.gz && tools validate --schemas cluster.json.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, report.FindingFormats); err != nil {
@@ -91,7 +92,7 @@ type validateFlags struct {
 }
 
 func (v *validateFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&v.schemaFile, "schemas", "", "schema bundle written by `tools schemas` (a cluster's built-in kinds and CRDs) instead of the built-in kinds of --kube-version")
+	cmd.Flags().StringVar(&v.schemaFile, "schemas", "", "schema bundle written by tools schemas (a cluster's built-in kinds and CRDs) instead of the built-in kinds of --kube-version")
 	cmd.Flags().StringArrayVar(&v.skipKinds, "skip-kind", nil, "GROUP/KIND of a custom resource whose CRD the cluster provides outside the render (repeatable)")
 }
 
