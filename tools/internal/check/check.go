@@ -37,6 +37,12 @@ type Options struct {
 	RepoRoot string
 	// Progress, when set, is told what runs now.
 	Progress func(string)
+	// Changed, when not nil, checks only what these repository files
+	// (slash-separated, relative to the root) can change: the objects of
+	// the Flux objects whose inputs they touch (render.ChangedScope). The
+	// findings are those of a whole check on these objects; where the
+	// inputs are not known, the whole render is checked.
+	Changed []string
 }
 
 // Report is the result of a check run.
@@ -56,6 +62,18 @@ type Cluster struct {
 	Durations map[string]time.Duration `json:"-"`
 	// Policy is what the policy check reviewed (nil when it did not run).
 	Policy *policy.Result `json:"-"`
+	// Scope says what a changed-only check (Options.Changed) reviewed.
+	Scope *Scope `json:"scope,omitempty"`
+}
+
+// Scope is what a changed-only check reviewed of one cluster.
+type Scope struct {
+	// Units are the Flux objects checked, of Of (Kustomizations and
+	// HelmReleases).
+	Units int `json:"units"`
+	Of    int `json:"of"`
+	// Whole says why the whole render was checked instead.
+	Whole string `json:"whole,omitempty"`
 }
 
 // Layer counts one Flux Kustomization's objects and findings.
@@ -141,6 +159,16 @@ type checkRun struct {
 
 func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, error) {
 	out := Cluster{Path: c.Path, Durations: map[string]time.Duration{}}
+	var scope *render.Scope
+	if opts.Changed != nil {
+		var whole string
+		scope, whole = render.ChangedScope(c, opts.Changed)
+		out.Scope = &Scope{Units: scope.Units(), Of: len(c.Units), Whole: whole}
+		if scope == nil {
+			out.Scope.Units = len(c.Units)
+		}
+		opts.Validate.Scope, opts.Policy.Scope = scope, scope
+	}
 	chosen := func(name string) bool { return len(opts.Checks) == 0 || slices.Contains(opts.Checks, name) }
 	var runs []checkRun
 	if chosen(Validate) {
@@ -189,6 +217,9 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 		out.Durations[r.name] = durations[i]
 		findings = append(findings, results[i]...)
 	}
+	if scope != nil {
+		findings = inScope(c, scope, findings)
+	}
 	policy.FailOn(findings, cmp.Or(opts.FailOn, "deny"))
 	layerOf, layers := layering(c)
 	for i := range findings {
@@ -218,6 +249,25 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 	}
 	slices.SortFunc(out.Layers, func(a, b Layer) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// inScope keeps the findings on objects a scope holds, and those on no
+// rendered object (the render's own: a CRD that does not compile).
+func inScope(c *render.Cluster, scope *render.Scope, findings []finding.Finding) []finding.Finding {
+	rendered, kept := map[object.ID]bool{}, map[object.ID]bool{}
+	for _, u := range c.Units {
+		if scope.Unit(u.Ref) {
+			kept[u.Ref] = true
+		}
+		for _, o := range u.Objects {
+			id := object.IDOf(o.Object)
+			rendered[id] = true
+			if scope.Unit(u.Ref) {
+				kept[id] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(findings, func(f finding.Finding) bool { return rendered[f.Object] && !kept[f.Object] })
 }
 
 // LayerOf maps every rendered object to its layer, as the findings of a

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -75,6 +76,11 @@ type Options struct {
 type Result struct {
 	Objects  []Object `json:"objects"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Inputs are the paths, relative to the source root (slash-separated;
+	// "." the root), that kustomize read, listed or tested: a file read, a
+	// directory listed or globbed, a path whose existence decided
+	// something. A change to anything else cannot change the result.
+	Inputs []string `json:"-"`
 }
 
 // Build builds ks from the directory dir (relative to the source root root).
@@ -96,7 +102,7 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err := checkTree(root, dirAbs); err != nil {
 		return nil, err
 	}
-	manifest, kfile, _, err := fluxkustomize.NewGenerator(root, *u).GenerateManifest(dirAbs)
+	manifest, kfile, action, err := fluxkustomize.NewGenerator(root, *u).GenerateManifest(dirAbs)
 	if err != nil {
 		return nil, fmt.Errorf("generate kustomization.yaml: %w", trimBuildError(err, root))
 	}
@@ -139,6 +145,7 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 		var entry cacheEntry
 		fresh := func() bool { return !stale(fs, root, absDeps(root, entry.Deps)) }
 		if opts.Cache.Load(key, &entry, fresh) {
+			entry.Result.Inputs = inputs(entry.Deps, generated(action, dir))
 			return &entry.Result, nil
 		}
 	}
@@ -150,10 +157,37 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err != nil {
 		return nil, err
 	}
+	rel := relDeps(root, deps)
 	if key != "" {
-		_ = opts.Cache.Store(key, cacheEntry{Deps: relDeps(root, deps), Result: *res}) // a cache miss next time is the worst outcome
+		_ = opts.Cache.Store(key, cacheEntry{Deps: rel, Result: *res}) // a cache miss next time is the worst outcome
 	}
+	res.Inputs = inputs(rel, generated(action, dir))
 	return res, nil
+}
+
+// generated is the build directory when kustomize-controller's generator
+// wrote its kustomization.yaml: from every YAML file below it, so a file
+// added anywhere there changes the build.
+func generated(action fluxkustomize.Action, dir string) string {
+	if action == fluxkustomize.CreatedAction {
+		return path.Clean(dir)
+	}
+	return ""
+}
+
+// inputs are the paths of observations relative to the source root,
+// sorted, each once (an absolute path: outside the root), and dir when
+// it is set.
+func inputs(deps []dep, dir string) []string {
+	out := make([]string, 0, len(deps)+1)
+	for _, d := range deps {
+		out = append(out, d.Path)
+	}
+	if dir != "" {
+		out = append(out, dir)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // cacheEntry is what the render cache keeps for one build.

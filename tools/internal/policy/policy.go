@@ -44,6 +44,9 @@ const Check = "policy"
 type Options struct {
 	// Concurrency bounds the objects reviewed at once (default GOMAXPROCS).
 	Concurrency int
+	// Scope limits the objects reviewed (nil: all); every object is still
+	// the engine's inventory, as the cluster holds them all.
+	Scope *render.Scope
 }
 
 // Result is the evaluation of one cluster.
@@ -176,6 +179,9 @@ func reviewAll(ctx context.Context, cluster string, engine reviewer, settings *s
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, o := range objects {
+		if !opts.Scope.Object(o) {
+			continue
+		}
 		ns, sees := settings.webhookSees(o.Object)
 		if !sees {
 			res.Skipped++

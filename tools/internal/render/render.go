@@ -128,6 +128,10 @@ type Unit struct {
 	Values    map[string]any
 	// Annotations are the Flux object's own.
 	Annotations map[string]string
+	// Inputs are, for a Kustomization built from this checkout, the
+	// repository paths (slash-separated, relative to the root) its build
+	// read, listed or tested (kustomize.Result.Inputs); nil otherwise.
+	Inputs []string
 }
 
 // Cluster is the render of one cluster entry.

@@ -104,7 +104,7 @@ func (run *run) entry(ctx context.Context) error {
 		}
 	}
 	kustomize.SetOwnerLabels(objs, run.entryRef.Name, run.entryRef.Namespace)
-	unit := &Unit{Ref: run.entryRef, File: run.cluster.Path}
+	unit := &Unit{Ref: run.entryRef, File: run.cluster.Path, Inputs: res.Inputs}
 	run.cluster.Units = append(run.cluster.Units, unit)
 	run.absorb(unit, res.Objects, "")
 	return nil
@@ -279,6 +279,10 @@ func (run *run) kustomizations(ctx context.Context) {
 			case res.res == nil:
 				node.unit.Skipped = "suspended"
 			default:
+				if res.source == "" {
+					// Read from this checkout: what it read is known.
+					node.unit.Inputs = res.res.Inputs
+				}
 				run.warn(node.unit, res.res.Warnings...)
 				run.absorb(node.unit, res.res.Objects, res.source)
 			}

@@ -43,6 +43,13 @@ func CheckSummary(w io.Writer, r *check.Report, elapsed time.Duration) {
 	for _, c := range r.Clusters {
 		fmt.Fprintf(w, "check %s: validate %s, policy %s, repo-rules %s\n", c.Path,
 			c.Durations[check.Validate].Round(time.Millisecond), c.Durations[check.Policy].Round(time.Millisecond), c.Durations[check.RepoRules].Round(time.Millisecond))
+		switch s := c.Scope; {
+		case s == nil:
+		case s.Whole != "":
+			fmt.Fprintf(w, "check %s: changed-only not possible, every object checked: %s\n", c.Path, s.Whole)
+		default:
+			fmt.Fprintf(w, "check %s: changed only: the objects of %d of %d Flux objects checked\n", c.Path, s.Units, s.Of)
+		}
 	}
 	fmt.Fprintf(w, "check: %d clusters in %s\n", len(r.Clusters), elapsed.Round(time.Millisecond))
 }

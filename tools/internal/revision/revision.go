@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -138,4 +139,29 @@ func Short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// Changed returns the files that differ between commit and the working
+// tree (staged or not, deleted and renamed ones under both names, and
+// untracked files git does not ignore), relative to the repository's top
+// level, slash-separated, sorted.
+func (g Git) Changed(ctx context.Context, commit string) ([]string, error) {
+	diff, err := g.run(ctx, "-c", "core.quotePath=false", "diff", "--name-only", "--no-renames", "-z", commit, "--")
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := g.run(ctx, "-c", "core.quotePath=false", "ls-files", "--others", "--exclude-standard", "--full-name", "-z")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range []string{diff, untracked} {
+		for f := range strings.SplitSeq(s, "\x00") {
+			if f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

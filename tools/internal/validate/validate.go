@@ -49,6 +49,9 @@ type Options struct {
 	// RepoRoot is the checkout rendered, to point findings in generated
 	// ConfigMaps at the repository files they came from.
 	RepoRoot string
+	// Scope limits the objects and HelmRelease values checked (nil: all);
+	// the CRDs of the whole render still make the schemas.
+	Scope *render.Scope
 }
 
 // Run checks every cluster.
@@ -75,7 +78,7 @@ func Run(ctx context.Context, clusters []*render.Cluster, opts Options) []Findin
 func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	var out []Finding
 	for _, u := range c.Units {
-		if u.HelmChart == nil {
+		if u.HelmChart == nil || !opts.Scope.Unit(u.Ref) {
 			continue
 		}
 		allowed := valueslint.Allowed(u.Annotations)
@@ -121,6 +124,9 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, o := range objects {
+		if !opts.Scope.Object(o) {
+			continue
+		}
 		g.Go(func() error {
 			per[i] = checkObject(ctx, o, crds, opts, newFinding)
 			return nil
