@@ -130,10 +130,18 @@ renovate-check: ## Renovate's config validator, then an offline extraction that 
 fmt: ## Format Go code with the linter's formatters (gofumpt)
 	golangci-lint fmt --config .golangci.yml ./...
 
-bench: ## Render benchmarks, the Go benchmarks, then tools check vs the upstream CLI pipeline (CHARTS=dir: this repo's clusters)
+# The side-by-side table last: tools against the upstream CLI pipeline,
+# kubeconform, kubectl diff and the flux CLI, each pair timed in the same run
+# (scripts/bench-side.sh; the peers are built once into BENCH_BIN, about 10
+# minutes the first time). RUNS=n runs of each (default 3); BENCH_ONLY picks
+# peers (pipeline drift flux); CHARTS=dir: the pipeline on this repo's clusters.
+bench: ## Synthetic render table, then tools vs upstream CLIs side by side (one Markdown table: pipeline, kubeconform, kubectl diff, flux build/diff)
 	bash scripts/bench.sh
+	CHARTS='$(CHARTS)' bash scripts/bench-side.sh
+
+.PHONY: bench-go
+bench-go: ## The Go benchmarks (go test -bench, 3 iterations each)
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./tools/...
-	CHARTS='$(CHARTS)' bash scripts/bench-pipeline.sh
 
 tools: ## Install the tools make test needs: lint tools, gator/promtool/amtool, kube-apiserver/etcd, the controllers
 	bash scripts/install-tools.sh

@@ -24,10 +24,14 @@
 # substitution, no Flux-side patches or targetNamespace, no valuesFrom.
 #
 # The upstream CLIs are built once from the Go module proxy into
-# $BENCH_BIN (default ~/.cache/aks-gitops/bench-bin), stamped by version;
+# $BENCH_BIN (default ~/.cache/aks-gitops/bench-bin), stamped by version
+# and Go toolchain (scripts/lib/bench.sh); tools check is timed warm (its
+# render cache from the run before) and cold (an empty cache each run);
+# BENCH_ROWS=FILE adds the figures to scripts/bench-side.sh's table;
 # KEEP=1 keeps the work directory (outputs of every stage) for inspection;
 # gator comes from TOOLS_BIN (make tools). The apiserver's /openapi/v2 is
-# fetched once, from the testenv binaries (make testenv), and cached there.
+# fetched once, from the testenv binaries (make testenv, started by
+# scripts/lib/apiserver.sh), and cached there.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,119 +44,37 @@ CONFTEST_VERSION=v0.71.1
 KUBE_VERSION=1.36.3
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/aks-gitops
-BENCH_BIN=${BENCH_BIN:-$cache/bench-bin}
 TOOLS_BIN=${TOOLS_BIN:-$cache/bin}
 TESTENV_BIN=${KUBEBUILDER_ASSETS:-${TESTENV_BIN:-$cache/testenv/v$KUBE_VERSION}}
 runs=${RUNS:-3}
 jobs=${JOBS:-2}
 size=${SIZE:-medium}
 
-log() { printf 'bench-pipeline: %s\n' "$*" >&2; }
-die() {
-	log "$*"
-	exit 2
-}
+bench_name=bench-pipeline
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+# shellcheck source=scripts/lib/apiserver.sh
+. scripts/lib/apiserver.sh
 
-if ! python3 -c 'import yaml' 2>/dev/null; then
-	die "python3 with PyYAML is needed to plan the pipeline (apt-get install python3-yaml)"
-fi
+bench_need_pyyaml
 [[ -x $TOOLS_BIN/gator ]] || die "gator not found in $TOOLS_BIN; run 'make tools'"
 
-# install NAME MODULE@VERSION: go install into BENCH_BIN unless the stamp
-# says this version is there.
-install() {
-	local name=$1 pkg=$2 stamp="$BENCH_BIN/.$1.version"
-	if [[ -x $BENCH_BIN/$name && -f $stamp && "$(<"$stamp")" == "$pkg" ]]; then
-		return
-	fi
-	log "building $pkg"
-	mkdir -p "$BENCH_BIN"
-	# Outside the repo so its go.mod plays no part; the local toolchain only.
-	(cd / && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOBIN=$BENCH_BIN go install "$pkg") || die "go install $pkg failed"
-	printf '%s\n' "$pkg" >"$stamp"
-}
-install kustomize sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION
-install helm helm.sh/helm/v4/cmd/helm@$HELM_VERSION
-install kubeconform github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION
-install conftest github.com/open-policy-agent/conftest@$CONFTEST_VERSION
+bench_install kustomize sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION
+bench_install helm helm.sh/helm/v4/cmd/helm@$HELM_VERSION
+bench_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION
+bench_install conftest github.com/open-policy-agent/conftest@$CONFTEST_VERSION
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-	if [[ -n ${KEEP:-} ]]; then
-		log "kept $work"
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
+bench_workdir
 
-# openapi_v2 FILE: the real kube-apiserver's /openapi/v2, from an etcd and
-# kube-apiserver started on free loopback ports (as tools/internal/testenv
-# starts them) and stopped again.
-openapi_v2() {
-	local out=$1 dir="$work/apiserver"
-	[[ -x $TESTENV_BIN/kube-apiserver && -x $TESTENV_BIN/etcd ]] ||
-		die "kube-apiserver and etcd not found in $TESTENV_BIN; run 'make testenv'"
-	mkdir -p "$dir"
-	local ports etcd_port peer_port api_port token i
-	ports=$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-	read -r etcd_port peer_port api_port <<<"$ports"
-	token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-	printf '%s,bench,bench,"system:masters"\n' "$token" >"$dir/tokens.csv"
-	openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null || die "openssl genrsa failed"
-	"$TESTENV_BIN/etcd" --name=bench --data-dir="$dir/etcd" \
-		--listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
-		--listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$peer_port" \
-		--initial-cluster="bench=http://127.0.0.1:$peer_port" --unsafe-no-fsync --log-level=warn >"$dir/etcd.log" 2>&1 &
-	pids+=($!)
-	"$TESTENV_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_port" --cert-dir="$dir/certs" \
-		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
-		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
-		--service-account-key-file="$dir/sa.key" --service-account-signing-key-file="$dir/sa.key" \
-		--token-auth-file="$dir/tokens.csv" --authorization-mode=RBAC --service-cluster-ip-range=10.0.0.0/24 \
-		--endpoint-reconciler-type=none >"$dir/apiserver.log" 2>&1 &
-	pids+=($!)
-	for i in $(seq 120); do
-		if curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz" >/dev/null 2>&1; then
-			break
-		fi
-		[[ $i == 120 ]] && die "kube-apiserver not ready after 60s: $(tail -5 "$dir/apiserver.log")"
-		sleep 0.5
-	done
-	curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/openapi/v2" -o "$out.tmp" ||
-		die "GET /openapi/v2 failed"
-	mv "$out.tmp" "$out"
-	# The apiserver first (it waits on etcd while it shuts down), then etcd.
-	stop "${pids[1]}"
-	stop "${pids[0]}"
-	pids=()
-}
-
-# stop PID: SIGTERM, ten seconds' grace, then SIGKILL.
-stop() {
-	local i
-	kill "$1" 2>/dev/null || return 0
-	for i in $(seq 20); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.5
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
+# The real kube-apiserver's /openapi/v2, fetched once and cached.
 openapi="$BENCH_BIN/openapi-v2-v$KUBE_VERSION.json"
 if [[ ! -s $openapi ]]; then
 	log "fetching /openapi/v2 from kube-apiserver v$KUBE_VERSION"
-	openapi_v2 "$openapi"
+	apiserver_start "$TESTENV_BIN" "$work/apiserver"
+	curl -skf -H "Authorization: Bearer $apiserver_token" "$apiserver_url/openapi/v2" -o "$openapi.tmp" ||
+		die "GET /openapi/v2 failed"
+	mv "$openapi.tmp" "$openapi"
+	apiserver_stop
 fi
 
 go build -o "$work/tools" ./tools || die "go build ./tools failed"
@@ -312,21 +234,7 @@ pipeline() {
 	stage gator gator_run
 }
 
-TIMEFORMAT=%R
-# best N CMD...: the smallest wall time of N runs, in seconds.
-best() {
-	local n=$1 b="" t i
-	shift
-	for i in $(seq "$n"); do
-		t=$({ time "$@" >/dev/null 2>&1; } 2>&1)
-		if [[ -z $b ]] || awk -v a="$t" -v b="$b" 'BEGIN { exit !(a < b) }'; then
-			b=$t
-		fi
-	done
-	printf '%s' "$b"
-}
-
-tools_flags=(--repo "$repo" --offline --charts "$charts" --cache-dir "$work/tools-cache")
+tools_flags=(--repo "$repo" --offline --charts "$charts")
 paths=()
 for e in "${entries[@]}"; do
 	paths+=("$repo/$e")
@@ -341,9 +249,18 @@ else
 	ours=(validate)
 	ours_label="tools validate (tools check is not on main yet)"
 fi
+# tools_run VERB...: with the cache of the runs before (warm).
 tools_run() {
-	local rc=0
-	"$work/tools" "$@" "${tools_flags[@]}" "${paths[@]}" >"$work/tools.out" 2>&1 || rc=$?
+	tools_in "$work/tools-cache" "$@"
+}
+# tools_cold VERB...: with an empty chart and render cache.
+tools_cold() {
+	tools_in "$(mktemp -d "$work/cold.XXXXXX")" "$@"
+}
+tools_in() {
+	local cache=$1 rc=0
+	shift
+	"$work/tools" "$@" "${tools_flags[@]}" --cache-dir "$cache" "${paths[@]}" >"$work/tools.out" 2>&1 || rc=$?
 	((rc <= 1)) || die "tools $1 failed (exit $rc): $(tail -5 "$work/tools.out")"
 }
 
@@ -356,13 +273,12 @@ tools_run render
 t_pipeline=$(best "$runs" pipeline)
 t_render=$(best "$runs" pipeline_render)
 t_ours=$(best "$runs" tools_run "${ours[@]}")
+t_ours_cold=$(best "$runs" tools_cold "${ours[@]}")
 t_tools_render=$(best "$runs" tools_run render)
 t_kubeconform=$(best "$runs" kubeconform_run)
 t_conftest=$(best "$runs" conftest_run)
 t_gator=$(best "$runs" gator_run)
 t_validate=$(best "$runs" tools_run validate)
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
 
 files=$(find "$out" -name '*.yaml' | wc -l)
 objects=$(cat "$out"/*.yaml | grep -c '^kind:' || true)
@@ -375,8 +291,25 @@ printf '%-58s %8s\n' "upstream pipeline (kustomize+helm, kubeconform, conftest, 
 printf '%-58s %8s\n' "  of which kustomize build + helm template" "$t_render"
 printf '%-58s %8s\n' "  of which kubeconform / conftest / gator" "$t_kubeconform / $t_conftest / $t_gator"
 printf '%-58s %8s\n' "$ours_label" "$t_ours"
+printf '%-58s %8s\n' "$ours_label, empty cache (cold)" "$t_ours_cold"
 printf '%-58s %8s\n' "  tools render alone" "$t_tools_render"
 printf 'pipeline / %s: %s\n' "${ours[0]}" "$(ratio "$t_pipeline" "$t_ours")"
 printf '%-58s %8s\n' "kubeconform -n 2 on the rendered files (render excluded)" "$t_kubeconform"
 printf '%-58s %8s\n' "tools validate (render from its warm cache included)" "$t_validate"
 printf 'kubeconform / tools validate: %s\n' "$(ratio "$t_kubeconform" "$t_validate")"
+
+# The rows of scripts/bench-side.sh's table.
+if [[ -n ${CHARTS:-} ]]; then
+	how="CHARTS=$CHARTS scripts/bench-pipeline.sh"
+	what="\`tools ${ours[0]} --offline --charts \$CHARTS ${entries[*]}\`"
+else
+	how="SIZE=$size scripts/bench-pipeline.sh"
+	what="\`tools ${ours[0]} --offline --charts R/charts R/clusters/bench\`"
+fi
+bench_row "render + validate + policy: $ours_label vs kustomize + helm template + kubeconform + conftest + gator (warm)" \
+	"$t_ours" "$t_pipeline" "\`$how\`: $what vs $(wc -l <"$work/commands") kustomize builds and helm templates ($jobs at a time), \`kubeconform -n 2\`, \`conftest test\`, \`gator test\`"
+bench_row "the same, tools with an empty chart and render cache (cold)" \
+	"$t_ours_cold" "$t_pipeline" "\`$how\`: the same, \`--cache-dir\` a new empty directory"
+bench_row "validate: tools validate vs kubeconform alone (warm)" \
+	"$t_validate" "$t_kubeconform" "\`$how\`: \`tools validate\` (renders from its warm cache) vs \`kubeconform -n 2 -ignore-missing-schemas\` on the pipeline's rendered files (render excluded)"
+bench_note "render + validate + policy: input $input, $objects objects rendered; the pipeline's plan (which Kustomizations and HelmReleases, their values) is made before timing, and it does no Flux-side processing (postBuild, targetNamespace, patches)."
