@@ -365,7 +365,7 @@ func (c *comparer) objectYAML(o *render.Object) string {
 			}
 		}
 	}
-	y, err := yaml.Marshal(obj)
+	y, err := object.MarshalYAML(obj)
 	if err != nil {
 		return fmt.Sprintf("# cannot show: %v\n", err)
 	}

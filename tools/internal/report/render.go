@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"golang.org/x/sync/errgroup"
-	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/helm"
 	"github.com/aks-gitops/platform/tools/internal/render"
@@ -55,7 +55,7 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, showS
 			if !showSecrets {
 				u = secrets.MaskObject(u)
 			}
-			data, err := yaml.Marshal(u.Object)
+			data, err := object.MarshalYAML(u.Object)
 			if err != nil {
 				return fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 			}
