@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -118,11 +119,30 @@ type dep struct {
 	Result string `json:"result"`
 }
 
+// Observations remembers, for the builds of one render, what checking
+// their cache entries observed: the files do not change while a render
+// runs, and many Kustomizations read the same bases, so each path is
+// read and digested once.
+type Observations struct{ seen sync.Map }
+
 // stale reports whether any observation, made again under root, now
-// returns something else.
-func stale(fs filesys.FileSystem, root string, deps []dep) bool {
+// returns something else. The kustomization file a build generated (in
+// memory, its own) is observed afresh.
+func (o *Observations) stale(fs filesys.FileSystem, root, kfile string, deps []dep) bool {
 	for _, d := range deps {
-		if observe(fs, root, d.Op, d.Path) != d.Result {
+		var got string
+		if o == nil || d.Path == kfile {
+			got = observe(fs, root, d.Op, d.Path)
+		} else {
+			key := d.Op + "\x00" + d.Path
+			if v, ok := o.seen.Load(key); ok {
+				got = v.(string)
+			} else {
+				got = observe(fs, root, d.Op, d.Path)
+				o.seen.Store(key, got)
+			}
+		}
+		if got != d.Result {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,6 +71,9 @@ type Options struct {
 	Decryptor *secrets.Decryptor
 	// Cache keeps build results between runs (nil: none).
 	Cache *diskcache.Cache
+	// Observations, shared by the builds of one render, remembers what
+	// checking a cache entry observed (nil: nothing is remembered).
+	Observations *Observations
 }
 
 // Result is what one build produced.
@@ -108,16 +112,9 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	}
 	// Ask kustomize for origin annotations to learn each object's file; they
 	// are removed again unless the Kustomization asked for them itself.
-	var kus kustypes.Kustomization
-	if err := yaml.Unmarshal(manifest, &kus); err != nil {
-		return nil, fmt.Errorf("generated kustomization.yaml: %w", err)
-	}
-	keepOrigin := slices.Contains(kus.BuildMetadata, originAnnotations)
-	if !keepOrigin {
-		kus.BuildMetadata = append(kus.BuildMetadata, originAnnotations)
-		if manifest, err = yaml.Marshal(kus); err != nil {
-			return nil, err
-		}
+	keepOrigin, manifest, err := withOriginAnnotations(manifest)
+	if err != nil {
+		return nil, err
 	}
 	disk, err := securefs.MakeFsOnDiskSecure(root)
 	if err != nil {
@@ -143,7 +140,7 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 			return nil, err
 		}
 		var entry cacheEntry
-		fresh := func() bool { return !stale(fs, root, absDeps(root, entry.Deps)) }
+		fresh := func() bool { return !opts.Observations.stale(fs, root, kfile, absDeps(root, entry.Deps)) }
 		if opts.Cache.Load(key, &entry, fresh) {
 			entry.Result.Inputs = inputs(entry.Deps, generated(action, dir))
 			return &entry.Result, nil
@@ -188,6 +185,33 @@ func inputs(deps []dep, dir string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// buildMetadataKey finds a top-level buildMetadata field in a generated
+// kustomization.yaml (block style: the generator writes it with
+// sigs.k8s.io/yaml).
+var buildMetadataKey = regexp.MustCompile(`(?m)^buildMetadata:`)
+
+// withOriginAnnotations adds originAnnotations to the buildMetadata of a
+// generated kustomization.yaml and says whether it was there already.
+// Without a buildMetadata field (nearly always) the field is appended as
+// text: re-encoding the whole file through the Kustomization type, which
+// the generator has just done, was a sixth of a warm render.
+func withOriginAnnotations(manifest []byte) (bool, []byte, error) {
+	if !buildMetadataKey.Match(manifest) {
+		out := append(bytes.TrimRight(manifest, "\n"), "\nbuildMetadata:\n- "+originAnnotations+"\n"...)
+		return false, out, nil
+	}
+	var kus kustypes.Kustomization
+	if err := yaml.Unmarshal(manifest, &kus); err != nil {
+		return false, nil, fmt.Errorf("generated kustomization.yaml: %w", err)
+	}
+	if slices.Contains(kus.BuildMetadata, originAnnotations) {
+		return true, manifest, nil
+	}
+	kus.BuildMetadata = append(kus.BuildMetadata, originAnnotations)
+	out, err := yaml.Marshal(kus)
+	return false, out, err
 }
 
 // cacheEntry is what the render cache keeps for one build.

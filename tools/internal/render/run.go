@@ -30,6 +30,9 @@ type run struct {
 	// fluxObjects indexes the Flux objects of the inventory (the first of a
 	// name wins, as for Kustomizations) for source lookups.
 	fluxObjects map[flux.Ref]*unstructured.Unstructured
+	// observations are what checking the render cache saw on disk, shared
+	// by the run's builds.
+	observations *kustomize.Observations
 }
 
 func newRun(r *Renderer, rel string) *run {
@@ -39,6 +42,9 @@ func newRun(r *Renderer, rel string) *run {
 		ks:          map[flux.Ref]*ksNode{},
 		hrs:         map[flux.Ref]*hrNode{},
 		fluxObjects: map[flux.Ref]*unstructured.Unstructured{},
+		// One per run: a render of the same checkout later (a long-lived
+		// Renderer, a diff's two sides) sees the files as they are then.
+		observations: &kustomize.Observations{},
 	}
 }
 
@@ -330,7 +336,10 @@ func (run *run) buildKustomization(ctx context.Context, node *ksNode, store *sec
 		return nil, "", err
 	}
 	dir := cleanPath(ks.Spec.Path)
-	res, err := kustomize.Build(ctx, root, ks, dir, kustomize.Options{Store: store, Strict: run.r.opts.StrictSubstitution, Decryptor: run.r.opts.Decryptor, Cache: run.r.opts.Cache})
+	res, err := kustomize.Build(ctx, root, ks, dir, kustomize.Options{
+		Store: store, Strict: run.r.opts.StrictSubstitution, Decryptor: run.r.opts.Decryptor,
+		Cache: run.r.opts.Cache, Observations: run.observations,
+	})
 	return res, label, err
 }
 
