@@ -23,7 +23,9 @@ export CGO_ENABLED
 # go test flags. For the race detector (it needs cgo):
 # make test GOTEST_FLAGS='-race -count=1' CGO_ENABLED=1 (the first run
 # rebuilds the whole Kubernetes and Helm dependency tree instrumented).
-GOTEST_FLAGS ?= -count=1
+# -timeout: go test's default (10 minutes per package) is about twice what
+# tools/internal/cli takes on an idle 2-core machine; a loaded one needs more.
+GOTEST_FLAGS ?= -count=1 -timeout 30m
 
 ifndef VERSION
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
