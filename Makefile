@@ -81,8 +81,8 @@ build: ## Build bin/tools, stamped with VERSION (stripped)
 # anyway, and the fuzzing engine's coverage-instrumented build of every
 # dependency cost a cold run 11 minutes of its 90 (the fuzz workflow runs
 # make fuzz every night instead, for longer).
-test: tools ## Everything CI runs: installs the tools, then vet, lint, rules-test, policy-test, renovate-check, go test (fails if any step fails)
-	$(MAKE) --no-print-directory -j1 -k vet lint rules-test policy-test renovate-check gotest
+test: tools ## Everything CI runs: installs the tools, then vet, lint, rules-test, policy-test, renovate-check, bench-guard, go test (fails if any step fails)
+	$(MAKE) --no-print-directory -j1 -k vet lint rules-test policy-test renovate-check bench-guard gotest
 
 vet: ## go vet ./...
 	$(GO) vet ./...
@@ -141,7 +141,13 @@ bench: ## Synthetic render table, then tools vs upstream CLIs side by side (one 
 	bash scripts/bench.sh
 	CHARTS='$(CHARTS)' bash scripts/bench-side.sh
 
-.PHONY: bench-go
+# The guard against slowdowns: BenchmarkGuard against the committed baseline
+# testdata/bench/guard.txt with benchstat (scripts/bench-guard.sh has the
+# limits); UPDATE=1 records a new baseline (on an idle machine).
+bench-guard: ## Fail on a significant slowdown of BenchmarkGuard against its committed baseline (benchstat)
+	bash scripts/bench-guard.sh
+
+.PHONY: bench-go bench-guard
 bench-go: ## The Go benchmarks (go test -bench, 3 iterations each)
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./tools/...
 

@@ -13,6 +13,9 @@ set -euo pipefail
 
 GOLANGCI_LINT_VERSION=v2.15.0
 ACTIONLINT_VERSION=v1.7.12
+# benchstat compares the benchmark guard's results with its baseline
+# (scripts/bench-guard.sh).
+BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
 # gator, promtool and amtool, the upstream CLIs the tests compare with, are
 # built in the module the harness binaries share (scripts/lib/harnessmod.sh
 # has their versions).
@@ -60,6 +63,7 @@ go_install() {
 
 go_install golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
 go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
+go_install benchstat golang.org/x/perf/cmd/benchstat "$BENCHSTAT_VERSION"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/harnessmod.sh
 . "$root/scripts/lib/harnessmod.sh"
@@ -102,6 +106,7 @@ fi
 
 log "golangci-lint: $("$bin_dir/golangci-lint" version --short 2>/dev/null || echo '?')"
 log "actionlint:    $("$bin_dir/actionlint" -version 2>/dev/null | head -n1)"
+log "benchstat:     $BENCHSTAT_VERSION"
 log "shellcheck:    $(shellcheck --version | sed -n 's/^version: //p')"
 log "chromium:      $("${CHROMIUM:-$(command -v chromium || command -v chromium-browser || command -v google-chrome)}" --version 2>/dev/null)"
 log "promtool:      $("$bin_dir/promtool" --version 2>/dev/null | head -n1)"
