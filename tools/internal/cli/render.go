@@ -217,7 +217,7 @@ Exit codes: 0 rendered, 2 a Flux object failed (nothing written unless
 		},
 	}
 	flags.bind(cmd)
-	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory (one file per Flux object), a .yaml file, or - for a YAML stream on stdout")
+	cmd.Flags().StringVarP(&out, "output", "o", "-", "output directory (one file per Flux object), a .yaml file (or any existing file, such as /dev/null), or - for a YAML stream on stdout")
 	cmd.Flags().BoolVar(&flags.showSecrets, "show-secrets", false, "print secret values (never done otherwise)")
 	cmd.Flags().BoolVar(&partial, "partial", false, "when some Flux objects fail, still write the objects that rendered (the exit code is 2 all the same)")
 	return cmd
@@ -355,12 +355,14 @@ func (r *rendered) failed() bool {
 }
 
 // writeRender writes the render to stdout ("-"), to one YAML file (a path
-// ending in .yaml or .yml) or to a directory tree.
+// ending in .yaml or .yml, or a file that exists and is no directory, such
+// as /dev/null) or to a directory tree.
 func writeRender(out string, stdout io.Writer, clusters []*render.Cluster, showSecrets bool) error {
+	fi, statErr := os.Stat(out)
 	switch {
 	case out == "-":
 		return report.WriteStream(stdout, clusters, showSecrets)
-	case strings.HasSuffix(out, ".yaml") || strings.HasSuffix(out, ".yml"):
+	case strings.HasSuffix(out, ".yaml") || strings.HasSuffix(out, ".yml") || (statErr == nil && !fi.IsDir()):
 		f, err := os.Create(out)
 		if err != nil {
 			return err

@@ -207,6 +207,12 @@ func TestRenderOutputDir(t *testing.T) {
 	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "kind: StatefulSet") {
 		t.Errorf("-o file: %v, %d bytes", err, len(data))
 	}
+	// So does a file that exists and is no directory (/dev/null: timing
+	// a render without keeping it).
+	args[len(args)-2] = os.DevNull
+	if code, stdout, stderr := run(args...); code != 0 || stdout != "" {
+		t.Errorf("-o %s: exit %d, stdout %q: %s", os.DevNull, code, stdout, stderr)
+	}
 	// A directory it did not write is never overwritten.
 	foreign := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(foreign, "clusters", "test"), 0o755); err != nil {
