@@ -45,14 +45,9 @@ func TestCheckChangedSince(t *testing.T) {
 	base["testdata/example/infrastructure/controllers/namespace.yaml"] += "spec:\n  finalizerz: [x]\n"
 	head := maps.Clone(base)
 	// The change: the apps layer's base Deployment.
-	head["testdata/example/apps/base/deployment.yaml"] = strings.Replace(head["testdata/example/apps/base/deployment.yaml"],
-		"image: nginxinc/nginx-unprivileged:1.29.1", "image: nginxinc/nginx-unprivileged:1.29.1\n          imagePullPolicyy: Always", 1)
+	breakDeployment(head, "1.29.1")
 	dir := commitTrees(t, base, base)
-	for name, content := range head {
-		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	diffWriteFiles(t, dir, head)
 
 	// One render cache for every run: the first renders cold, the rest
 	// read what kustomize read from the cache.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,18 +12,9 @@ import (
 // a bad value is one usage line whatever the verb.
 func TestColor(t *testing.T) {
 	tree := exampleTree(t)
-	tree["testdata/example/apps/base/deployment.yaml"] = strings.Replace(tree["testdata/example/apps/base/deployment.yaml"],
-		"image: nginxinc/nginx-unprivileged:1.29.1", "image: nginxinc/nginx-unprivileged:1.29.1\n          imagePullPolicyy: Always", 1)
+	breakDeployment(tree, "1.29.1")
 	dir := t.TempDir()
-	for name, content := range tree {
-		path := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	diffWriteFiles(t, dir, tree)
 	cache := t.TempDir()
 	entry := filepath.Join(dir, "testdata/example/clusters/demo")
 	common := []string{"--repo", dir, "--cache-dir", cache, "--offline", "--charts", filepath.Join(dir, "testdata/example/charts"), entry}

@@ -38,6 +38,16 @@ func exampleTree(t *testing.T) map[string]string {
 	return files
 }
 
+// exampleDeployment is the example's base Deployment (the apps layer).
+const exampleDeployment = "testdata/example/apps/base/deployment.yaml"
+
+// breakDeployment gives the example's Deployment in tree a field its
+// schema does not know (a schema error) and the image tag given.
+func breakDeployment(tree map[string]string, tag string) {
+	tree[exampleDeployment] = strings.Replace(tree[exampleDeployment],
+		"image: nginxinc/nginx-unprivileged:1.29.1", "image: nginxinc/nginx-unprivileged:"+tag+"\n          imagePullPolicyy: Always", 1)
+}
+
 // artifactsDir is where a test keeps what a person should look at after
 // the run (screenshots): $TEST_ARTIFACTS (the Makefile sets it to
 // out/test-artifacts, which CI uploads), else the test's temporary
@@ -61,8 +71,7 @@ func artifactsDir(t *testing.T) string {
 func TestHTMLReportsInChromium(t *testing.T) {
 	base := exampleTree(t)
 	head := exampleTree(t)
-	head["testdata/example/apps/base/deployment.yaml"] = strings.Replace(head["testdata/example/apps/base/deployment.yaml"],
-		"image: nginxinc/nginx-unprivileged:1.29.1", "image: nginxinc/nginx-unprivileged:1.29.2\n          imagePullPolicyy: Always", 1)
+	breakDeployment(head, "1.29.2")
 	delete(head, "testdata/example/infrastructure/controllers/namespace.yaml")
 	dir := commitTrees(t, base, head)
 	cache := t.TempDir()
