@@ -85,13 +85,14 @@ func TestCheckChangedSince(t *testing.T) {
 	if scope, _ := checkJSON(t, dir, cache, "--changed-since", "HEAD"); scope["units"] != 0.0 {
 		t.Errorf("a file no render reads: scope %v", scope)
 	}
-	// The cluster's variables: every Kustomization substituting from them.
+	// The cluster's variables, defined in the entry: the entry and
+	// everything it applies, down the tree.
 	vars := "testdata/example/clusters/demo/cluster-vars.yaml"
 	if err := os.WriteFile(filepath.Join(dir, vars), []byte(strings.Replace(head[vars], `REPLICAS: "2"`, `REPLICAS: "3"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if scope, _ := checkJSON(t, dir, cache, "--changed-since", "HEAD"); scope["units"] != 2.0 {
-		t.Errorf("cluster-vars changed: scope %v, want the entry and apps", scope)
+	if scope, _ := checkJSON(t, dir, cache, "--changed-since", "HEAD"); scope["units"] != 4.0 {
+		t.Errorf("cluster-vars changed: scope %v, want all 4 Flux objects", scope)
 	}
 
 	code, _, stderr := runIn(t, dir, "check", "--repo", dir, "--changed-since", "no-such-rev", "testdata/example/clusters/demo")

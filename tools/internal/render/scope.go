@@ -39,7 +39,9 @@ func (s *Scope) Units() int {
 // and the files of the ConfigMaps and Secrets it substitutes from; for a
 // HelmRelease the files of the ConfigMaps and Secrets of its valuesFrom,
 // and its chart's directory when the chart comes from this checkout; for
-// both the file that defines them and the file of their source object.
+// both the file that defines them and the file of their source object —
+// and the Flux object that applies them being in scope, as what it
+// applies may have changed with it.
 // When a Flux object's inputs are not known — built from another source
 // (a remote Git or OCI repository), whose changes no file of this
 // checkout shows — the scope is nil, the whole render, and reason says
@@ -65,6 +67,23 @@ func ChangedScope(c *Cluster, files []string) (scope *Scope, reason string) {
 		}
 		if slices.ContainsFunc(files, func(f string) bool { return touches(f, inputs) }) {
 			s.units[u.Ref] = true
+		}
+	}
+	// A Flux object is also what its parent made of it (patches,
+	// substitution of its spec, a name prefix): when the parent is in
+	// scope, so is every Flux object it applies, down the tree.
+	parent := map[flux.Ref]flux.Ref{}
+	for _, o := range objects {
+		if flux.IsFlux(o.Object) {
+			parent[flux.RefOf(o.Object)] = o.Origin.Producer
+		}
+	}
+	for grew := true; grew; {
+		grew = false
+		for _, u := range c.Units {
+			if p, ok := parent[u.Ref]; ok && p != u.Ref && s.units[p] && !s.units[u.Ref] {
+				s.units[u.Ref], grew = true, true
+			}
 		}
 	}
 	return s, ""

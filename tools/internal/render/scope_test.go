@@ -16,8 +16,9 @@ func scopeObject(kind, apiVersion, ns, name string, spec map[string]any, produce
 }
 
 // TestChangedScope: a Flux object is in scope when a changed file is one
-// of its inputs or lies in a directory it read; a Kustomization built from
-// another source makes the scope the whole render.
+// of its inputs or lies in a directory it read, or when the Flux object
+// that applies it is; a Kustomization built from another source makes the
+// scope the whole render.
 func TestChangedScope(t *testing.T) {
 	entry := flux.RefTo(flux.KustomizationKind, "flux-system", "flux-system")
 	apps := flux.RefTo(flux.KustomizationKind, "flux-system", "apps")
@@ -44,9 +45,12 @@ func TestChangedScope(t *testing.T) {
 	}{
 		{files: nil},
 		{files: []string{"README.md", "tools/main.go"}},
-		{files: []string{"clusters/a/vars.yaml"}, want: []flux.Ref{entry, apps}},
-		{files: []string{"apps/base/new.yaml"}, want: []flux.Ref{apps}},
-		{files: []string{"apps/prod/kustomization.yaml"}, want: []flux.Ref{apps}},
+		// The entry defines the variables: everything it applies, down
+		// the tree, is in scope with it.
+		{files: []string{"clusters/a/vars.yaml"}, want: []flux.Ref{entry, apps, web}},
+		// A Kustomization in scope takes the HelmReleases it applies.
+		{files: []string{"apps/base/new.yaml"}, want: []flux.Ref{apps, web}},
+		{files: []string{"apps/prod/kustomization.yaml"}, want: []flux.Ref{apps, web}},
 		{files: []string{"apps/base/release.yaml"}, want: []flux.Ref{apps, web}},
 		{files: []string{"charts/web/templates/deployment.yaml"}, want: []flux.Ref{web}},
 		{files: []string{"apps/baseline.yaml"}},
