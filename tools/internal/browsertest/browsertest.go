@@ -71,10 +71,10 @@ func Open(t testing.TB, url string) *Page {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-extensions", true),
-	}
-	if os.Geteuid() == 0 {
-		// Chromium refuses to run as root inside its sandbox.
-		opts = append(opts, chromedp.NoSandbox)
+		// No sandbox: Chromium refuses its sandbox as root, and CI runners
+		// that restrict unprivileged user namespaces break it otherwise;
+		// the pages opened here are the tests' own local files.
+		chromedp.NoSandbox,
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	p := &Page{}
