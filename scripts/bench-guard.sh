@@ -80,8 +80,14 @@ normalize() {
 normalize "$baseline" >"$out/baseline.norm"
 normalize "$out/new.txt" >"$out/new.norm"
 
-"$benchstat" "$out/baseline.norm" "$out/new.norm" | tee "$out/benchstat.txt" || true
-"$benchstat" -format csv "$out/baseline.norm" "$out/new.norm" 2>/dev/null >"$out/benchstat.csv"
+"$benchstat" "$out/baseline.norm" "$out/new.norm" | tee "$out/benchstat.txt"
+# Its stderr holds notes on sample sizes, kept apart from the CSV (and
+# shown when it fails).
+if ! "$benchstat" -format csv "$out/baseline.norm" "$out/new.norm" 2>"$out/benchstat.err" >"$out/benchstat.csv"; then
+	cat "$out/benchstat.err" >&2
+	log "benchstat failed"
+	exit 2
+fi
 
 # The CSV has one table per unit: a header row naming it (",sec/op,CI,..."),
 # then a row per benchmark: name, base, CI, new, CI, change ("~" or

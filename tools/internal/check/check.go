@@ -163,9 +163,9 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) (Cluster, err
 	if opts.Changed != nil {
 		var whole string
 		scope, whole = render.ChangedScope(c, opts.Changed)
-		out.Scope = &Scope{Units: scope.Units(), Of: len(c.Units), Whole: whole}
-		if scope == nil {
-			out.Scope.Units = len(c.Units)
+		out.Scope = &Scope{Units: len(c.Units), Of: len(c.Units), Whole: whole}
+		if scope != nil {
+			out.Scope.Units = scope.Units()
 		}
 		opts.Validate.Scope, opts.Policy.Scope = scope, scope
 	}

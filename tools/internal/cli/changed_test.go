@@ -47,7 +47,7 @@ func TestCheckChangedSince(t *testing.T) {
 	// The change: the apps layer's base Deployment.
 	breakDeployment(head, "1.29.1")
 	dir := commitTrees(t, base, base)
-	diffWriteFiles(t, dir, head)
+	writeTree(t, dir, head)
 
 	// One render cache for every run: the first renders cold, the rest
 	// read what kustomize read from the cache.

@@ -14,7 +14,7 @@ func TestColor(t *testing.T) {
 	tree := exampleTree(t)
 	breakDeployment(tree, "1.29.1")
 	dir := t.TempDir()
-	diffWriteFiles(t, dir, tree)
+	writeTree(t, dir, tree)
 	cache := t.TempDir()
 	entry := filepath.Join(dir, "testdata/example/clusters/demo")
 	common := []string{"--repo", dir, "--cache-dir", cache, "--offline", "--charts", filepath.Join(dir, "testdata/example/charts"), entry}

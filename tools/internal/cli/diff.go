@@ -208,7 +208,7 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 		return err
 	}
 	start := time.Now()
-	action := &diff.Revisions{Render: ropts, Base: df.base, Head: df.head, Paths: args, Compare: opts, Explain: withHint}
+	action := &diff.Revisions{Render: ropts, Base: df.base, Head: df.head, Paths: args, Compare: opts, Explain: withHint, KeepHeads: df.format == "html"}
 	res, err := action.Run(ctx)
 	if errors.Is(err, revision.ErrNoDefaultBranch) {
 		err = &hinted{err, "pass --base"}

@@ -54,26 +54,13 @@ func diffGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func diffWriteFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // commitTrees makes a repository whose main branch holds base and whose
 // branch feature (checked out) holds head.
 func commitTrees(t *testing.T, base, head map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	diffGit(t, dir, "init", "-q", "-b", "main")
-	diffWriteFiles(t, dir, base)
+	writeTree(t, dir, base)
 	diffGit(t, dir, "add", "-A")
 	diffGit(t, dir, "commit", "-q", "--allow-empty", "-m", "base")
 	diffGit(t, dir, "checkout", "-q", "-b", "feature")
@@ -82,7 +69,7 @@ func commitTrees(t *testing.T, base, head map[string]string) string {
 			diffGit(t, dir, "rm", "-q", name)
 		}
 	}
-	diffWriteFiles(t, dir, head)
+	writeTree(t, dir, head)
 	diffGit(t, dir, "add", "-A")
 	diffGit(t, dir, "commit", "-q", "--allow-empty", "-m", "head")
 	return dir

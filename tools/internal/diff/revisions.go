@@ -31,6 +31,9 @@ type Revisions struct {
 	Compare Options
 	// Explain rewords a unit's render error for the reader (nil: as it is).
 	Explain func(error) error
+	// KeepHeads keeps the head renders in the result (RevisionsResult.Heads),
+	// for a report that draws them; otherwise they are dropped once compared.
+	KeepHeads bool
 }
 
 // RevisionsResult is what a Revisions run found.
@@ -44,7 +47,8 @@ type RevisionsResult struct {
 	// Errors are the render failures, one line each, as the Failures say.
 	Errors []string
 	// Heads are the head renders by entry path (an entry head does not
-	// have is missing), for reports that draw the cluster.
+	// have is missing), for reports that draw the cluster; only with
+	// Revisions.KeepHeads.
 	Heads map[string]*render.Cluster
 }
 
@@ -128,7 +132,7 @@ func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 		if rep.Failure == "" {
 			rep = Compare(sides[0].Objects(), sides[1].Objects(), a.Compare)
 			rep.Title = p
-			if sides[1] != nil {
+			if a.KeepHeads && sides[1] != nil {
 				res.Heads[p] = sides[1]
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aks-gitops/platform/tools/internal/check"
 	"github.com/aks-gitops/platform/tools/internal/diff"
@@ -26,7 +27,10 @@ import (
 //go:embed html/page.html.tmpl
 var pageTemplate string
 
-var page = template.Must(template.New("page").Parse(pageTemplate))
+// page is parsed on first use, not at start-up: most runs write no HTML.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(pageTemplate))
+})
 
 // HTMLOptions head an HTML report.
 type HTMLOptions struct {
@@ -139,7 +143,7 @@ func CheckHTML(w io.Writer, r *check.Report, clusters []*render.Cluster, o HTMLO
 		p.Clusters = append(p.Clusters, hc)
 	}
 	p.Summary = fmt.Sprintf("%s, %d failed", plural(len(r.Clusters), "cluster"), failed)
-	return page.Execute(w, p)
+	return page().Execute(w, p)
 }
 
 func newHTMLFinding(f finding.Finding) htmlFinding {
@@ -231,7 +235,7 @@ func DiffHTML(w io.Writer, reports []*diff.Report, heads map[string]*render.Clus
 		p.Clusters = append(p.Clusters, hc)
 	}
 	p.Summary = fmt.Sprintf("%s, %d changed", plural(len(reports), "cluster"), changed)
-	return page.Execute(w, p)
+	return page().Execute(w, p)
 }
 
 func newHTMLChange(c diff.Change, cluster string, co ChangeOptions) htmlChange {
