@@ -79,7 +79,6 @@ type htmlNote struct {
 // htmlGroup is the changes of one layer.
 type htmlGroup struct {
 	Layer, ID string
-	Danger    bool
 	Changes   []htmlChange
 }
 
@@ -209,7 +208,6 @@ func DiffHTML(w io.Writer, reports []*diff.Report, heads map[string]*render.Clus
 			hch := newHTMLChange(c, hc.ID, co)
 			g := &hc.Groups[gi]
 			g.Changes = append(g.Changes, hch)
-			g.Danger = g.Danger || hch.Danger
 			if ref, ok := layerRef(layer); ok && marks[ref] != "danger" {
 				marks[ref] = "changed"
 				if hch.Danger {
