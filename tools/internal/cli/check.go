@@ -128,7 +128,7 @@ func runCheck(cmd *cobra.Command, flags *renderFlags, vflags *validateFlags, cf 
 		Progress: progress.set,
 		Changed:  changed,
 	}
-	opts.Validate.RepoRoot = run.opts.RepoRoot
+	opts.Validate.RepoRoot, opts.Validate.Cache = run.opts.RepoRoot, run.opts.Cache
 	if opts.Rules, err = loadRules(cmd, cf.rulesDir, run.opts.RepoRoot); err != nil {
 		return err
 	}

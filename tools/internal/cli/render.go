@@ -210,7 +210,7 @@ Exit codes: 0 rendered, 2 a Flux object failed (nothing written unless
 				fmt.Fprintln(stderr, "render: nothing written: fix the errors above (--partial writes what did render)")
 				return failed{ExitError}
 			}
-			if err := writeRender(out, stdout, run.clusters, flags.showSecrets); err != nil {
+			if err := writeRender(out, stdout, run.clusters, report.WriteOptions{ShowSecrets: flags.showSecrets, Cache: run.opts.Cache}); err != nil {
 				return fmt.Errorf("write output: %w", err)
 			}
 			return run.finish(stderr)
@@ -357,23 +357,23 @@ func (r *rendered) failed() bool {
 // writeRender writes the render to stdout ("-"), to one YAML file (a path
 // ending in .yaml or .yml, or a file that exists and is no directory, such
 // as /dev/null) or to a directory tree.
-func writeRender(out string, stdout io.Writer, clusters []*render.Cluster, showSecrets bool) error {
+func writeRender(out string, stdout io.Writer, clusters []*render.Cluster, opts report.WriteOptions) error {
 	fi, statErr := os.Stat(out)
 	switch {
 	case out == "-":
-		return report.WriteStream(stdout, clusters, showSecrets)
+		return report.WriteStream(stdout, clusters, opts)
 	case strings.HasSuffix(out, ".yaml") || strings.HasSuffix(out, ".yml") || (statErr == nil && !fi.IsDir()):
 		f, err := os.Create(out)
 		if err != nil {
 			return err
 		}
-		if err := report.WriteStream(f, clusters, showSecrets); err != nil {
+		if err := report.WriteStream(f, clusters, opts); err != nil {
 			_ = f.Close() // the write error is the one to report
 			return err
 		}
 		return f.Close()
 	default:
-		return report.WriteDir(out, clusters, showSecrets)
+		return report.WriteDir(out, clusters, opts)
 	}
 }
 

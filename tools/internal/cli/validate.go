@@ -65,7 +65,7 @@ or bad usage.`,
 			if err != nil {
 				return err
 			}
-			opts.RepoRoot = run.opts.RepoRoot
+			opts.RepoRoot, opts.Cache = run.opts.RepoRoot, run.opts.Cache
 			rep, err := check.Run(cmd.Context(), run.clusters, check.Options{Checks: []string{check.Validate}, Validate: opts})
 			if err != nil {
 				return err

@@ -8,8 +8,6 @@ package crdvalidate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -29,7 +27,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/memo"
+	"github.com/aks-gitops/platform/tools/internal/object"
 )
 
 // Validator validates objects of the kinds its CRDs define. CRDs are
@@ -45,6 +45,10 @@ type Validator struct {
 	cache   *Cache
 	// kinds compiles each group-version-kind once.
 	kinds memo.Map[schema.GroupVersionKind, *version]
+	// kept keeps results by object and schema (see Keep); nil: none.
+	kept *diskcache.Cache
+	// digests identifies each CRD's content, once.
+	digests memo.Map[schema.GroupKind, string]
 }
 
 // Cache holds compiled schemas for the Validators of one run: the clusters
@@ -55,7 +59,7 @@ type Validator struct {
 // a render uses one). Compiled schemas are read-only. Safe for concurrent
 // use.
 type Cache struct {
-	crds    memo.Map[[sha256.Size]byte, *crdVersions]
+	crds    memo.Map[string, *crdVersions]
 	schemas memo.Map[schemasKey, *version]
 }
 
@@ -117,7 +121,11 @@ func (v *Validator) lookup(gvk schema.GroupVersionKind) (ver *version, ok bool, 
 
 func (v *Validator) compileKind(gvk schema.GroupVersionKind) (*version, error) {
 	if crd, ok := v.crds[gvk.GroupKind()]; ok {
-		ver, err := v.cache.compileCRD(crd, gvk)
+		digest, err := v.crdDigest(gvk.GroupKind())
+		if err != nil {
+			return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.GetName(), err)
+		}
+		ver, err := v.cache.compileCRD(crd, digest, gvk)
 		if _, ok := errors.AsType[*notServed](err); err != nil && !ok {
 			return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.GetName(), err)
 		}
@@ -153,13 +161,19 @@ func (e *notServed) Error() string {
 	return fmt.Sprintf("the CustomResourceDefinition of %s does not serve version %s", e.gvk.Kind, e.gvk.Version)
 }
 
-// compileCRD returns the compiled schema of version gvk.Version of crd.
-func (c *Cache) compileCRD(crd *unstructured.Unstructured, gvk schema.GroupVersionKind) (*version, error) {
-	data, err := json.Marshal(crd.Object)
-	if err != nil {
-		return nil, err
-	}
-	cv, _, err := c.crds.Do(sha256.Sum256(data), func() (*crdVersions, error) {
+// crdDigest identifies the content of the CRD v has for gk.
+func (v *Validator) crdDigest(gk schema.GroupKind) (string, error) {
+	digest, _, err := v.digests.Do(gk, func() (string, error) {
+		digest, err := object.Digest(v.crds[gk].Object)
+		return digest, err
+	})
+	return digest, err
+}
+
+// compileCRD returns the compiled schema of version gvk.Version of crd,
+// whose content digest identifies.
+func (c *Cache) compileCRD(crd *unstructured.Unstructured, digest string, gvk schema.GroupVersionKind) (*version, error) {
+	cv, _, err := c.crds.Do(digest, func() (*crdVersions, error) {
 		return readCRD(crd.DeepCopy())
 	})
 	if err != nil {
@@ -258,9 +272,67 @@ func (v *Validator) Known(gvk schema.GroupVersionKind) bool {
 	return v.Has(gvk) || (v.schemas != nil && v.schemas.Has(gvk))
 }
 
+// Keep makes v keep each object's result in cache and reuse it: keyed by
+// the object's content and its kind's schema (the CRD's content, or the
+// schema bundle's), so an unchanged object is not validated again and a
+// kind whose objects are all unchanged is not even compiled — compiling
+// the schemas of large CRDs and their CEL rules is most of a warm run.
+// Secrets are never kept.
+func (v *Validator) Keep(cache *diskcache.Cache) *Validator {
+	v.kept = cache
+	return v
+}
+
+// keptKey is the key of obj's result in v.kept; "" when it is not kept.
+func (v *Validator) keptKey(obj *unstructured.Unstructured) string {
+	gvk := obj.GroupVersionKind()
+	if v.kept == nil || (gvk.Group == "" && gvk.Kind == "Secret") {
+		return ""
+	}
+	var source string
+	switch {
+	case v.Has(gvk):
+		digest, err := v.crdDigest(gvk.GroupKind())
+		if err != nil {
+			return ""
+		}
+		source = "crd/" + digest
+	case v.schemas != nil && v.schemas.Has(gvk):
+		id, ok := v.schemas.(interface{ ID() string })
+		if !ok || id.ID() == "" {
+			return ""
+		}
+		source = "schemas/" + id.ID()
+	default:
+		return ""
+	}
+	digest, err := object.Digest(obj.Object)
+	if err != nil {
+		return ""
+	}
+	key, err := diskcache.Key("validate", source, gvk.String(), digest)
+	if err != nil {
+		return ""
+	}
+	return key
+}
+
 // Validate returns what the API server would reject obj for, sorted; nil
 // when it is valid or no CRD of the render defines its kind (see Has).
 func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured) []string {
+	key := v.keptKey(obj)
+	var out []string
+	if key != "" && v.kept.Lookup(key, &out) {
+		return out
+	}
+	out = v.validate(ctx, obj)
+	if key != "" && ctx.Err() == nil {
+		_ = v.kept.Store(key, out) // validated again next time is the worst outcome
+	}
+	return out
+}
+
+func (v *Validator) validate(ctx context.Context, obj *unstructured.Unstructured) []string {
 	ver, ok, err := v.lookup(obj.GroupVersionKind())
 	switch {
 	case !ok:

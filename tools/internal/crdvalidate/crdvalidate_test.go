@@ -2,17 +2,22 @@ package crdvalidate
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/testenv"
 )
 
@@ -148,4 +153,80 @@ func TestMessages(t *testing.T) {
 			t.Errorf("findings lack %q:\n%s", want, got)
 		}
 	}
+}
+
+// TestKeep checks results kept by content: the same findings from a cold
+// and a warm cache, the kept result read back (not validated again), and a
+// changed object or a changed CRD validated afresh; Secrets are never kept.
+func TestKeep(t *testing.T) {
+	crdOf := func(maximum string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(strings.Replace(gadgetCRD, "maximum: 100", "maximum: "+maximum, 1)), &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	gadget := func(size int64) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "test.aks-gitops.io/v1", "kind": "Gadget",
+			"metadata": map[string]any{"name": "g"},
+			"spec":     map[string]any{"size": size, "colour": "red", "sizee": int64(1)},
+		}}
+	}
+	cache := diskcache.New(t.TempDir())
+	validator := func(crd *unstructured.Unstructured) *Validator {
+		v, errs := New([]*unstructured.Unstructured{crd}, nil)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return v.Keep(cache)
+	}
+	ctx := t.Context()
+	big := gadget(50)
+	cold := validator(crdOf("100")).Validate(ctx, big)
+	if want := []string{`unknown field "spec.sizee"`}; !slices.Equal(cold, want) {
+		t.Fatalf("cold: got %q, want %q", cold, want)
+	}
+	if warm := validator(crdOf("100")).Validate(ctx, big); !slices.Equal(warm, cold) {
+		t.Fatalf("warm: got %q, want %q", warm, cold)
+	}
+
+	// The warm result is the kept one.
+	key := validator(crdOf("100")).keptKey(big)
+	if key == "" {
+		t.Fatal("no key for a Gadget")
+	}
+	if err := cache.Store(key, []string{"kept"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := validator(crdOf("100")).Validate(ctx, big); !slices.Equal(got, []string{"kept"}) {
+		t.Fatalf("the kept result was not used: %q", got)
+	}
+
+	// A changed CRD and a changed object are validated afresh.
+	if got := validator(crdOf("10")).Validate(ctx, big); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "less than or equal to 10") }) {
+		t.Fatalf("changed CRD: got %q, want the new maximum", got)
+	}
+	if got := validator(crdOf("100")).Validate(ctx, gadget(101)); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "less than or equal to 100") }) {
+		t.Fatalf("changed object: got %q, want the maximum", got)
+	}
+
+	// Secrets are never kept; nor objects of a schema source with no identity.
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"}}}
+	v := validator(crdOf("100")).WithSchemas(anonymous{})
+	if key := v.keptKey(secret); key != "" {
+		t.Errorf("a Secret is kept under %s", key)
+	}
+	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"}}}
+	if key := v.keptKey(cm); key != "" {
+		t.Errorf("an object of a schema source with no identity is kept under %s", key)
+	}
+}
+
+// anonymous is a schema source with no identity that knows every kind.
+type anonymous struct{}
+
+func (anonymous) Has(schema.GroupVersionKind) bool { return true }
+func (anonymous) Schema(schema.GroupVersionKind) (*apiextensions.JSONSchemaProps, bool, error) {
+	return &apiextensions.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr.To(true)}, true, nil
 }

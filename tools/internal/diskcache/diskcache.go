@@ -63,6 +63,11 @@ func (c *Cache) path(key string) string {
 	return filepath.Join(c.dir, key[:2], key+".json")
 }
 
+// bytesPath is where the raw entry for key lives (see StoreBytes).
+func (c *Cache) bytesPath(key string) string {
+	return filepath.Join(c.dir, key[:2], key+".bin")
+}
+
 // Load decodes the entry for key into v and reports whether there was one
 // that every valid check (run after decoding) accepts.
 func (c *Cache) Load(key string, v any, valid ...func() bool) bool {
@@ -90,6 +95,24 @@ func (c *Cache) Lookup(key string, v any) bool {
 	}
 	data, err := os.ReadFile(c.path(key))
 	return err == nil && decode(data, v) == nil
+}
+
+// LookupBytes returns the raw auxiliary entry StoreBytes wrote for key.
+func (c *Cache) LookupBytes(key string) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
+	data, err := os.ReadFile(c.bytesPath(key))
+	return data, err == nil
+}
+
+// StoreBytes writes data as the raw auxiliary entry for key: what is kept
+// is used as is, with no decoding (rendered YAML).
+func (c *Cache) StoreBytes(key string, data []byte) error {
+	if c == nil {
+		return nil
+	}
+	return WriteFile(c.bytesPath(key), data)
 }
 
 // decode decodes an entry as the API server decodes JSON: a whole number

@@ -2,9 +2,11 @@ package object
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,4 +100,23 @@ func TestMarshalYAMLMatchesSigsYAML(t *testing.T) {
 		t.Errorf("only %d objects compared", n)
 	}
 	t.Logf("%d objects written alike", n)
+}
+
+// TestLargerThan checks the size estimate against the JSON it stands for:
+// within a factor of two either way on objects of every shape.
+func TestLargerThan(t *testing.T) {
+	for _, obj := range []map[string]any{
+		{"kind": "ConfigMap", "data": map[string]any{"k": strings.Repeat("x", 5000)}},
+		{"kind": "List", "items": slices.Repeat([]any{int64(1), true, nil, 2.5}, 2000)},
+		{"kind": "Deep", "spec": map[string]any{"a": []any{map[string]any{"b": []any{"c", "d"}}}}},
+		{},
+	} {
+		data, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(data); LargerThan(obj, 2*n) || (n > 8 && !LargerThan(obj, n/2)) {
+			t.Errorf("%s: JSON of %d bytes: LargerThan(%d) = %v, LargerThan(%d) = %v", obj["kind"], n, 2*n, LargerThan(obj, 2*n), n/2, LargerThan(obj, n/2))
+		}
+	}
 }

@@ -18,10 +18,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aks-gitops/platform/tools/internal/object"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/helm"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/render"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
@@ -30,12 +32,20 @@ import (
 // later run may replace it and never deletes a directory it did not write.
 const marker = ".rendered-by-tools"
 
+// WriteOptions tune how a render is written.
+type WriteOptions struct {
+	// ShowSecrets writes Secret values (masked otherwise).
+	ShowSecrets bool
+	// Cache keeps the YAML of large objects by their content (nil: none).
+	Cache *diskcache.Cache
+}
+
 // WriteStream writes every cluster's objects as one multi-document YAML
 // stream, each document headed by comments naming its cluster and origin.
-func WriteStream(w io.Writer, clusters []*render.Cluster, showSecrets bool) error {
+func WriteStream(w io.Writer, clusters []*render.Cluster, opts WriteOptions) error {
 	var buf bytes.Buffer
 	for _, c := range clusters {
-		if err := writeObjects(&buf, c.Path, c.Objects(), showSecrets); err != nil {
+		if err := writeObjects(&buf, c.Path, c.Objects(), opts); err != nil {
 			return err
 		}
 	}
@@ -43,7 +53,7 @@ func WriteStream(w io.Writer, clusters []*render.Cluster, showSecrets bool) erro
 	return err
 }
 
-func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, showSecrets bool) error {
+func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts WriteOptions) error {
 	// Serialising YAML is most of the cost of writing a render: objects
 	// are marshalled in parallel, each into its slot, and written in order.
 	docs := make([][]byte, len(objs))
@@ -52,10 +62,10 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, showS
 	for i, o := range objs {
 		g.Go(func() error {
 			u := o.Object
-			if !showSecrets {
+			if !opts.ShowSecrets {
 				u = secrets.MaskObject(u)
 			}
-			data, err := object.MarshalYAML(u.Object)
+			data, err := marshalYAML(u, opts.Cache)
 			if err != nil {
 				return fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 			}
@@ -78,6 +88,39 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, showS
 	return nil
 }
 
+// keptFrom is the size of its JSON from which an object's YAML is kept in
+// the cache: go-yaml writes YAML about twelve times slower than JSON is
+// written (and its emitter queues every event of a document, which makes
+// the CustomResourceDefinitions charts ship, up to 600 kB each, the
+// costliest of all), while hashing the JSON and reading a kept file costs
+// a tenth of writing the YAML. Below a few kilobytes the file reads would
+// cost about what they save (measured: 4 KiB beat 1 KiB and 16 KiB).
+const keptFrom = 4 << 10
+
+// marshalYAML writes u as YAML, reading the YAML of a large object from
+// cache when its content was written before. Secrets are never kept.
+func marshalYAML(u *unstructured.Unstructured, cache *diskcache.Cache) ([]byte, error) {
+	if cache == nil || u.GetKind() == "Secret" || !object.LargerThan(u.Object, keptFrom) {
+		return object.MarshalYAML(u.Object)
+	}
+	digest, err := object.Digest(u.Object)
+	if err != nil {
+		return object.MarshalYAML(u.Object)
+	}
+	key, err := diskcache.Key("yaml", digest)
+	if err != nil {
+		return object.MarshalYAML(u.Object)
+	}
+	if data, ok := cache.LookupBytes(key); ok {
+		return data, nil
+	}
+	data, err := object.MarshalYAML(u.Object)
+	if err == nil {
+		_ = cache.StoreBytes(key, data) // written afresh next time is the worst outcome
+	}
+	return data, err
+}
+
 // UnitPath is the stable path, under a cluster's directory, of the file
 // holding one Flux object's output.
 func UnitPath(u *render.Unit) string {
@@ -90,7 +133,7 @@ func UnitPath(u *render.Unit) string {
 
 // WriteDir writes one file per Flux Kustomization and HelmRelease under
 // dir/<cluster path>/, replacing what an earlier run wrote there.
-func WriteDir(dir string, clusters []*render.Cluster, showSecrets bool) error {
+func WriteDir(dir string, clusters []*render.Cluster, opts WriteOptions) error {
 	for _, c := range clusters {
 		root := filepath.Join(dir, filepath.FromSlash(c.Path))
 		if err := claim(root); err != nil {
@@ -101,7 +144,7 @@ func WriteDir(dir string, clusters []*render.Cluster, showSecrets bool) error {
 				continue
 			}
 			var buf bytes.Buffer
-			if err := writeObjects(&buf, c.Path, u.Objects, showSecrets); err != nil {
+			if err := writeObjects(&buf, c.Path, u.Objects, opts); err != nil {
 				return err
 			}
 			p := filepath.Join(root, UnitPath(u))

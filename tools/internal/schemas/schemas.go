@@ -16,6 +16,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,7 +39,15 @@ type Bundle struct {
 	// Schemas are the OpenAPI v3 component schemas, trimmed, by name;
 	// references between them are by name ("$ref": "NAME").
 	Schemas map[string]map[string]any `json:"schemas"`
+
+	// id identifies the bundle's content (see ID).
+	id string
 }
+
+// ID identifies the bundle's content: the hash of the file Read read, so
+// results computed from its schemas may be kept and reused. Empty for a
+// bundle not read from a file (Fetch): nothing to key on.
+func (b *Bundle) ID() string { return b.id }
 
 // kindKey is the key of gvk in Bundle.Kinds.
 func kindKey(gvk schema.GroupVersionKind) string {
@@ -206,7 +216,8 @@ func writeGzipJSON(w io.Writer, v any) error {
 
 // Read reads a bundle Write wrote.
 func Read(r io.Reader) (*Bundle, error) {
-	zr, err := gzip.NewReader(r)
+	h := sha256.New()
+	zr, err := gzip.NewReader(io.TeeReader(r, h))
 	if err != nil {
 		return nil, fmt.Errorf("not a schema bundle: %w", err)
 	}
@@ -223,5 +234,10 @@ func Read(r io.Reader) (*Bundle, error) {
 	if b.Kubernetes == "" || len(b.Kinds) == 0 {
 		return nil, fmt.Errorf("not a schema bundle: no version or no kinds")
 	}
+	// gzip stops at the end of its stream: hash what may follow too.
+	if _, err := io.Copy(h, r); err != nil {
+		return nil, fmt.Errorf("not a schema bundle: %w", err)
+	}
+	b.id = hex.EncodeToString(h.Sum(nil))
 	return b, nil
 }

@@ -71,3 +71,34 @@ func TestEveryKindCompiles(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleID checks a bundle's identity: the same file gives the same ID,
+// other content another, and a fetched bundle (no file) none.
+func TestBundleID(t *testing.T) {
+	b, err := schemas.Builtin("1.36")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := schemas.Builtin("1.36")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ID() == "" || b.ID() != again.ID() {
+		t.Fatalf("IDs %q and %q of the same bundle", b.ID(), again.ID())
+	}
+	delete(b.Kinds, "/v1/ConfigMap")
+	var other bytes.Buffer
+	if err := b.Write(&other); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := schemas.Read(&other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.ID() == "" || changed.ID() == again.ID() {
+		t.Fatalf("a changed bundle has ID %q, the original %q", changed.ID(), again.ID())
+	}
+	if id := (&schemas.Bundle{}).ID(); id != "" {
+		t.Fatalf("a bundle not read from a file has ID %q", id)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/aks-gitops/platform/tools/internal/apilifecycle"
 	"github.com/aks-gitops/platform/tools/internal/crdvalidate"
 	"github.com/aks-gitops/platform/tools/internal/dashboards"
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/finding"
 	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/promrules"
@@ -49,6 +50,9 @@ type Options struct {
 	// RepoRoot is the checkout rendered, to point findings in generated
 	// ConfigMaps at the repository files they came from.
 	RepoRoot string
+	// Cache keeps each object's validation by its content and schema, and
+	// reuses it (nil: every object is validated).
+	Cache *diskcache.Cache
 	// Scope limits the objects and HelmRelease values checked (nil: all);
 	// the CRDs of the whole render still make the schemas.
 	Scope *render.Scope
@@ -115,6 +119,7 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	if opts.Schemas != nil {
 		crds.WithSchemas(opts.Schemas)
 	}
+	crds.Keep(opts.Cache)
 	for _, err := range errs {
 		out = append(out, Finding{Cluster: c.Path, Object: object.ID{Kind: "CustomResourceDefinition"}, Where: "render", Check: "crd", Message: err.Error()})
 	}
