@@ -12,9 +12,9 @@
 # A change counts only when benchstat finds it significant (Mann-Whitney U,
 # p < 0.05: it prints "~" otherwise), and fails beyond:
 #
-#   time (relative)  +25%    (run-to-run noise on a shared 2-core machine
-#   bytes/op         +15%     stays well inside these)
-#   allocs/op        +10%
+#   time (relative)  +40%    (batches of runs on this shared 2-core VM
+#   bytes/op         +15%     differed by up to 25% in relative time, and
+#   allocs/op        +10%     by under 0.1% in bytes and allocations)
 #
 # naming each benchmark that crossed its threshold.
 #
@@ -96,7 +96,7 @@ failed=$(awk -F, '
 	$1 == "" && $2 != "" { unit = $2; next }
 	$1 == "" || $1 == "geomean" { next }
 	{
-		limit = (unit == "sec/op") ? 25 : (unit == "B/op") ? 15 : (unit == "allocs/op") ? 10 : -1
+		limit = (unit == "sec/op") ? 40 : (unit == "B/op") ? 15 : (unit == "allocs/op") ? 10 : -1
 		change = $6
 		if (limit < 0 || change !~ /^\+/) next
 		sub(/^\+/, "", change); sub(/%$/, "", change)
@@ -109,4 +109,4 @@ if [[ -n $failed ]]; then
 	log "if the slowdown is intended, record a new baseline on an idle machine: UPDATE=1 make bench-guard"
 	exit 1
 fi
-log "no benchmark beyond its limit (time +25% relative to the calibration, B/op +15%, allocs/op +10%)"
+log "no benchmark beyond its limit (time +40% relative to the calibration, B/op +15%, allocs/op +10%)"

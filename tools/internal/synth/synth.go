@@ -17,13 +17,16 @@ type Size struct {
 	Kustomizations int
 	HelmReleases   int
 	Charts         int
+	// CRDs is how many CustomResourceDefinitions the platform chart ships
+	// (see crds.go); none: no platform chart.
+	CRDs int
 }
 
 // Sizes are the benchmark sizes.
 var Sizes = []Size{
-	{Name: "small", Kustomizations: 50, HelmReleases: 20, Charts: 10},
-	{Name: "medium", Kustomizations: 200, HelmReleases: 80, Charts: 10},
-	{Name: "large", Kustomizations: 500, HelmReleases: 200, Charts: 10},
+	{Name: "small", Kustomizations: 50, HelmReleases: 20, Charts: 10, CRDs: 2},
+	{Name: "medium", Kustomizations: 200, HelmReleases: 80, Charts: 10, CRDs: 6},
+	{Name: "large", Kustomizations: 500, HelmReleases: 200, Charts: 10, CRDs: 12},
 }
 
 // SizeNamed returns the size called name.
@@ -61,6 +64,12 @@ func Generate(dir string, size Size, seed uint64) error {
 		}
 	}
 	g.entry()
+	if size.CRDs > 0 {
+		for p, c := range platformChart(size.CRDs) {
+			g.files[filepath.ToSlash(filepath.Join(ChartsDir, "platform", p))] = c
+		}
+		g.files[Entry+"/platform.yaml"] = platformRelease
+	}
 	g.base()
 	apps := size.Kustomizations - groups
 	hrAt := map[int][]int{}
@@ -72,7 +81,7 @@ func Generate(dir string, size Size, seed uint64) error {
 	for a := range apps {
 		grp := a % groups
 		groupDocs[grp] = append(groupDocs[grp], appKustomization(a, grp))
-		g.app(a, hrAt[a], size.Charts)
+		g.app(a, hrAt[a], size)
 	}
 	for grp, docs := range groupDocs {
 		g.files[fmt.Sprintf("groups/%02d/apps.yaml", grp)] = g.stream(docs)
@@ -225,11 +234,15 @@ spec:
 `, a, dependsOn, a, a, grp, a)
 }
 
-func (g *gen) app(a int, hrs []int, charts int) {
+func (g *gen) app(a int, hrs []int, size Size) {
 	dir := fmt.Sprintf("apps/%03d", a)
 	resources := []string{"../../bases/web", "namespace.yaml"}
 	if len(hrs) > 0 {
 		resources = append(resources, "releases.yaml")
+	}
+	if size.CRDs > 0 {
+		resources = append(resources, "widget.yaml")
+		g.files[dir+"/widget.yaml"] = widget(a, size.CRDs)
 	}
 	g.files[dir+"/kustomization.yaml"] = fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -305,7 +318,7 @@ spec:
           name: "{{ .Release.Name }}-extra"
         data:
           owner: team-%d
-`, h, h%charts, 1+h%4, h%2 == 0, h%5))
+`, h, h%size.Charts, 1+h%4, h%2 == 0, h%5))
 	}
 	g.files[dir+"/releases.yaml"] = g.stream(docs)
 }
