@@ -4,6 +4,7 @@
 #
 #   flux build ks --recursive --dry-run   vs  tools render
 #   flux diff ks --recursive              vs  tools diff --live
+#   flux build ks at base and head + diff vs  tools diff --base HEAD
 #
 # The input is the synthetic repository (tools synth --size $SIZE, default
 # medium: the entry clusters/bench, 10 group and 190 app Kustomizations, 80
@@ -56,9 +57,9 @@ flux="$BENCH_BIN/flux"
 
 bench_workdir
 
-go build -o "$work/tools" ./tools || die "go build ./tools failed"
+bench_tools
 repo="$work/repo"
-"$work/tools" synth --size "$size" "$repo" >/dev/null
+"$work/tools-checkout" synth --size "$size" "$repo" >/dev/null
 # flux writes a kustomization.yaml into each path without one while it
 # builds (and removes it after): a copy of its own.
 cp -r "$repo" "$work/flux-repo"
@@ -168,6 +169,47 @@ t_flux_diff=$(best "$runs" flux_diff)
 t_diff=$(best "$runs" tools_diff "$warm")
 t_diff_cold=$(best "$runs" tools_diff_cold)
 
+# --- pull-request diff -----------------------------------------------------------
+# A commit of the repository, then the change a pull request would make: a
+# label on the base Deployment that the 190 app Kustomizations use. tools
+# diff compares the working tree with HEAD; flux has no revision diff, so
+# its side is flux build at both revisions and diff -u of the two.
+pr="$work/pr"
+fhead="$work/flux-head"
+cp -r "$repo" "$pr"
+cp -r "$frepo" "$fhead"
+git -C "$pr" init -q -b main
+git -C "$pr" add -A
+git -C "$pr" -c user.name=bench -c user.email=bench@example.com commit -qm base
+for r in "$pr" "$fhead"; do
+	sed -i 's|^    app.kubernetes.io/name: web$|&\n    tier: frontend|' "$r/bases/web/deployment.yaml"
+done
+flux_head_ks=(ks flux-system --path "$fhead/clusters/bench" --kustomization-file "$work/flux-system.yaml"
+	--recursive --local-sources "GitRepository/flux-system/flux-system=$fhead")
+flux_pr_diff() {
+	run flux-build-base 0 "$flux" build "${flux_ks[@]}" --dry-run
+	run flux-build-head 0 "$flux" build "${flux_head_ks[@]}" --dry-run
+	run flux-pr-diff 1 diff -u "$work/flux-build-base.out" "$work/flux-build-head.out"
+}
+# tools_pr_diff CACHE_DIR
+tools_pr_diff() {
+	run tools-pr-diff 1 env -C "$pr" "$work/tools" diff --base HEAD --repo "$pr" --offline --charts "$pr/charts" \
+		--cache-dir "$1" "$pr/clusters/bench"
+}
+tools_pr_diff_cold() { tools_pr_diff "$(mktemp -d "$work/cold.XXXXXX")"; }
+pr_cache="$work/pr-cache"
+# Warm-up, and both must see the change on every app's Deployment.
+flux_pr_diff
+tools_pr_diff "$pr_cache"
+flux_changed=$(grep -c '^+    tier: frontend$' "$work/flux-pr-diff.out" || true)
+tools_changed=$(grep -c '^  + metadata.labels.tier: frontend$' "$work/tools-pr-diff.out" || true)
+log "pull-request diff: flux build twice + diff -u: $flux_changed Deployments changed; tools diff: $tools_changed"
+((flux_changed > 0 && flux_changed == tools_changed)) ||
+	die "expected the same Deployments changed on both sides (flux $flux_changed, tools $tools_changed)"
+t_flux_pr=$(best "$runs" flux_pr_diff)
+t_pr=$(best "$runs" tools_pr_diff "$pr_cache")
+t_pr_cold=$(best "$runs" tools_pr_diff_cold)
+
 printf 'input: synthetic repository (%s); flux build: %s objects, tools render: %s (%s from Kustomizations); best of %s warm runs\n' \
 	"$size" "$flux_objects" "$tools_objects" "$tools_ks_objects" "$runs"
 printf '%-58s %8s\n' "" seconds
@@ -182,6 +224,11 @@ printf '%-58s %8s\n' "tools diff --live (warm render cache)" "$t_diff"
 printf '%-58s %8s\n' "tools diff --live, empty cache (cold)" "$t_diff_cold"
 printf 'flux diff / tools diff --live: %s (cold %s)\n' "$(ratio "$t_flux_diff" "$t_diff")" "$(ratio "$t_flux_diff" "$t_diff_cold")"
 
+printf '%-58s %8s\n' "flux build ks at base and head + diff -u" "$t_flux_pr"
+printf '%-58s %8s\n' "tools diff --base HEAD (warm render cache)" "$t_pr"
+printf '%-58s %8s\n' "tools diff --base HEAD, empty cache (cold)" "$t_pr_cold"
+printf 'pull-request diff, flux / tools: %s (cold %s)\n' "$(ratio "$t_flux_pr" "$t_pr")" "$(ratio "$t_flux_pr" "$t_pr_cold")"
+
 how="SIZE=$size scripts/bench-flux.sh"
 ks="flux-system --path R/clusters/bench --kustomization-file flux-system.yaml --recursive --local-sources GitRepository/flux-system/flux-system=R"
 bench_row "render: tools render vs flux build ks (warm)" "$t_render" "$t_flux_build" \
@@ -193,5 +240,9 @@ bench_row "the same, tools with an empty chart and render cache (cold)" "$t_rend
 bench_row "live diff of the entry ($drifts drifted): tools diff --live vs flux diff ks (warm)" "$t_diff" "$t_flux_diff" \
 	"\`$how\`: \`tools diff --live --kubeconfig K --offline --charts R/charts R/clusters/bench\` vs \`flux diff ks $ks --kubeconfig K\`"
 bench_row "the same, tools with an empty chart and render cache (cold)" "$t_diff_cold" "$t_flux_diff" \
+	"\`$how\`: the same, \`--cache-dir\` a new empty directory"
+bench_row "pull-request diff ($tools_changed Deployments changed): tools diff vs flux build ks at both revisions + diff -u (warm)" "$t_pr" "$t_flux_pr" \
+	"\`$how\`: \`tools diff --base HEAD --offline --charts R/charts R/clusters/bench\` vs \`flux build ks\` of base and head, then \`diff -u\`"
+bench_row "the same, tools with an empty chart and render cache (cold)" "$t_pr_cold" "$t_flux_pr" \
 	"\`$how\`: the same, \`--cache-dir\` a new empty directory"
 bench_note "flux build/diff: flux $FLUX_VERSION walks the 201 Kustomizations from the sync Kustomization and builds $flux_objects objects; tools render also renders the HelmReleases ($tools_objects objects, $tools_ks_objects from Kustomizations), which flux build does not. flux build --dry-run leaves postBuild.substituteFrom variables empty (it reads no cluster); flux diff reads them from the API server. Both diffs compare the $tools_ks_objects Kustomization-built objects by server-side dry-run and report the same $drifts drifted; tools diff --live skips the HelmReleases' objects (drift detection off)."

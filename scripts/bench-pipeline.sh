@@ -77,7 +77,7 @@ if [[ ! -s $openapi ]]; then
 	apiserver_stop
 fi
 
-go build -o "$work/tools" ./tools || die "go build ./tools failed"
+bench_tools
 go build -o "$work/kubeschema" ./tools/kubeschema || die "go build kubeschema failed"
 
 # The input: one repository for tools (as is) and a copy for the pipeline,
@@ -96,7 +96,7 @@ if [[ -n ${CHARTS:-} ]]; then
 	input="this repository (${entries[*]}), charts from $CHARTS"
 else
 	repo="$work/repo"
-	"$work/tools" synth --size "$size" "$repo" >/dev/null
+	"$work/tools-checkout" synth --size "$size" "$repo" >/dev/null
 	charts="$repo/charts"
 	entries=(clusters/bench)
 	input="synthetic repository ($size)"

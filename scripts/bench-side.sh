@@ -15,6 +15,7 @@
 #   scripts/bench-side.sh                      # all of them
 #   BENCH_ONLY="drift flux" scripts/bench-side.sh
 #   RUNS=5 SIZE=large scripts/bench-side.sh
+#   TOOLS=/tmp/tools-old scripts/bench-side.sh   # time another build (before/after)
 #
 # Each script's own report goes to stderr as it runs; the table, to stdout,
 # comes last. A peer that fails is named under the table and the exit code
@@ -51,6 +52,8 @@ for peer in $only; do
 	fi
 done
 
+timed="built from this checkout"
+[[ -z ${TOOLS:-} ]] || timed="the build TOOLS=$TOOLS"
 # Cells hold no "|" of their own.
 cell() { printf '%s' "${1//|/\\|}"; }
 
@@ -62,8 +65,8 @@ while IFS=$'\t' read -r kind figure ours peer command; do
 	r=$(awk -v a="$peer" -v b="$ours" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
 	printf '| %s | %s | %s | %s | %s |\n' "$(cell "$figure")" "$ours" "$peer" "$r" "$(cell "$command")"
 done <"$rows"
-printf '\nours: tools, built from this checkout; best of %s warm runs a side (each after a warm-up run); cold: tools with a new empty chart and render cache every run (the peers keep no cache, so their figure is the same). R: the synthetic repository (%s); K: the kubeconfig of a throwaway kube-apiserver (scripts/lib/apiserver.sh).\n' \
-	"$RUNS" "\`tools synth --size ${SIZE:-medium} R\`"
+printf '\nours: tools, %s; best of %s warm runs a side (each after a warm-up run); cold: tools with a new empty chart and render cache every run (the peers keep no cache, so their figure is the same). R: the synthetic repository (%s); K: the kubeconfig of a throwaway kube-apiserver (scripts/lib/apiserver.sh).\n' \
+	"$timed" "$RUNS" "\`tools synth --size ${SIZE:-medium} R\`"
 while IFS=$'\t' read -r kind text; do
 	[[ $kind == note ]] && printf '\n%s\n' "$text"
 done <"$rows"

@@ -115,6 +115,22 @@ bench_cleanup() {
 	fi
 }
 
+# bench_tools: builds this checkout's tools into $work/tools-checkout
+# (it writes the synthetic repository: the input is the same whichever
+# build is timed) and puts the build to time at $work/tools: $TOOLS when
+# set (another build, an older commit's, to compare before and after on
+# the same input), else this checkout's.
+bench_tools() {
+	go build -o "$work/tools-checkout" ./tools || die "go build ./tools failed"
+	if [[ -n ${TOOLS:-} ]]; then
+		[[ -x $TOOLS ]] || die "TOOLS=$TOOLS: not an executable"
+		cp "$TOOLS" "$work/tools"
+		log "timing TOOLS=$TOOLS, not this checkout's build"
+	else
+		cp "$work/tools-checkout" "$work/tools"
+	fi
+}
+
 TIMEFORMAT=%R
 # best N CMD...: the smallest wall time of N runs, in seconds.
 best() {

@@ -236,7 +236,8 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 			return err
 		}
 	}
-	report.DiffSummary(stderr, res.Base, res.Head, res.Reports, time.Since(start))
+	hits, misses := ropts.Cache.Stats()
+	report.DiffSummary(stderr, res.Base, res.Head, res.Reports, hits, misses, time.Since(start))
 	if len(res.Errors) > 0 {
 		return failed{ExitError}
 	}

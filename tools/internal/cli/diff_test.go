@@ -112,7 +112,9 @@ func loadDiffFixture(t *testing.T, path string, e env) diffRepo {
 	return r
 }
 
-var diffTimeRE = regexp.MustCompile(`in [0-9.]+s\n`)
+// diffTimeRE matches the end of diff's summary: its time and the render
+// cache's figures, which differ from run to run.
+var diffTimeRE = regexp.MustCompile(`in [0-9.]+s(; render cache: [0-9]+ hits, [0-9]+ misses)?\n`)
 
 // TestDiffFixtures runs every testdata/diff-*.txtar: a real git repository
 // with a base and a head commit, `tools diff` run in-process, exit code and
@@ -414,5 +416,59 @@ func TestDiffClusterAdded(t *testing.T) {
 	want := "clusters/a: no changes\nclusters/b: 1 added, 0 removed, 0 changed\n+ ConfigMap/b/a added (Kustomization/flux-system/flux-system from clusters/b/cm.yaml)\n    (8 lines of YAML not shown)\n"
 	if code != ExitFindings || stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant:\n%s\nstderr: %s", code, stdout, want, stderr)
+	}
+}
+
+// cacheStats reads the render cache's hits and misses from a summary line.
+var cacheStats = regexp.MustCompile(`render cache: ([0-9]+) hits, ([0-9]+) misses`)
+
+// TestDiffWarm: a diff whose head changes a base file that one
+// Kustomization reads keeps that build's base and head renders side by
+// side in the render cache instead of each replacing the other: run again,
+// both sides are all hits with the same output, and so is a render of
+// either revision afterwards.
+func TestDiffWarm(t *testing.T) {
+	base := exampleTree(t)
+	head := maps.Clone(base)
+	breakDeployment(head, "1.29.2")
+	dir := commitTrees(t, base, base)
+	writeTree(t, dir, head)
+	cache := t.TempDir()
+	flags := []string{"--repo", dir, "--cache-dir", cache, "--offline", "--charts", filepath.Join(dir, "testdata/example/charts")}
+	entry := "testdata/example/clusters/demo"
+	stats := func(stderr string) (hits, misses string) {
+		t.Helper()
+		m := cacheStats.FindStringSubmatch(stderr)
+		if m == nil {
+			t.Fatalf("no render cache figures in:\n%s", stderr)
+		}
+		return m[1], m[2]
+	}
+
+	diffArgs := append(append([]string{"diff", "--base", "HEAD"}, flags...), entry)
+	code, first, stderr := runIn(t, dir, diffArgs...)
+	if code != ExitFindings || !strings.Contains(first, "nginx-unprivileged:1.29.2") {
+		t.Fatalf("first diff: exit %d\n%s\n%s", code, first, stderr)
+	}
+	if _, misses := stats(stderr); misses == "0" {
+		t.Errorf("first diff: no misses with an empty cache:\n%s", stderr)
+	}
+	code, second, stderr := runIn(t, dir, diffArgs...)
+	if code != ExitFindings || second != first {
+		t.Errorf("second diff: exit %d, output differs from the first:\n%s", code, cmp.Diff(first, second))
+	}
+	if _, misses := stats(stderr); misses != "0" {
+		t.Errorf("second diff: %s misses, want 0:\n%s", misses, stderr)
+	}
+
+	renderArgs := append(append([]string{"render"}, flags...), entry)
+	for _, rev := range []string{"head", "base"} {
+		if rev == "base" {
+			diffGit(t, dir, "checkout", "-q", ".")
+		}
+		code, _, stderr := runIn(t, dir, renderArgs...)
+		if _, misses := stats(stderr); code != ExitOK || misses != "0" {
+			t.Errorf("render of %s after the diffs: exit %d, %s misses, want 0:\n%s", rev, code, misses, stderr)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,7 @@ import (
 )
 
 // format changes whenever the meaning of an entry changes.
-const format = "render-cache-v2"
+const format = "render-cache-v3"
 
 // Cache is a directory of entries. A nil *Cache caches nothing.
 type Cache struct {
@@ -156,6 +157,71 @@ func WriteFile(p string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), p)
+}
+
+// variants is how many entries LoadVariant keeps under one key: a diff's
+// base and head, and the revisions a developer switches between.
+const variants = 4
+
+// variant is one entry under a key: the dependencies it was made from
+// and the identity (a hash of them) of the file that holds it.
+type variant[D any] struct {
+	ID   string `json:"id"`
+	Deps D      `json:"deps"`
+}
+
+// variantLocks serialises the updates of one key's variant list in this
+// process (a diff stores both sides of a unit at once); another process
+// racing on the same key can only lose a variant, a later miss.
+var variantLocks sync.Map
+
+// LoadVariant is Load for entries whose validity is decided by
+// dependencies outside the key (files a build read, recorded as it ran):
+// key holds up to four variants, newest first, each with its deps, and the
+// first that fresh accepts is decoded into v. Two checkouts that differ in
+// such a file (a diff's base and head) each keep their own entry instead
+// of replacing each other's.
+func LoadVariant[D any](c *Cache, key string, v any, fresh func(D) bool) bool {
+	if c == nil {
+		return false
+	}
+	var list []variant[D]
+	if c.Lookup(key, &list) {
+		for _, e := range list {
+			if fresh(e.Deps) {
+				return c.Load(key+"-"+e.ID, v)
+			}
+		}
+	}
+	c.misses.Add(1)
+	return false
+}
+
+// StoreVariant writes v as the variant of key made from deps, first in
+// the key's list; the oldest beyond four is forgotten.
+func StoreVariant[D any](c *Cache, key string, deps D, v any) error {
+	if c == nil {
+		return nil
+	}
+	id, err := Key(deps)
+	if err != nil {
+		return err
+	}
+	if err := c.Store(key+"-"+id, v); err != nil {
+		return err
+	}
+	mu, _ := variantLocks.LoadOrStore(key, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	var list []variant[D]
+	c.Lookup(key, &list)
+	list = slices.DeleteFunc(list, func(e variant[D]) bool { return e.ID == id })
+	list = append([]variant[D]{{ID: id, Deps: deps}}, list...)
+	if len(list) > variants {
+		os.Remove(c.path(key + "-" + list[variants].ID))
+		list = list[:variants]
+	}
+	return c.Store(key, list)
 }
 
 // Stats returns hits and misses so far.

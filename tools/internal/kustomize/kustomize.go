@@ -139,11 +139,17 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 		if err != nil {
 			return nil, err
 		}
-		var entry cacheEntry
-		fresh := func() bool { return !opts.Observations.stale(fs, root, kfile, absDeps(root, entry.Deps)) }
-		if opts.Cache.Load(key, &entry, fresh) {
-			entry.Result.Inputs = inputs(entry.Deps, generated(action, dir))
-			return &entry.Result, nil
+		var (
+			cached Result
+			deps   []dep
+		)
+		fresh := func(d []dep) bool {
+			deps = d
+			return !opts.Observations.stale(fs, root, kfile, absDeps(root, d))
+		}
+		if diskcache.LoadVariant(opts.Cache, key, &cached, fresh) {
+			cached.Inputs = inputs(deps, generated(action, dir))
+			return &cached, nil
 		}
 	}
 	resMap, deps, err := runRecorded(ctx, fs, root, dirAbs)
@@ -156,7 +162,7 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	}
 	rel := relDeps(root, deps)
 	if key != "" {
-		_ = opts.Cache.Store(key, cacheEntry{Deps: rel, Result: *res}) // a cache miss next time is the worst outcome
+		_ = diskcache.StoreVariant(opts.Cache, key, rel, res) // a cache miss next time is the worst outcome
 	}
 	res.Inputs = inputs(rel, generated(action, dir))
 	return res, nil
@@ -212,12 +218,6 @@ func withOriginAnnotations(manifest []byte) (bool, []byte, error) {
 	kus.BuildMetadata = append(kus.BuildMetadata, originAnnotations)
 	out, err := yaml.Marshal(kus)
 	return false, out, err
-}
-
-// cacheEntry is what the render cache keeps for one build.
-type cacheEntry struct {
-	Deps   []dep  `json:"deps"`
-	Result Result `json:"result"`
 }
 
 // relDeps makes observed paths relative to the source root, so an entry

@@ -54,15 +54,17 @@ func CheckSummary(w io.Writer, r *check.Report, elapsed time.Duration) {
 	fmt.Fprintf(w, "check: %d clusters in %s\n", len(r.Clusters), elapsed.Round(time.Millisecond))
 }
 
-// DiffSummary writes the revisions compared and how many entries changed.
-func DiffSummary(w io.Writer, base, head string, reports []*diff.Report, elapsed time.Duration) {
+// DiffSummary writes the revisions compared, how many entries changed and
+// how the render cache served both sides.
+func DiffSummary(w io.Writer, base, head string, reports []*diff.Report, hits, misses int64, elapsed time.Duration) {
 	changed := 0
 	for _, r := range reports {
 		if r.Changed() {
 			changed++
 		}
 	}
-	fmt.Fprintf(w, "diff: base %s, head %s: %d of %d cluster entries changed in %.1fs\n", base, head, changed, len(reports), elapsed.Seconds())
+	fmt.Fprintf(w, "diff: base %s, head %s: %d of %d cluster entries changed in %.1fs; render cache: %d hits, %d misses\n",
+		base, head, changed, len(reports), elapsed.Seconds(), hits, misses)
 }
 
 // VerifySummary writes how many suites ran.
