@@ -16,7 +16,9 @@
 # its own stamp file CONTROLLERS_BIN/.<name>.stamp recording the module,
 # version, package, link flags and Go toolchain it was built from. When a
 # stamp matches, that binary is not rebuilt; bumping one version rebuilds
-# only that one.
+# only that one. Charts of ours that a served module holds without a
+# controller to build (cert-manager's) are copied the same way, stamped
+# CONTROLLERS_BIN/.chart-<name>.stamp.
 #
 # The default controllers are built in the one module every harness binary
 # shares (scripts/lib/harnessmod.sh: their versions, substitutions and why
@@ -53,6 +55,14 @@ controllers=(
 	# release), copied as charts/prometheus-operator-crd.
 	"prometheus-operator|example/prometheus-operator-crd"
 )
+# Charts alone, no binary: releases of ours whose chart is in a served
+# module, for the harness to render and install as the cluster would
+# (name | module | version | chart directory). The version is the one the
+# HelmRelease pins.
+charts=(
+	# Chart cert-manager v1.21.1 (infrastructure/controllers/base/cert-manager).
+	"cert-manager|github.com/cert-manager/cert-manager|v1.21.1|deploy/charts/cert-manager"
+)
 # Built only when named, each in a module of its own (name | module |
 # version | package | link flags | substitutions, as harness_binaries).
 # The module proxy serves notification-controller at v1.9.0 only (it
@@ -67,22 +77,36 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 if [[ ${1:-} == --list ]]; then
 	for entry in "${controllers[@]}" "${optional[@]}"; do
+		# A default controller's row is in the shared module's table.
+		[[ $entry == *'|'*'|'* ]] || entry=$(harness_entry "${entry%%|*}")
 		IFS='|' read -r name module version pkg _ _ _ <<<"$entry"
 		printf '%s\t%s\t%s\t%s\n' "$name" "$module" "$version" "$pkg"
+	done
+	for entry in "${charts[@]}"; do
+		IFS='|' read -r name module version chart <<<"$entry"
+		printf '%s\t%s\t%s\t%s (chart only)\n' "$name" "$module" "$version" "$chart"
 	done
 	exit 0
 fi
 
 # Which entries to build: all defaults, or the names given.
 selected=()
+selected_charts=()
 if (($# == 0)); then
 	selected=("${controllers[@]}")
+	selected_charts=("${charts[@]}")
 else
 	for want_name in "$@"; do
 		found=
 		for entry in "${controllers[@]}" "${optional[@]}"; do
 			if [[ ${entry%%|*} == "$want_name" ]]; then
 				selected+=("$entry")
+				found=1
+			fi
+		done
+		for entry in "${charts[@]}"; do
+			if [[ ${entry%%|*} == "$want_name" ]]; then
+				selected_charts+=("$entry")
 				found=1
 			fi
 		done
@@ -120,6 +144,14 @@ package_chart() {
 			log "$dir/values.yaml: a placeholder of the release template is left"
 			return 1
 		fi
+		;;
+	cert-manager)
+		# Its release (make/manifests.mk) packages the templates, values
+		# and schema with version and app version set to the tag (the
+		# images default to the app version); the chart's tests and
+		# lint exceptions stay behind.
+		rm -rf "$dir/tests" "$dir/values.linter.exceptions" "$dir/signkey_annotation.txt" "$dir/README.template.md"
+		sed -i -e "s/^version: .*/version: $version/" -e "s/^appVersion: .*/appVersion: $version/" "$dir/Chart.yaml"
 		;;
 	esac
 }
@@ -186,6 +218,19 @@ for entry in "${selected[@]}"; do
 		harness_build "$name" "$bin_dir/$name"
 	fi
 	log "$name built in $((SECONDS - start))s"
+	printf '%s\n' "$want" >"$stamp"
+done
+for entry in "${selected_charts[@]}"; do
+	IFS='|' read -r name module version chart <<<"$entry"
+	stamp="$bin_dir/.chart-$name.stamp"
+	want="$entry"
+	if [[ -f $stamp && "$(<"$stamp")" == "$want" && -d $bin_dir/charts/${chart##*/} ]]; then
+		log "chart $name $version already copied"
+		continue
+	fi
+	rm -f "$stamp"
+	log "copying chart $name ($module@$version) into $bin_dir/charts"
+	copy_chart "$name" "$module" "$version" "$chart"
 	printf '%s\n' "$want" >"$stamp"
 done
 printf '%s\n' "$bin_dir"
