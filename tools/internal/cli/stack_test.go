@@ -53,6 +53,23 @@ func TestStackAdmission(t *testing.T) {
 				}
 			}
 			layers := renderLayer(t, cluster.name, chartsDir, clusterLayers(t, cluster.name, "policy-templates", "policy-constraints", "infra-configs", "apps"))
+			// What helm-controller installs for each release whose chart
+			// the harness has (Gatekeeper's own included) goes through
+			// admission with the rest: the controllers' pods are the
+			// cluster's too.
+			// Gatekeeper's own webhook configurations are left out: the
+			// harness runs them pointed at its own server by URL
+			// (gatekeeperenv), and an apply of the chart's, by service,
+			// would hold both.
+			var releases []*unstructured.Unstructured
+			for _, u := range gatekeeper {
+				if !strings.HasSuffix(u.GetKind(), "WebhookConfiguration") {
+					releases = append(releases, u)
+				}
+			}
+			for _, release := range admittedReleases {
+				releases = append(releases, renderLayer(t, cluster.name, chartsDir, releaseAlone(t, cluster.name, release))...)
+			}
 
 			env := testenv.Start(t)
 			gk := gatekeeperenv.Start(t, env, gatekeeper)
@@ -82,7 +99,7 @@ func TestStackAdmission(t *testing.T) {
 			t.Logf("%d constraints enforced", n)
 
 			admitted, unknown := 0, map[string]bool{}
-			for _, r := range gk.Admit(t, env, append(rest, made...)) {
+			for _, r := range gk.Admit(t, env, slices.Concat(rest, releases, made)) {
 				gatekeeperWarnings, others := splitWarnings(r.Warnings)
 				switch {
 				case r.NoKind:
@@ -122,6 +139,32 @@ func TestStackAdmission(t *testing.T) {
 		})
 	}
 }
+
+// releaseAlone is releaseEntry without the release's dependsOn: the
+// releases it waits for are not in the scratch entry (cert-manager waits
+// for Envoy Gateway and kube-prometheus-stack), and their order is not what
+// admission decides.
+func releaseAlone(t *testing.T, cluster, release string) string {
+	t.Helper()
+	base, _ := releaseDirs(release, cluster)
+	b, err := os.ReadFile(filepath.Join(repoRoot, "infrastructure", base, "release.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patches string
+	if strings.Contains(string(b), "\n  dependsOn:") {
+		patches = "  - target: {kind: HelmRelease, name: " + release + "}\n    patch: '[{\"op\": \"remove\", \"path\": \"/spec/dependsOn\"}]'\n"
+	}
+	repo := t.TempDir()
+	entry := filepath.Join(repo, "entry")
+	writeReleaseEntry(t, repo, entry, cluster, release, patches)
+	return entry
+}
+
+// admittedReleases are the HelmReleases of infra-controllers whose charts
+// scripts/controllers.sh copies (Falco's, Fluent Bit's,
+// kube-prometheus-stack's and Gatekeeper Policy Manager's are in no module).
+var admittedReleases = []string{"cert-manager", "envoy-gateway", "eck-operator"}
 
 // splitWarnings separates Gatekeeper's warnings ("[constraint] message")
 // from the API server's own (Pod Security admission's, say).
