@@ -18,13 +18,14 @@ import (
 )
 
 // helmReleases are our HelmReleases whose charts scripts/controllers.sh
-// copies from the controllers' modules (the chart directory of each): the
-// others' charts (Falco, kube-prometheus-stack, Fluent Bit, cert-manager,
-// External Secrets) cannot be fetched here.
+// copies from served modules (the chart directory of each): the others'
+// charts (Falco, kube-prometheus-stack, Fluent Bit, Gatekeeper Policy
+// Manager, External Secrets at our version) cannot be fetched here.
 var helmReleases = map[string]string{
 	"gatekeeper":    "gatekeeper",
 	"envoy-gateway": "gateway-helm",
 	"eck-operator":  "eck-operator",
+	"cert-manager":  "cert-manager",
 }
 
 // TestReleasesMatchHelmController is the render of our HelmReleases checked
@@ -59,7 +60,7 @@ func TestReleasesMatchHelmController(t *testing.T) {
 			entry := filepath.Join(repo, "entry")
 			var resources, want []string
 			for release := range helmReleases {
-				writeReleaseEntry(t, repo, filepath.Join(entry, release), cluster, release, harnessPatches(charts.URL()))
+				writeReleaseEntry(t, repo, filepath.Join(entry, release), cluster, release, harnessPatches(charts.URL())+withoutDependsOn(t, release))
 				resources = append(resources, release)
 			}
 			writeFile(t, filepath.Join(entry, "kustomization.yaml"),
@@ -86,6 +87,9 @@ func TestReleasesMatchHelmController(t *testing.T) {
 			}
 
 			env := testenv.Start(t)
+			// cert-manager's ServiceMonitor needs kube-prometheus-stack's
+			// CRDs, whose chart the harness does not install.
+			installPrometheusCRDs(t, chartsDir, env)
 			opts := fluxenv.AKSExtension()
 			opts.HelmController = true
 			flux := fluxenv.Start(t, env, opts)

@@ -175,6 +175,24 @@ func kpsObjects(t *testing.T, cluster string) (args []string, objs []*unstructur
 // Prometheus and Alertmanager objects to apply.
 func startPrometheusOperator(t *testing.T, cluster, chartsDir string, env *testenv.Env) (*testenv.Controller, []*unstructured.Unstructured) {
 	t.Helper()
+	installPrometheusCRDs(t, chartsDir, env)
+	args, objs := kpsObjects(t, cluster)
+	// The operator refuses storage of a class that does not exist; AKS
+	// has managed-csi built in (Azure Disk CSI, StandardSSD_LRS).
+	objs = append(objs, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+		"metadata":    map[string]any{"name": "managed-csi"},
+		"provisioner": "disk.csi.azure.com", "parameters": map[string]any{"skuname": "StandardSSD_LRS"},
+		"reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true,
+	}})
+	return env.StartController(t, "prometheus-operator", nil, args...), objs
+}
+
+// installPrometheusCRDs installs prometheus-operator's CRDs, the ones
+// kube-prometheus-stack installs (scripts/controllers.sh copies them from the
+// operator's module): other releases' ServiceMonitors need them.
+func installPrometheusCRDs(t *testing.T, chartsDir string, env *testenv.Env) {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(chartsDir, "prometheus-operator-crd", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no prometheus-operator CRDs in %s (scripts/controllers.sh copies them): %v", chartsDir, err)
@@ -192,14 +210,4 @@ func startPrometheusOperator(t *testing.T, cluster, chartsDir string, env *teste
 		crds = append(crds, objs...)
 	}
 	testenv.CreateUnstructuredCRDs(t, env.Client(t), crds...)
-	args, objs := kpsObjects(t, cluster)
-	// The operator refuses storage of a class that does not exist; AKS
-	// has managed-csi built in (Azure Disk CSI, StandardSSD_LRS).
-	objs = append(objs, &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-		"metadata":    map[string]any{"name": "managed-csi"},
-		"provisioner": "disk.csi.azure.com", "parameters": map[string]any{"skuname": "StandardSSD_LRS"},
-		"reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true,
-	}})
-	return env.StartController(t, "prometheus-operator", nil, args...), objs
 }

@@ -140,25 +140,32 @@ func TestStackAdmission(t *testing.T) {
 	}
 }
 
-// releaseAlone is releaseEntry without the release's dependsOn: the
-// releases it waits for are not in the scratch entry (cert-manager waits
-// for Envoy Gateway and kube-prometheus-stack), and their order is not what
-// admission decides.
+// releaseAlone is releaseEntry without the release's dependsOn (see
+// withoutDependsOn).
 func releaseAlone(t *testing.T, cluster, release string) string {
 	t.Helper()
-	base, _ := releaseDirs(release, cluster)
+	repo := t.TempDir()
+	entry := filepath.Join(repo, "entry")
+	writeReleaseEntry(t, repo, entry, cluster, release, withoutDependsOn(t, release))
+	return entry
+}
+
+// withoutDependsOn is the kustomize patch (patches list item) that drops
+// release's dependsOn, none when it has none: the releases it waits for
+// are not all in the harness (cert-manager waits for Envoy Gateway and
+// kube-prometheus-stack, whose chart is in no module), and ordering is not
+// what these tests decide.
+func withoutDependsOn(t *testing.T, release string) string {
+	t.Helper()
+	base, _ := releaseDirs(release, "")
 	b, err := os.ReadFile(filepath.Join(repoRoot, "infrastructure", base, "release.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var patches string
-	if strings.Contains(string(b), "\n  dependsOn:") {
-		patches = "  - target: {kind: HelmRelease, name: " + release + "}\n    patch: '[{\"op\": \"remove\", \"path\": \"/spec/dependsOn\"}]'\n"
+	if !strings.Contains(string(b), "\n  dependsOn:") {
+		return ""
 	}
-	repo := t.TempDir()
-	entry := filepath.Join(repo, "entry")
-	writeReleaseEntry(t, repo, entry, cluster, release, patches)
-	return entry
+	return "  - target: {kind: HelmRelease, name: " + release + "}\n    patch: '[{\"op\": \"remove\", \"path\": \"/spec/dependsOn\"}]'\n"
 }
 
 // admittedReleases are the HelmReleases of infra-controllers whose charts
