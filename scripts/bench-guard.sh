@@ -13,8 +13,8 @@
 # p < 0.05: it prints "~" otherwise), and fails beyond:
 #
 #   time (relative)  +40%    (batches of runs on this shared 2-core VM
-#   bytes/op         +15%     differed by up to 25% in relative time, and
-#   allocs/op        +10%     by under 0.1% in bytes and allocations)
+#   bytes/op         +15%     differed by up to 35% in relative time, and
+#   allocs/op        +10%     by under 0.3% in bytes and allocations)
 #
 # naming each benchmark that crossed its threshold.
 #
