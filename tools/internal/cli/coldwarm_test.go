@@ -14,8 +14,9 @@ import (
 
 // cacheStatsRE matches what differs, by design, between a first run and a
 // second: how the charts and the render were found (fetched or cached,
-// misses or hits).
-var cacheStatsRE = regexp.MustCompile(`(charts: [0-9]+ local, [0-9]+ cached, [0-9]+ fetched, [0-9]+ reused; )?render cache: [0-9]+ hits, [0-9]+ misses`)
+// misses or hits); its last two groups are the render cache's hits and
+// misses.
+var cacheStatsRE = regexp.MustCompile(`(charts: [0-9]+ local, [0-9]+ cached, [0-9]+ fetched, [0-9]+ reused; )?render cache: ([0-9]+) hits, ([0-9]+) misses`)
 
 // phaseTimeRE matches check's timings per phase ("validate 2ms, policy 0s").
 var phaseTimeRE = regexp.MustCompile(`\b(validate|policy|repo-rules) [0-9.]+(µs|ms|s|m[0-9.]+s)`)

@@ -419,9 +419,6 @@ func TestDiffClusterAdded(t *testing.T) {
 	}
 }
 
-// cacheStats reads the render cache's hits and misses from a summary line.
-var cacheStats = regexp.MustCompile(`render cache: ([0-9]+) hits, ([0-9]+) misses`)
-
 // TestDiffWarm: a diff whose head changes a base file that one
 // Kustomization reads keeps that build's base and head renders side by
 // side in the render cache instead of each replacing the other: run again,
@@ -438,11 +435,11 @@ func TestDiffWarm(t *testing.T) {
 	entry := "testdata/example/clusters/demo"
 	stats := func(stderr string) (hits, misses string) {
 		t.Helper()
-		m := cacheStats.FindStringSubmatch(stderr)
+		m := cacheStatsRE.FindStringSubmatch(stderr)
 		if m == nil {
 			t.Fatalf("no render cache figures in:\n%s", stderr)
 		}
-		return m[1], m[2]
+		return m[2], m[3]
 	}
 
 	diffArgs := append(append([]string{"diff", "--base", "HEAD"}, flags...), entry)

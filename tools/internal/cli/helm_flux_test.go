@@ -60,7 +60,7 @@ func TestReleasesMatchHelmController(t *testing.T) {
 			entry := filepath.Join(repo, "entry")
 			var resources, want []string
 			for release := range helmReleases {
-				writeReleaseEntry(t, repo, filepath.Join(entry, release), cluster, release, harnessPatches(charts.URL())+withoutDependsOn(t, release))
+				writeReleaseEntry(t, repo, filepath.Join(entry, release), cluster, release, harnessPatches(charts.URL())+withoutDependsOn)
 				resources = append(resources, release)
 			}
 			writeFile(t, filepath.Join(entry, "kustomization.yaml"),

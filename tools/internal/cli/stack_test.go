@@ -54,13 +54,11 @@ func TestStackAdmission(t *testing.T) {
 			}
 			layers := renderLayer(t, cluster.name, chartsDir, clusterLayers(t, cluster.name, "policy-templates", "policy-constraints", "infra-configs", "apps"))
 			// What helm-controller installs for each release whose chart
-			// the harness has (Gatekeeper's own included) goes through
-			// admission with the rest: the controllers' pods are the
-			// cluster's too.
-			// Gatekeeper's own webhook configurations are left out: the
-			// harness runs them pointed at its own server by URL
-			// (gatekeeperenv), and an apply of the chart's, by service,
-			// would hold both.
+			// the harness has goes through admission with the rest (the
+			// controllers' pods are the cluster's too), Gatekeeper's own
+			// but its webhook configurations: the harness runs those
+			// pointed at its own server by URL (gatekeeperenv), and an
+			// apply of the chart's, by service, would hold both.
 			var releases []*unstructured.Unstructured
 			for _, u := range gatekeeper {
 				if !strings.HasSuffix(u.GetKind(), "WebhookConfiguration") {
@@ -146,27 +144,22 @@ func releaseAlone(t *testing.T, cluster, release string) string {
 	t.Helper()
 	repo := t.TempDir()
 	entry := filepath.Join(repo, "entry")
-	writeReleaseEntry(t, repo, entry, cluster, release, withoutDependsOn(t, release))
+	writeReleaseEntry(t, repo, entry, cluster, release, withoutDependsOn)
 	return entry
 }
 
-// withoutDependsOn is the kustomize patch (patches list item) that drops
-// release's dependsOn, none when it has none: the releases it waits for
-// are not all in the harness (cert-manager waits for Envoy Gateway and
-// kube-prometheus-stack, whose chart is in no module), and ordering is not
-// what these tests decide.
-func withoutDependsOn(t *testing.T, release string) string {
-	t.Helper()
-	base, _ := releaseDirs(release, "")
-	b, err := os.ReadFile(filepath.Join(repoRoot, "infrastructure", base, "release.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), "\n  dependsOn:") {
-		return ""
-	}
-	return "  - target: {kind: HelmRelease, name: " + release + "}\n    patch: '[{\"op\": \"remove\", \"path\": \"/spec/dependsOn\"}]'\n"
-}
+// withoutDependsOn is the kustomize patch (a patches list item) that drops
+// the dependsOn of every HelmRelease, a no-op where there is none: the
+// releases one waits for are not all in the harness (cert-manager waits for
+// Envoy Gateway and kube-prometheus-stack, whose chart is in no module), and
+// ordering is not what these tests decide.
+const withoutDependsOn = `  - target: {kind: HelmRelease}
+    patch: |
+      apiVersion: helm.toolkit.fluxcd.io/v2
+      kind: HelmRelease
+      metadata: {name: any}
+      spec: {dependsOn: null}
+`
 
 // admittedReleases are the HelmReleases of infra-controllers whose charts
 // scripts/controllers.sh copies (Falco's, Fluent Bit's,
