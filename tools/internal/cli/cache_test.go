@@ -13,8 +13,10 @@ import (
 // TestRenderCacheInvalidation changes one input at a time in a rendered
 // repository and checks that a render with the warm cache equals a render
 // without it — and differs from the render before the change — for every
-// kind of input: a base file, a file added to a generated directory, a
-// substitution variable, a chart template and a HelmRelease value.
+// kind of input: a base file, a file and a kustomization added to a
+// generated directory, a substitution variable, a chart template, a
+// HelmRelease value, a kustomization file, a Flux Kustomization's spec and
+// a component that appears where a missing one was ignored.
 func TestRenderCacheInvalidation(t *testing.T) {
 	repo := t.TempDir()
 	if err := synth.Generate(repo, synth.Size{Kustomizations: 14, HelmReleases: 4, Charts: 2}, 0); err != nil {
@@ -52,7 +54,7 @@ func TestRenderCacheInvalidation(t *testing.T) {
 		t.Fatalf("first run: %s", stderr)
 	}
 	_, _, stderr = run("render", "--repo", repo, "--offline", "--cache-dir", cache, "--charts", filepath.Join(repo, synth.ChartsDir), filepath.Join(repo, synth.Entry))
-	if !strings.Contains(stderr, "render cache: 18 hits, 0 misses") {
+	if !strings.Contains(stderr, "render cache: 19 hits, 0 misses") {
 		t.Fatalf("second run did not hit the cache: %s", stderr)
 	}
 	// Another checkout of the same content (a diff's base, a CI clone)
@@ -62,7 +64,7 @@ func TestRenderCacheInvalidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, stderr = run("render", "--repo", clone, "--offline", "--cache-dir", cache, "--charts", filepath.Join(clone, synth.ChartsDir), filepath.Join(clone, synth.Entry))
-	if !strings.Contains(stderr, "render cache: 18 hits, 0 misses") {
+	if !strings.Contains(stderr, "render cache: 19 hits, 0 misses") {
 		t.Fatalf("a copy of the repository did not hit the cache: %s", stderr)
 	}
 
@@ -77,11 +79,41 @@ func TestRenderCacheInvalidation(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, want: "name: added"},
+		{name: "kustomization added below a generated directory", change: func() {
+			dir := filepath.Join(repo, "groups", "03", "sub")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, data := range map[string]string{
+				"kustomization.yaml": "resources: [cm.yaml]\n",
+				"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: added-below, namespace: default}\n",
+			} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, want: "name: added-below"},
 		{name: "substitution variable", change: func() { edit(synth.Entry+"/cluster-vars.yaml", "ENVIRONMENT: bench", "ENVIRONMENT: changed") }, want: "value: changed"},
 		{name: "chart template", change: func() {
 			edit("charts/app01/templates/service.yaml", "type: {{ .Values.service.type }}", "type: {{ .Values.service.type }}\n  sessionAffinity: ClientIP")
 		}, want: "sessionAffinity: ClientIP"},
 		{name: "HelmRelease value", change: func() { edit("apps/000/releases.yaml", "owner: team-0", "owner: team-zero") }, want: "owner: team-zero"},
+		// A hit runs no generator where the directory has a kustomization
+		// file: what the generator reads must be in the key.
+		{name: "kustomization file", change: func() { edit("apps/000/kustomization.yaml", `newTag: "1.0.0"`, `newTag: "1.0.1"`) }, want: "registry.example.com/web:1.0.1"},
+		{name: "Flux Kustomization spec", change: func() {
+			edit("groups/00/apps.yaml", "  path: ./apps/000\n", "  path: ./apps/000\n  images:\n  - name: registry.example.com/web\n    newTag: 2.0.0\n  ignoreMissingComponents: true\n  components: [../extra]\n")
+		}, want: "registry.example.com/web:2.0.0"},
+		{name: "ignored component added", change: func() {
+			dir := filepath.Join(repo, "apps", "extra")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			component := "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n- pairs: {component: extra}\n"
+			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(component), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, want: "component: extra"},
 	}
 	before := render()
 	for _, c := range changes {

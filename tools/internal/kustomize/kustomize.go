@@ -26,9 +26,11 @@ import (
 	ssautil "github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
@@ -100,6 +102,35 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err != nil {
 		return nil, err
 	}
+	disk, err := securefs.MakeFsOnDiskSecure(root)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := newSubstituter(ctx, ks, u, opts)
+	if err != nil {
+		return nil, err
+	}
+
+	// Cache: everything the build reads besides the files krusty observes
+	// is in the key; those observations are checked on a hit. The key holds
+	// what kustomize-controller's generator reads, not what it writes, so a
+	// hit runs no generator. Nothing that decryption produced is ever
+	// written to disk.
+	var key string
+	if opts.Cache != nil && (opts.Decryptor == nil || ks.Spec.Decryption == nil) {
+		if kfile, in, gen, ok, err := generatorInputs(disk, root, dir, ks); err != nil {
+			return nil, err
+		} else if ok {
+			rel, _ := filepath.Rel(root, kfile)
+			if key, err = diskcache.Key("kustomization", u.Object, dir, rel, in, sub.fingerprint()); err != nil {
+				return nil, err
+			}
+			if res, ok := lookup(opts, disk, root, key, kfile, gen); ok {
+				return res, nil
+			}
+		}
+	}
+
 	// The generator parses the directory's YAML files itself when it has no
 	// kustomization file: bound them first (krusty's reads are bounded as
 	// it makes them).
@@ -116,41 +147,9 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	if err != nil {
 		return nil, err
 	}
-	disk, err := securefs.MakeFsOnDiskSecure(root)
-	if err != nil {
-		return nil, err
-	}
 	fs := securefs.MakeFsInMemory(disk)
 	if err := fs.WriteFile(kfile, manifest); err != nil {
 		return nil, err
-	}
-	sub, err := newSubstituter(ctx, ks, u, opts)
-	if err != nil {
-		return nil, err
-	}
-
-	// Cache: everything the build reads besides the files krusty observes
-	// is in the key; those observations are checked on a hit. Nothing that
-	// decryption produced is ever written to disk.
-	var key string
-	if opts.Cache != nil && (opts.Decryptor == nil || ks.Spec.Decryption == nil) {
-		rel, _ := filepath.Rel(root, kfile)
-		key, err = diskcache.Key("kustomization", u.Object, dir, rel, string(manifest), sub.fingerprint())
-		if err != nil {
-			return nil, err
-		}
-		var (
-			cached Result
-			deps   []dep
-		)
-		fresh := func(d []dep) bool {
-			deps = d
-			return !opts.Observations.stale(fs, root, kfile, absDeps(root, d))
-		}
-		if diskcache.LoadVariant(opts.Cache, key, &cached, fresh) {
-			cached.Inputs = inputs(deps, generated(action, dir))
-			return &cached, nil
-		}
 	}
 	resMap, deps, err := runRecorded(ctx, fs, root, dirAbs)
 	if err != nil {
@@ -166,6 +165,93 @@ func Build(ctx context.Context, root string, ks *kustomizev1.Kustomization, dir 
 	}
 	res.Inputs = inputs(rel, generated(action, dir))
 	return res, nil
+}
+
+// lookup returns the entry of key whose observations still hold on fs,
+// the disk. kfile is where krusty read the generated kustomization.yaml,
+// from memory: its observations are skipped, the key holds what made it.
+// gen is the directory the generator scanned, if it did.
+func lookup(opts Options, fs filesys.FileSystem, root, key, kfile, gen string) (*Result, bool) {
+	var (
+		cached Result
+		deps   []dep
+	)
+	fresh := func(d []dep) bool {
+		deps = d
+		abs := slices.DeleteFunc(absDeps(root, d), func(d dep) bool { return d.Path == kfile })
+		return !opts.Observations.stale(fs, root, kfile, abs)
+	}
+	if !diskcache.LoadVariant(opts.Cache, key, &cached, fresh) {
+		return nil, false
+	}
+	cached.Inputs = inputs(deps, gen)
+	return &cached, true
+}
+
+// generatorInputs is what kustomize-controller's generator reads besides
+// the Flux object, in, and the path of the kustomization file it returns.
+// Where dir has a kustomization file, that is the file, found as the
+// generator finds it, and its content. Where it has none, the generator
+// writes one listing every YAML file below dir and every directory with a
+// kustomization file of its own: in is that walk, gen is dir relative to
+// root (a file added anywhere below it changes the build), and the YAML
+// files listed are read by krusty, so their content is in its
+// observations. With ignoreMissingComponents, in also says which
+// components exist. ok is false when a read fails: the generator then
+// reports it. fs is the source on disk, as the generator sees it.
+func generatorInputs(fs filesys.FileSystem, root, dir string, ks *kustomizev1.Kustomization) (kfile, in, gen string, ok bool, err error) {
+	dirAbs := filepath.Join(root, filepath.FromSlash(dir))
+	var b strings.Builder
+	if kfile = findKustomization(fs, dirAbs); kfile != "" {
+		data, err := fs.ReadFile(kfile)
+		if err != nil {
+			return "", "", "", false, nil
+		}
+		if len(data) > maxFileBytes { // the size bound only: the generator parses it on a miss
+			return "", "", "", false, checkFile(relName(root, kfile), data)
+		}
+		b.WriteString("file\x00")
+		b.Write(data)
+	} else {
+		kfile = filepath.Join(dirAbs, konfig.DefaultKustomizationFileName())
+		gen = generated(fluxkustomize.CreatedAction, dir)
+		b.WriteString("generated")
+		err := fs.Walk(dirAbs, func(p string, info os.FileInfo, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case p == dirAbs:
+			case info.IsDir():
+				if k := findKustomization(fs, p); k != "" {
+					fmt.Fprintf(&b, "\x00%s", relName(root, k))
+					return filepath.SkipDir
+				}
+			case filepath.Ext(p) == ".yaml" || filepath.Ext(p) == ".yml":
+				fmt.Fprintf(&b, "\x00%s", relName(root, p))
+			}
+			return nil
+		})
+		if err != nil {
+			return "", "", "", false, nil
+		}
+	}
+	if ks.Spec.IgnoreMissingComponents {
+		for _, c := range ks.Spec.Components {
+			fmt.Fprintf(&b, "\x00component %s=%t", c, fs.Exists(filepath.Join(dirAbs, c)))
+		}
+	}
+	return kfile, b.String(), gen, true, nil
+}
+
+// findKustomization is the kustomization file of dir the generator uses,
+// or "".
+func findKustomization(fs filesys.FileSystem, dir string) string {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		if p := filepath.Join(dir, name); fs.Exists(p) && !fs.IsDir(p) {
+			return p
+		}
+	}
+	return ""
 }
 
 // generated is the build directory when kustomize-controller's generator

@@ -74,7 +74,11 @@ func (run *run) entry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := kustomize.Build(ctx, root, pseudo, run.cluster.Path, kustomize.Options{})
+	// Cached like any build: a warm render then runs no krusty at all,
+	// whose first build parses kyaml's built-in OpenAPI schema (a tenth of
+	// a warm render).
+	opts := kustomize.Options{Cache: run.r.opts.Cache, Observations: run.observations}
+	res, err := kustomize.Build(ctx, root, pseudo, run.cluster.Path, opts)
 	if err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ func (run *run) entry(ctx context.Context) error {
 		if root, err = run.r.selfRoot(ctx, ignore); err != nil {
 			return err
 		}
-		if res, err = kustomize.Build(ctx, root, pseudo, run.cluster.Path, kustomize.Options{}); err != nil {
+		if res, err = kustomize.Build(ctx, root, pseudo, run.cluster.Path, opts); err != nil {
 			return err
 		}
 	}

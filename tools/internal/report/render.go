@@ -12,10 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -44,16 +48,18 @@ type WriteOptions struct {
 // stream, each document headed by comments naming its cluster and origin.
 func WriteStream(w io.Writer, clusters []*render.Cluster, opts WriteOptions) error {
 	var buf bytes.Buffer
+	memo := newYAMLMemo(opts.Cache, clusters)
 	for _, c := range clusters {
-		if err := writeObjects(&buf, c.Path, c.Objects(), opts); err != nil {
+		if err := writeObjects(&buf, c.Path, c.Objects(), opts, memo); err != nil {
 			return err
 		}
 	}
+	memo.save()
 	_, err := w.Write(buf.Bytes())
 	return err
 }
 
-func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts WriteOptions) error {
+func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts WriteOptions, memo *yamlMemo) error {
 	// Serialising YAML is most of the cost of writing a render: objects
 	// are marshalled in parallel, each into its slot, and written in order.
 	docs := make([][]byte, len(objs))
@@ -65,7 +71,7 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts 
 			if !opts.ShowSecrets {
 				u = secrets.MaskObject(u)
 			}
-			data, err := marshalYAML(u, opts.Cache)
+			data, err := memo.marshal(u)
 			if err != nil {
 				return fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 			}
@@ -89,36 +95,128 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts 
 }
 
 // keptFrom is the size of its JSON from which an object's YAML is kept in
-// the cache: go-yaml writes YAML about twelve times slower than JSON is
-// written (and its emitter queues every event of a document, which makes
-// the CustomResourceDefinitions charts ship, up to 600 kB each, the
-// costliest of all), while hashing the JSON and reading a kept file costs
-// a tenth of writing the YAML. Below a few kilobytes the file reads would
-// cost about what they save (measured: 4 KiB beat 1 KiB and 16 KiB).
+// a cache file of its own: go-yaml writes YAML about twelve times slower
+// than JSON is written (and its emitter queues every event of a document,
+// which makes the CustomResourceDefinitions charts ship, up to 600 kB
+// each, the costliest of all), while hashing the JSON and reading a kept
+// file costs a tenth of writing the YAML. Below a few kilobytes a file
+// each would cost about what it saves (measured: 4 KiB beat 1 KiB and
+// 16 KiB): those objects share one entry, the pack.
 const keptFrom = 4 << 10
 
-// marshalYAML writes u as YAML, reading the YAML of a large object from
-// cache when its content was written before. Secrets are never kept.
-func marshalYAML(u *unstructured.Unstructured, cache *diskcache.Cache) ([]byte, error) {
-	if cache == nil || u.GetKind() == "Secret" || !object.LargerThan(u.Object, keptFrom) {
+// yamlMemo writes objects as YAML, reusing what an earlier run wrote for
+// the same content (the digest of the object's JSON): a large object's
+// YAML from a file of its own, a small one's from the pack, the one entry
+// that holds the YAML of every small object the last write of the same
+// clusters wrote, read once. Secrets are never kept. A nil cache keeps
+// nothing.
+type yamlMemo struct {
+	cache *diskcache.Cache
+	key   string
+	old   map[string][]byte
+
+	mu    sync.Mutex
+	used  map[string][]byte
+	added bool
+}
+
+func newYAMLMemo(cache *diskcache.Cache, clusters []*render.Cluster) *yamlMemo {
+	m := &yamlMemo{cache: cache, used: map[string][]byte{}}
+	if cache == nil {
+		return m
+	}
+	paths := make([]string, len(clusters))
+	for i, c := range clusters {
+		paths[i] = c.Path
+	}
+	key, err := diskcache.Key("yaml-pack", paths)
+	if err != nil {
+		m.cache = nil
+		return m
+	}
+	m.key = key
+	if data, ok := cache.LookupBytes(key); ok {
+		m.old = unpack(data)
+	}
+	return m
+}
+
+// marshal writes u as YAML.
+func (m *yamlMemo) marshal(u *unstructured.Unstructured) ([]byte, error) {
+	if m.cache == nil || u.GetKind() == "Secret" {
 		return object.MarshalYAML(u.Object)
 	}
 	digest, err := object.Digest(u.Object)
 	if err != nil {
 		return object.MarshalYAML(u.Object)
 	}
+	if object.LargerThan(u.Object, keptFrom) {
+		return m.marshalLarge(u, digest)
+	}
+	data, ok := m.old[digest]
+	if !ok {
+		if data, err = object.MarshalYAML(u.Object); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.Lock()
+	m.used[digest] = data
+	m.added = m.added || !ok
+	m.mu.Unlock()
+	return data, nil
+}
+
+func (m *yamlMemo) marshalLarge(u *unstructured.Unstructured, digest string) ([]byte, error) {
 	key, err := diskcache.Key("yaml", digest)
 	if err != nil {
 		return object.MarshalYAML(u.Object)
 	}
-	if data, ok := cache.LookupBytes(key); ok {
+	if data, ok := m.cache.LookupBytes(key); ok {
 		return data, nil
 	}
 	data, err := object.MarshalYAML(u.Object)
 	if err == nil {
-		_ = cache.StoreBytes(key, data) // written afresh next time is the worst outcome
+		_ = m.cache.StoreBytes(key, data) // written afresh next time is the worst outcome
 	}
 	return data, err
+}
+
+// save stores the pack of what this write used, when it differs from the
+// one read. Failing to is not an error: the YAML is written afresh next
+// time.
+func (m *yamlMemo) save() {
+	if m.cache == nil || (!m.added && len(m.used) == len(m.old)) {
+		return
+	}
+	_ = m.cache.StoreBytes(m.key, pack(m.used))
+}
+
+// pack lays out digest → YAML entries, sorted: for each, the digest, a
+// space, the YAML's length and a newline, then the YAML.
+func pack(entries map[string][]byte) []byte {
+	var b bytes.Buffer
+	for _, d := range slices.Sorted(maps.Keys(entries)) {
+		fmt.Fprintf(&b, "%s %d\n", d, len(entries[d]))
+		b.Write(entries[d])
+	}
+	return b.Bytes()
+}
+
+// unpack reads what pack wrote; a damaged pack reads as empty. The YAML
+// shares data's memory.
+func unpack(data []byte) map[string][]byte {
+	out := map[string][]byte{}
+	for len(data) > 0 {
+		line, rest, ok := bytes.Cut(data, []byte("\n"))
+		digest, size, ok2 := strings.Cut(string(line), " ")
+		n, err := strconv.Atoi(size)
+		if !ok || !ok2 || err != nil || n < 0 || n > len(rest) {
+			return map[string][]byte{}
+		}
+		out[digest] = rest[:n:n]
+		data = rest[n:]
+	}
+	return out
 }
 
 // UnitPath is the stable path, under a cluster's directory, of the file
@@ -134,6 +232,8 @@ func UnitPath(u *render.Unit) string {
 // WriteDir writes one file per Flux Kustomization and HelmRelease under
 // dir/<cluster path>/, replacing what an earlier run wrote there.
 func WriteDir(dir string, clusters []*render.Cluster, opts WriteOptions) error {
+	memo := newYAMLMemo(opts.Cache, clusters)
+	defer memo.save()
 	for _, c := range clusters {
 		root := filepath.Join(dir, filepath.FromSlash(c.Path))
 		if err := claim(root); err != nil {
@@ -144,7 +244,7 @@ func WriteDir(dir string, clusters []*render.Cluster, opts WriteOptions) error {
 				continue
 			}
 			var buf bytes.Buffer
-			if err := writeObjects(&buf, c.Path, u.Objects, opts); err != nil {
+			if err := writeObjects(&buf, c.Path, u.Objects, opts, memo); err != nil {
 				return err
 			}
 			p := filepath.Join(root, UnitPath(u))

@@ -3,7 +3,9 @@ package report
 import (
 	"bytes"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,14 +13,17 @@ import (
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/object"
+	"github.com/aks-gitops/platform/tools/internal/render"
 )
 
 // TestMarshalYAMLKept checks the YAML kept by content: what is read back
-// is what go-yaml writes, a large object's YAML is kept and then read (not
-// written again), and neither small objects nor Secrets are kept.
+// is what go-yaml writes; a large object's YAML is kept in a file of its
+// own and small objects' in the pack, and both are then read, not written
+// again; a Secret is never kept; a damaged pack is written afresh.
 func TestMarshalYAMLKept(t *testing.T) {
 	dir := t.TempDir()
 	cache := diskcache.New(dir)
+	clusters := []*render.Cluster{{Path: "clusters/a"}}
 	obj := func(kind string, size int) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "x"},
@@ -33,37 +38,68 @@ func TestMarshalYAMLKept(t *testing.T) {
 			}
 			return nil
 		})
+		slices.Sort(out)
 		return out
 	}
-	large := obj("ConfigMap", keptFrom)
-	want, err := object.MarshalYAML(large.Object)
+	// marshal writes every object with a memo of its own (one run) and
+	// wants go-yaml's YAML, or the YAML planted for it.
+	marshal := func(run string, planted map[*unstructured.Unstructured]string, us ...*unstructured.Unstructured) {
+		t.Helper()
+		memo := newYAMLMemo(cache, clusters)
+		for _, u := range us {
+			got, err := memo.marshal(u)
+			want, _ := object.MarshalYAML(u.Object)
+			if p, ok := planted[u]; ok {
+				want = []byte(p)
+			}
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s: %s: got %q (%v), want %q", run, u.GetKind(), got, err, want)
+			}
+		}
+		memo.save()
+	}
+	large, small, secret := obj("ConfigMap", keptFrom), obj("ConfigMap", keptFrom/4), obj("Secret", keptFrom/4)
+	marshal("cold", nil, large, small, secret)
+	marshal("warm", nil, large, small, secret)
+	kept := files()
+	if len(kept) != 2 {
+		t.Fatalf("kept files: %v, want two: the large object's and the pack", kept)
+	}
+	digest := func(u *unstructured.Unstructured) string {
+		d, err := object.Digest(u.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	pk := kept[0]
+	if data, _ := os.ReadFile(pk); !bytes.HasPrefix(data, []byte(digest(small)+" ")) {
+		pk = kept[1]
+	}
+	data, err := os.ReadFile(pk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, run := range []string{"cold", "warm"} {
-		got, err := marshalYAML(large, cache)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("%s: got %q (%v), want %q", run, got, err, want)
-		}
-	}
-	kept := files()
-	if len(kept) != 1 {
-		t.Fatalf("kept files: %v, want one", kept)
-	}
-	if err := diskcache.WriteFile(kept[0], []byte("kept: true\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := marshalYAML(large, cache); string(got) != "kept: true\n" {
-		t.Fatalf("the kept YAML was not used: %q", got)
+	if got := unpack(data); len(got) != 1 || got[digest(small)] == nil {
+		t.Fatalf("the pack holds %d entries, want the small object's only (never a Secret's)", len(got))
 	}
 
-	for _, u := range []*unstructured.Unstructured{obj("ConfigMap", keptFrom/4), obj("Secret", 2*keptFrom)} {
-		got, err := marshalYAML(u, cache)
-		if want, _ := object.MarshalYAML(u.Object); err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("%s: got %q (%v), want %q", u.GetKind(), got, err, want)
+	for _, f := range kept {
+		plant := []byte("kept: true\n")
+		if f == pk {
+			plant = pack(map[string][]byte{digest(small): []byte("packed: true\n")})
+		}
+		if err := diskcache.WriteFile(f, plant); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if n := len(files()); n != 1 {
-		t.Errorf("%d files kept, want 1: a small object or a Secret was kept", n)
+	marshal("planted", map[*unstructured.Unstructured]string{large: "kept: true\n", small: "packed: true\n"}, large, small, secret)
+
+	if err := diskcache.WriteFile(pk, []byte(digest(small)+" 99999\ntruncated")); err != nil {
+		t.Fatal(err)
+	}
+	marshal("damaged pack", map[*unstructured.Unstructured]string{large: "kept: true\n"}, large, small)
+	if data, _ := os.ReadFile(pk); len(unpack(data)) != 1 {
+		t.Fatalf("the damaged pack was not written afresh: %q", data)
 	}
 }
