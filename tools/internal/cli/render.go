@@ -210,7 +210,13 @@ Exit codes: 0 rendered, 2 a Flux object failed (nothing written unless
 				fmt.Fprintln(stderr, "render: nothing written: fix the errors above (--partial writes what did render)")
 				return failed{ExitError}
 			}
-			if err := writeRender(out, stdout, run.clusters, report.WriteOptions{ShowSecrets: flags.showSecrets, Cache: run.opts.Cache}); err != nil {
+			// The YAML written is kept by content, never what decryption
+			// produced or a Secret's value shown.
+			wopts := report.WriteOptions{ShowSecrets: flags.showSecrets}
+			if run.opts.Decryptor == nil && !flags.showSecrets {
+				wopts.Cache = run.opts.Cache
+			}
+			if err := writeRender(out, stdout, run.clusters, wopts); err != nil {
 				return fmt.Errorf("write output: %w", err)
 			}
 			return run.finish(stderr)

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,7 +13,8 @@ import (
 
 // TestSOPSDecryption renders a Kustomization with spec.decryption whose
 // Secret is SOPS-encrypted for an age key: decrypted only when the key is
-// given, its value printed only with --show-secrets, a wrong key an error.
+// given, its value printed only with --show-secrets and never kept in the
+// cache, a wrong key an error.
 func TestSOPSDecryption(t *testing.T) {
 	key, other := sopstest.NewKey(t), sopstest.NewKey(t)
 	repo := t.TempDir()
@@ -54,7 +58,8 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"render", "--repo", repo, "--cache-dir", t.TempDir()}, tt.flags...)
+			cache := t.TempDir()
+			args := append([]string{"render", "--repo", repo, "--cache-dir", cache}, tt.flags...)
 			code, stdout, stderr := run(append(args, entry)...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr)
@@ -64,6 +69,21 @@ spec:
 			}
 			if !strings.Contains(stderr, tt.err) {
 				t.Errorf("stderr lacks %q:\n%s", tt.err, stderr)
+			}
+			// Nothing decrypted is kept: not in the render cache, not in
+			// the YAML kept by content.
+			err := filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := os.ReadFile(p)
+				if err == nil && bytes.Contains(data, []byte("decrypted-value")) {
+					t.Errorf("the cache keeps a decrypted value: %s", p)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

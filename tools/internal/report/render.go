@@ -40,7 +40,9 @@ const marker = ".rendered-by-tools"
 type WriteOptions struct {
 	// ShowSecrets writes Secret values (masked otherwise).
 	ShowSecrets bool
-	// Cache keeps the YAML of large objects by their content (nil: none).
+	// Cache keeps the YAML written by the objects' content (nil: none);
+	// leave it nil when the objects hold what decryption produced or
+	// ShowSecrets is set.
 	Cache *diskcache.Cache
 }
 
