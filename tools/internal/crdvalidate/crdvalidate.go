@@ -8,6 +8,7 @@ package crdvalidate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -46,7 +47,7 @@ type Validator struct {
 	// kinds compiles each group-version-kind once.
 	kinds memo.Map[schema.GroupVersionKind, *version]
 	// kept keeps results by object and schema (see Keep); nil: none.
-	kept *diskcache.Cache
+	kept *diskcache.Pack
 	// digests identifies each CRD's content, once.
 	digests memo.Map[schema.GroupKind, string]
 }
@@ -277,10 +278,21 @@ func (v *Validator) Known(gvk schema.GroupVersionKind) bool {
 // schema bundle's), so an unchanged object is not validated again and a
 // kind whose objects are all unchanged is not even compiled — compiling
 // the schemas of large CRDs and their CEL rules is most of a warm run.
-// Secrets are never kept.
-func (v *Validator) Keep(cache *diskcache.Cache) *Validator {
-	v.kept = cache
+// Secrets are never kept. The results of one scope (a cluster) share one
+// entry, a pack, read once; Save stores it.
+func (v *Validator) Keep(cache *diskcache.Cache, scope string) *Validator {
+	if key, err := diskcache.Key("validate-pack", scope); err == nil && cache != nil {
+		v.kept = cache.Pack(key)
+	}
 	return v
+}
+
+// Save stores the results kept (validated again next time is the worst
+// outcome of a failure).
+func (v *Validator) Save() {
+	if v.kept != nil {
+		_ = v.kept.Save()
+	}
 }
 
 // keptKey is the key of obj's result in v.kept; "" when it is not kept.
@@ -322,12 +334,16 @@ func (v *Validator) keptKey(obj *unstructured.Unstructured) string {
 func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured) []string {
 	key := v.keptKey(obj)
 	var out []string
-	if key != "" && v.kept.Lookup(key, &out) {
-		return out
+	if key != "" {
+		if data, ok := v.kept.Get(key); ok && json.Unmarshal(data, &out) == nil {
+			return out
+		}
 	}
 	out = v.validate(ctx, obj)
 	if key != "" && ctx.Err() == nil {
-		_ = v.kept.Store(key, out) // validated again next time is the worst outcome
+		if data, err := json.Marshal(out); err == nil {
+			v.kept.Put(key, data)
+		}
 	}
 	return out
 }

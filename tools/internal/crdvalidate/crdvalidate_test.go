@@ -179,15 +179,21 @@ func TestKeep(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
-		return v.Keep(cache)
+		return v.Keep(cache, "clusters/test")
 	}
 	ctx := t.Context()
+	// validate is one run: it validates obj and saves what it kept.
+	validate := func(crd, obj *unstructured.Unstructured) []string {
+		v := validator(crd)
+		defer v.Save()
+		return v.Validate(ctx, obj)
+	}
 	big := gadget(50)
-	cold := validator(crdOf("100")).Validate(ctx, big)
+	cold := validate(crdOf("100"), big)
 	if want := []string{`unknown field "spec.sizee"`}; !slices.Equal(cold, want) {
 		t.Fatalf("cold: got %q, want %q", cold, want)
 	}
-	if warm := validator(crdOf("100")).Validate(ctx, big); !slices.Equal(warm, cold) {
+	if warm := validate(crdOf("100"), big); !slices.Equal(warm, cold) {
 		t.Fatalf("warm: got %q, want %q", warm, cold)
 	}
 
@@ -196,18 +202,24 @@ func TestKeep(t *testing.T) {
 	if key == "" {
 		t.Fatal("no key for a Gadget")
 	}
-	if err := cache.Store(key, []string{"kept"}); err != nil {
+	packKey, err := diskcache.Key("validate-pack", "clusters/test")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := validator(crdOf("100")).Validate(ctx, big); !slices.Equal(got, []string{"kept"}) {
+	p := cache.Pack(packKey)
+	p.Put(key, []byte(`["kept"]`))
+	if err := p.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if got := validate(crdOf("100"), big); !slices.Equal(got, []string{"kept"}) {
 		t.Fatalf("the kept result was not used: %q", got)
 	}
 
 	// A changed CRD and a changed object are validated afresh.
-	if got := validator(crdOf("10")).Validate(ctx, big); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "less than or equal to 10") }) {
+	if got := validate(crdOf("10"), big); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "less than or equal to 10") }) {
 		t.Fatalf("changed CRD: got %q, want the new maximum", got)
 	}
-	if got := validator(crdOf("100")).Validate(ctx, gadget(101)); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "less than or equal to 100") }) {
+	if got := validate(crdOf("100"), gadget(101)); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "less than or equal to 100") }) {
 		t.Fatalf("changed object: got %q, want the maximum", got)
 	}
 

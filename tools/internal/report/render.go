@@ -12,14 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -107,25 +103,17 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts 
 const keptFrom = 4 << 10
 
 // yamlMemo writes objects as YAML, reusing what an earlier run wrote for
-// the same content (the digest of the object's JSON): a large object's
-// YAML from a file of its own, a small one's from the pack, the one entry
-// that holds the YAML of every small object the last write of the same
-// clusters wrote, read once. Secrets are never kept. A nil cache keeps
-// nothing.
+// the same content (object.Digest): a large object's YAML from a file of
+// its own, a small one's from the pack of the clusters written. Secrets
+// are never kept. A nil cache keeps nothing.
 type yamlMemo struct {
 	cache *diskcache.Cache
-	key   string
-	old   map[string][]byte
-
-	mu    sync.Mutex
-	used  map[string][]byte
-	added bool
+	pack  *diskcache.Pack
 }
 
 func newYAMLMemo(cache *diskcache.Cache, clusters []*render.Cluster) *yamlMemo {
-	m := &yamlMemo{cache: cache, used: map[string][]byte{}}
 	if cache == nil {
-		return m
+		return &yamlMemo{}
 	}
 	paths := make([]string, len(clusters))
 	for i, c := range clusters {
@@ -133,14 +121,9 @@ func newYAMLMemo(cache *diskcache.Cache, clusters []*render.Cluster) *yamlMemo {
 	}
 	key, err := diskcache.Key("yaml-pack", paths)
 	if err != nil {
-		m.cache = nil
-		return m
+		return &yamlMemo{}
 	}
-	m.key = key
-	if data, ok := cache.LookupBytes(key); ok {
-		m.old = unpack(data)
-	}
-	return m
+	return &yamlMemo{cache: cache, pack: cache.Pack(key)}
 }
 
 // marshal writes u as YAML.
@@ -155,17 +138,14 @@ func (m *yamlMemo) marshal(u *unstructured.Unstructured) ([]byte, error) {
 	if object.LargerThan(u.Object, keptFrom) {
 		return m.marshalLarge(u, digest)
 	}
-	data, ok := m.old[digest]
-	if !ok {
-		if data, err = object.MarshalYAML(u.Object); err != nil {
-			return nil, err
-		}
+	if data, ok := m.pack.Get(digest); ok {
+		return data, nil
 	}
-	m.mu.Lock()
-	m.used[digest] = data
-	m.added = m.added || !ok
-	m.mu.Unlock()
-	return data, nil
+	data, err := object.MarshalYAML(u.Object)
+	if err == nil {
+		m.pack.Put(digest, data)
+	}
+	return data, err
 }
 
 func (m *yamlMemo) marshalLarge(u *unstructured.Unstructured, digest string) ([]byte, error) {
@@ -183,42 +163,11 @@ func (m *yamlMemo) marshalLarge(u *unstructured.Unstructured, digest string) ([]
 	return data, err
 }
 
-// save stores the pack of what this write used, when it differs from the
-// one read. Failing to is not an error: the YAML is written afresh next
-// time.
+// save stores the pack (written afresh next time is the worst outcome).
 func (m *yamlMemo) save() {
-	if m.cache == nil || (!m.added && len(m.used) == len(m.old)) {
-		return
+	if m.pack != nil {
+		_ = m.pack.Save()
 	}
-	_ = m.cache.StoreBytes(m.key, pack(m.used))
-}
-
-// pack lays out digest → YAML entries, sorted: for each, the digest, a
-// space, the YAML's length and a newline, then the YAML.
-func pack(entries map[string][]byte) []byte {
-	var b bytes.Buffer
-	for _, d := range slices.Sorted(maps.Keys(entries)) {
-		fmt.Fprintf(&b, "%s %d\n", d, len(entries[d]))
-		b.Write(entries[d])
-	}
-	return b.Bytes()
-}
-
-// unpack reads what pack wrote; a damaged pack reads as empty. The YAML
-// shares data's memory.
-func unpack(data []byte) map[string][]byte {
-	out := map[string][]byte{}
-	for len(data) > 0 {
-		line, rest, ok := bytes.Cut(data, []byte("\n"))
-		digest, size, ok2 := strings.Cut(string(line), " ")
-		n, err := strconv.Atoi(size)
-		if !ok || !ok2 || err != nil || n < 0 || n > len(rest) {
-			return map[string][]byte{}
-		}
-		out[digest] = rest[:n:n]
-		data = rest[n:]
-	}
-	return out
 }
 
 // UnitPath is the stable path, under a cluster's directory, of the file

@@ -119,7 +119,12 @@ func cluster(ctx context.Context, c *render.Cluster, opts Options) []Finding {
 	if opts.Schemas != nil {
 		crds.WithSchemas(opts.Schemas)
 	}
-	crds.Keep(opts.Cache)
+	crds.Keep(opts.Cache, c.Path)
+	defer func() {
+		if ctx.Err() == nil { // an interrupted run used only some of the results
+			crds.Save()
+		}
+	}()
 	for _, err := range errs {
 		out = append(out, Finding{Cluster: c.Path, Object: object.ID{Kind: "CustomResourceDefinition"}, Where: "render", Check: "crd", Message: err.Error()})
 	}
