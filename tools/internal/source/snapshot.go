@@ -9,15 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
 )
 
 // Snapshot lays out under dst what source-controller would put in the
 // artifact of the checkout at root: the files Git would commit (tracked, and
 // untracked ones that are not git-ignored, so work in progress renders) —
 // every file when root is not a Git work tree — less what .sourceignore and
-// ignore (spec.ignore; nil for the defaults) exclude. Files are hard-linked
-// where possible, copied otherwise; root is never written to.
+// ignore (spec.ignore; nil for the defaults) exclude, as Filter would on a
+// copy of them all. Files are hard-linked where possible, copied
+// otherwise; root is never written to.
 func Snapshot(ctx context.Context, root, dst string, ignore *string) error {
 	files, err := gitFiles(ctx, root)
 	if err != nil {
@@ -26,17 +31,83 @@ func Snapshot(ctx context.Context, root, dst string, ignore *string) error {
 			return err
 		}
 	}
+	regular := files[:0]
 	for _, rel := range files {
-		src := filepath.Join(root, rel)
-		fi, err := os.Lstat(src)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // deleted in the work tree, a symlink or a submodule
+		if fi, err := os.Lstat(filepath.Join(root, rel)); err == nil && fi.Mode().IsRegular() {
+			regular = append(regular, rel) // not deleted in the work tree, a symlink or a submodule
 		}
-		if err := link(src, filepath.Join(dst, rel)); err != nil {
+	}
+	excluded, err := excluder(root, regular, ignore)
+	if err != nil {
+		return err
+	}
+	made := map[string]bool{}
+	for _, rel := range regular {
+		if excluded(rel) {
+			continue
+		}
+		p := filepath.Join(dst, rel)
+		if dir := filepath.Dir(p); !made[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("snapshot %s: %w", rel, err)
+			}
+			made[dir] = true
+		}
+		if err := link(filepath.Join(root, rel), p); err != nil {
 			return fmt.Errorf("snapshot %s: %w", rel, err)
 		}
 	}
-	return Filter(dst, ignore)
+	return nil
+}
+
+// excluder says which of files (relative to root) Filter would remove
+// from a copy of them all: VCS files, ignore or else the default
+// exclusions, and the patterns of the .sourceignore files among them, read
+// in the order sourceignore.LoadIgnorePatterns reads them (a directory's
+// own, then its subdirectories' by name) — a file is gone when it or a
+// directory above it matches.
+func excluder(root string, files []string, ignore *string) (func(rel string) bool, error) {
+	ps := sourceignore.VCSPatterns(nil)
+	if ignore != nil {
+		ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(*ignore), nil)...)
+	} else {
+		ps = append(ps, sourceignore.DefaultPatterns(nil)...)
+	}
+	var dirs [][]string
+	for _, rel := range files {
+		if filepath.Base(rel) == sourceignore.IgnoreFile {
+			dir := filepath.Dir(rel)
+			dirs = append(dirs, []string{})
+			if dir != "." {
+				dirs[len(dirs)-1] = strings.Split(dir, string(filepath.Separator))
+			}
+		}
+	}
+	slices.SortFunc(dirs, slices.Compare)
+	for _, dir := range dirs {
+		found, err := sourceignore.ReadIgnoreFile(filepath.Join(root, filepath.Join(dir...), sourceignore.IgnoreFile), dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sourceignore.IgnoreFile, err)
+		}
+		ps = append(ps, found...)
+	}
+	matcher := gitignore.NewMatcher(ps)
+	gone := map[string]bool{}
+	var dirGone func(dir string) bool
+	dirGone = func(dir string) bool {
+		if dir == "." {
+			return false
+		}
+		g, ok := gone[dir]
+		if !ok {
+			g = dirGone(filepath.Dir(dir)) || matcher.Match(strings.Split(dir, string(filepath.Separator)), true)
+			gone[dir] = g
+		}
+		return g
+	}
+	return func(rel string) bool {
+		return dirGone(filepath.Dir(rel)) || matcher.Match(strings.Split(rel, string(filepath.Separator)), false)
+	}, nil
 }
 
 // gitFiles lists the files of the work tree Git would commit.
@@ -81,9 +152,6 @@ func walkFiles(root string) ([]string, error) {
 }
 
 func link(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
 	if os.Link(src, dst) == nil {
 		return nil
 	}
