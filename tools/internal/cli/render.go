@@ -137,6 +137,8 @@ func (f *renderFlags) options() (render.Options, error) {
 	if !f.noCache {
 		opts.Cache = diskcache.New(filepath.Join(cacheDir, "render"))
 	}
+	// Not a cache of results: a snapshot is brought up to date each run.
+	opts.SnapshotDir = filepath.Join(cacheDir, "snapshots")
 	return opts, nil
 }
 

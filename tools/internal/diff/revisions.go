@@ -94,6 +94,9 @@ func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 	for _, s := range []side{base, head} {
 		o := a.Render
 		o.RepoRoot = s.dir
+		if s.dir != root {
+			o.SnapshotDir = "" // a temporary checkout: nothing to keep
+		}
 		r := render.New(o)
 		// Failing to remove a temporary snapshot is not worth failing for.
 		defer func() { _ = r.Close() }()

@@ -20,6 +20,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/gofrs/flock"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
@@ -56,6 +57,11 @@ type Options struct {
 	Cache *diskcache.Cache
 	// Concurrency bounds parallel work (at least 1).
 	Concurrency int
+	// SnapshotDir keeps the snapshots of RepoRoot between runs, brought up
+	// to date at each (empty: a temporary one each run). Making one afresh
+	// is a directory created per directory of the checkout, and removed
+	// again: on a slow disk a third of a warm render.
+	SnapshotDir string
 }
 
 // Origin says where a rendered object came from.
@@ -201,17 +207,25 @@ type Renderer struct {
 	// at a time, but the map outlives them).
 	mu        sync.Mutex
 	snapshots map[string]string
+	// locks hold the kept snapshots in use (see Options.SnapshotDir).
+	locks []*flock.Flock
 }
 
-// Close removes the snapshots the renderer made.
+// Close removes the temporary snapshots the renderer made and releases
+// the kept ones.
 func (r *Renderer) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
 	for _, dir := range r.snapshots {
-		errs = append(errs, os.RemoveAll(dir))
+		if r.opts.SnapshotDir == "" || filepath.Dir(dir) != r.opts.SnapshotDir {
+			errs = append(errs, os.RemoveAll(dir))
+		}
 	}
-	r.snapshots = nil
+	for _, l := range r.locks {
+		errs = append(errs, l.Unlock())
+	}
+	r.snapshots, r.locks = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -227,19 +241,53 @@ func (r *Renderer) selfRoot(ctx context.Context, ignore *string) (string, error)
 	if dir, ok := r.snapshots[key]; ok {
 		return dir, nil
 	}
-	dir, err := os.MkdirTemp("", "tools-render-snapshot-*")
-	if err != nil {
-		return "", err
+	dir, lock := r.keptSnapshot(key)
+	if lock == nil {
+		var err error
+		if dir, err = os.MkdirTemp("", "tools-render-snapshot-*"); err != nil {
+			return "", err
+		}
 	}
 	if err := source.Snapshot(ctx, r.opts.RepoRoot, dir, ignore); err != nil {
-		os.RemoveAll(dir)
+		if lock != nil {
+			_ = lock.Unlock() // the next run brings the snapshot up to date
+		} else {
+			os.RemoveAll(dir)
+		}
 		return "", fmt.Errorf("snapshot of %s: %w", r.opts.RepoRoot, err)
+	}
+	if lock != nil {
+		r.locks = append(r.locks, lock)
 	}
 	if r.snapshots == nil {
 		r.snapshots = map[string]string{}
 	}
 	r.snapshots[key] = dir
 	return dir, nil
+}
+
+// keptSnapshot returns the directory of the kept snapshot of the checkout
+// for an ignore key and the lock that holds it for this renderer; no lock
+// when there is none to keep, or another renderer (of this process or
+// another) holds it — a temporary snapshot serves then.
+func (r *Renderer) keptSnapshot(key string) (string, *flock.Flock) {
+	if r.opts.SnapshotDir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(r.opts.RepoRoot)
+	if err != nil {
+		return "", nil
+	}
+	k, err := diskcache.Key("snapshot", abs, key)
+	if err != nil || os.MkdirAll(r.opts.SnapshotDir, 0o755) != nil {
+		return "", nil
+	}
+	dir := filepath.Join(r.opts.SnapshotDir, k)
+	lock := flock.New(dir + ".lock")
+	if ok, err := lock.TryLock(); err != nil || !ok {
+		return "", nil
+	}
+	return dir, lock
 }
 
 // New returns a Renderer.

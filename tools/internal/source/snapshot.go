@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,7 +23,10 @@ import (
 // every file when root is not a Git work tree — less what .sourceignore and
 // ignore (spec.ignore; nil for the defaults) exclude, as Filter would on a
 // copy of them all. Files are hard-linked where possible, copied
-// otherwise; root is never written to.
+// otherwise; root is never written to. A snapshot made before in dst is
+// brought up to date: what is already there, the same file as root's (or
+// a copy of the same size and modification time), stays; anything else
+// in dst is removed, empty directories too.
 func Snapshot(ctx context.Context, root, dst string, ignore *string) error {
 	files, err := gitFiles(ctx, root)
 	if err != nil {
@@ -31,19 +35,30 @@ func Snapshot(ctx context.Context, root, dst string, ignore *string) error {
 			return err
 		}
 	}
-	regular := files[:0]
+	want := map[string]os.FileInfo{}
+	var regular []string
 	for _, rel := range files {
 		if fi, err := os.Lstat(filepath.Join(root, rel)); err == nil && fi.Mode().IsRegular() {
 			regular = append(regular, rel) // not deleted in the work tree, a symlink or a submodule
+			want[rel] = fi
 		}
 	}
 	excluded, err := excluder(root, regular, ignore)
 	if err != nil {
 		return err
 	}
+	for rel := range want {
+		if excluded(rel) {
+			delete(want, rel)
+		}
+	}
+	have, err := prune(dst, want)
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", dst, err)
+	}
 	made := map[string]bool{}
 	for _, rel := range regular {
-		if excluded(rel) {
+		if _, ok := want[rel]; !ok || have[rel] {
 			continue
 		}
 		p := filepath.Join(dst, rel)
@@ -53,11 +68,58 @@ func Snapshot(ctx context.Context, root, dst string, ignore *string) error {
 			}
 			made[dir] = true
 		}
-		if err := link(filepath.Join(root, rel), p); err != nil {
+		if err := link(filepath.Join(root, rel), p, want[rel]); err != nil {
 			return fmt.Errorf("snapshot %s: %w", rel, err)
 		}
 	}
 	return nil
+}
+
+// prune removes from dst what is not the file want has for its path and
+// then the directories left empty, and returns the paths that stay.
+func prune(dst string, want map[string]os.FileInfo) (map[string]bool, error) {
+	have := map[string]bool{}
+	var dirs []string
+	err := filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == dst {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		rel, err := filepath.Rel(dst, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+			return nil
+		}
+		if src, ok := want[rel]; ok && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil && same(src, fi) {
+				have[rel] = true
+				return nil
+			}
+		}
+		return os.Remove(p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Deepest first: a directory whose subdirectories were all removed is
+	// empty by its turn. Removing a non-empty one fails, as it should.
+	for _, dir := range slices.Backward(dirs) {
+		if dir != dst {
+			_ = os.Remove(dir)
+		}
+	}
+	return have, nil
+}
+
+// same says whether fi, in a snapshot, is src: the same file, or the copy
+// link made of it (same size and modification time).
+func same(src, fi os.FileInfo) bool {
+	return os.SameFile(src, fi) || (src.Size() == fi.Size() && src.ModTime().Equal(fi.ModTime()) && fi.Mode()&0o200 == 0)
 }
 
 // excluder says which of files (relative to root) Filter would remove
@@ -151,7 +213,7 @@ func walkFiles(root string) ([]string, error) {
 	return files, err
 }
 
-func link(src, dst string) error {
+func link(src, dst string, fi os.FileInfo) error {
 	if os.Link(src, dst) == nil {
 		return nil
 	}
@@ -160,7 +222,9 @@ func link(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(dst)
+	// Read-only with the source's modification time: what same knows a
+	// copy by.
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		return err
 	}
@@ -168,5 +232,8 @@ func link(src, dst string) error {
 		_ = out.Close() // the copy error is the one to report
 		return err
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
 }
