@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/aks-gitops/platform/tools/internal/synth"
 )
@@ -120,7 +123,8 @@ func TestRenderCacheInvalidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.change()
 			warm := render()
-			fresh := render("--no-render-cache")
+			// Fresh: no render cache and no snapshot kept from before.
+			fresh := render("--no-render-cache", "--cache-dir", t.TempDir())
 			if warm != fresh {
 				t.Fatalf("the cached render differs from a fresh one after the change")
 			}
@@ -129,6 +133,42 @@ func TestRenderCacheInvalidation(t *testing.T) {
 			}
 			before = warm
 		})
+	}
+}
+
+// TestRenderConcurrentSnapshots renders one repository four times at once
+// with one cache directory: one render holds the snapshot kept there, the
+// others make temporary ones, and all write the same output.
+func TestRenderConcurrentSnapshots(t *testing.T) {
+	repo := t.TempDir()
+	if err := synth.Generate(repo, synth.Size{Kustomizations: 14, HelmReleases: 4, Charts: 2}, 0); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	outputs := make([]string, 4)
+	var g errgroup.Group
+	for i := range outputs {
+		g.Go(func() error {
+			code, stdout, stderr := run("render", "--repo", repo, "--offline", "--cache-dir", cache,
+				"--charts", filepath.Join(repo, synth.ChartsDir), filepath.Join(repo, synth.Entry))
+			if code != 0 {
+				return fmt.Errorf("render %d: exit %d: %s", i, code, stderr)
+			}
+			outputs[i] = stdout
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i, out := range outputs[1:] {
+		if out != outputs[0] || !strings.Contains(out, "kind: Deployment") {
+			t.Errorf("render %d differs from render 0", i+1)
+		}
+	}
+	kept, err := filepath.Glob(filepath.Join(cache, "snapshots", "*.lock"))
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("kept snapshots: %v (%v), want one", kept, err)
 	}
 }
 
