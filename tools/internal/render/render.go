@@ -207,8 +207,9 @@ type Renderer struct {
 	// at a time, but the map outlives them).
 	mu        sync.Mutex
 	snapshots map[string]string
-	// locks hold the kept snapshots in use (see Options.SnapshotDir).
-	locks []*flock.Flock
+	// kept are the locks of the kept snapshots in use, by directory (see
+	// Options.SnapshotDir).
+	kept map[string]*flock.Flock
 }
 
 // Close removes the temporary snapshots the renderer made and releases
@@ -218,14 +219,13 @@ func (r *Renderer) Close() error {
 	defer r.mu.Unlock()
 	var errs []error
 	for _, dir := range r.snapshots {
-		if r.opts.SnapshotDir == "" || filepath.Dir(dir) != r.opts.SnapshotDir {
+		if lock, ok := r.kept[dir]; ok {
+			errs = append(errs, lock.Unlock())
+		} else {
 			errs = append(errs, os.RemoveAll(dir))
 		}
 	}
-	for _, l := range r.locks {
-		errs = append(errs, l.Unlock())
-	}
-	r.snapshots, r.locks = nil, nil
+	r.snapshots, r.kept = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -257,7 +257,10 @@ func (r *Renderer) selfRoot(ctx context.Context, ignore *string) (string, error)
 		return "", fmt.Errorf("snapshot of %s: %w", r.opts.RepoRoot, err)
 	}
 	if lock != nil {
-		r.locks = append(r.locks, lock)
+		if r.kept == nil {
+			r.kept = map[string]*flock.Flock{}
+		}
+		r.kept[dir] = lock
 	}
 	if r.snapshots == nil {
 		r.snapshots = map[string]string{}
