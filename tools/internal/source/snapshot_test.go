@@ -147,7 +147,9 @@ func TestSnapshotUpdate(t *testing.T) {
 			if _, err := f.WriteString(" and more"); err != nil {
 				t.Fatal(err)
 			}
-			f.Close()
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
 			write(".sourceignore", "later-ignored.yaml\n")
 			if err := os.MkdirAll(filepath.Join(dst, "junk", "empty"), 0o755); err != nil {
 				t.Fatal(err)
