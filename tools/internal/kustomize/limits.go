@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
-	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // Bounds on one repository file, checked before kustomize parses it. A pull
@@ -197,10 +197,5 @@ func relName(root, p string) string {
 }
 
 func hasKustomization(dir string) bool {
-	for _, name := range konfig.RecognizedKustomizationFileNames() {
-		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
-			return true
-		}
-	}
-	return false
+	return findKustomization(filesys.MakeFsOnDisk(), dir) != ""
 }
