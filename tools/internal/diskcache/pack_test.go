@@ -1,10 +1,6 @@
 package diskcache
 
-import (
-	"os"
-	"path/filepath"
-	"testing"
-)
+import "testing"
 
 // TestPack stores values, reads them back in another run, drops what a run
 // did not use, reads a damaged pack as empty and keeps nothing without a
@@ -50,9 +46,6 @@ func TestPack(t *testing.T) {
 		t.Fatal("a pack without a cache kept a value")
 	}
 	if err := p.Save(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(t.TempDir(), "k0")); !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
 }
