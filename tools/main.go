@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -53,6 +54,18 @@ func main() {
 	if profile != nil {
 		pprof.StopCPUProfile()
 		_ = profile.Close() // a profile for speed work; the run's result stands
+	}
+	// TOOLS_MEMPROFILE=FILE writes what the run allocated, where (go tool
+	// pprof -sample_index=alloc_space FILE): memory the process touches
+	// for the first time is costly on virtual machines (page faults).
+	if path := os.Getenv("TOOLS_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			// The profile is as of the last collection; like the CPU
+			// profile, it is for speed work and its errors do not matter.
+			runtime.GC()
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			_ = f.Close()
+		}
 	}
 	os.Exit(code)
 }

@@ -34,6 +34,39 @@ type Rendered struct {
 	Values map[string]any `json:"-"`
 }
 
+// entry is a Rendered as its cache entry is decoded: each object straight
+// into the map an *unstructured.Unstructured holds, in the one pass over
+// the entry (an Unstructured decodes its own JSON again).
+type entry struct {
+	Docs []struct {
+		Object   map[string]any `json:"object"`
+		plainDoc                // the rest of a Doc
+	} `json:"docs"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+type plainDoc = Doc
+
+// valid says whether every object has a kind (an Unstructured refuses to
+// decode one without).
+func (e *entry) valid() bool {
+	for _, d := range e.Docs {
+		if kind, _ := d.Object["kind"].(string); kind == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *entry) rendered(values map[string]any) *Rendered {
+	out := &Rendered{Docs: make([]Doc, len(e.Docs)), Warnings: e.Warnings, Values: values}
+	for i, d := range e.Docs {
+		out.Docs[i] = d.plainDoc
+		out.Docs[i].Object = &unstructured.Unstructured{Object: d.Object}
+	}
+	return out
+}
+
 // RenderRelease renders hr with chart ch as helm-controller would install it.
 func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts ReleaseOptions) (*Rendered, error) {
 	values, warnings, err := Values(ctx, hr, opts.Store)
@@ -47,10 +80,9 @@ func RenderRelease(ctx context.Context, hr *helmv2.HelmRelease, ch *Chart, opts 
 		if key, err = diskcache.Key("helmrelease", hr, values, ch.Digest, opts.KubeVersion, opts.APIVersions, warnings); err != nil {
 			return nil, err
 		}
-		var cached Rendered
-		if opts.Cache.Load(key, &cached) {
-			cached.Values = values
-			return &cached, nil
+		var cached entry
+		if opts.Cache.Load(key, &cached, cached.valid) {
+			return cached.rendered(values), nil
 		}
 	}
 	install := hr.GetInstall()

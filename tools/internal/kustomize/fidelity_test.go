@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aks-gitops/platform/tools/internal/diskcache"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
@@ -97,6 +98,7 @@ spec:
         big: "9007199254740993"
     spec:
       terminationGracePeriodSeconds: 1e1
+      activeDeadlineSeconds: 9007199254740993
       containers:
       - name: c
         image: c:1
@@ -129,17 +131,29 @@ func TestBuildMatchesController(t *testing.T) {
 
 			ours := t.TempDir()
 			writeApp(t, ours)
-			res, err := Build(context.Background(), ours, ks, "app", Options{Store: secrets.NewStore(nil, false)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []map[string]any
-			for _, o := range res.Objects {
-				got = append(got, o.Object.Object)
-			}
 			want := controllerBuild(t, ks)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("render differs from kustomize-controller (-controller +render):\n%s", diff)
+			// Uncached, then with a cache: a miss, then a hit, whose
+			// objects come from the entry's JSON (an integer past 2^53
+			// must stay an int64, a fraction a float64).
+			cache := diskcache.New(t.TempDir())
+			for _, run := range []struct {
+				name  string
+				cache *diskcache.Cache
+			}{{"uncached", nil}, {"cache miss", cache}, {"cache hit", cache}} {
+				res, err := Build(context.Background(), ours, ks, "app", Options{Store: secrets.NewStore(nil, false), Cache: run.cache})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []map[string]any
+				for _, o := range res.Objects {
+					got = append(got, o.Object.Object)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s: render differs from kustomize-controller (-controller +render):\n%s", run.name, diff)
+				}
+			}
+			if hits, misses := cache.Stats(); hits != 1 || misses != 1 {
+				t.Errorf("cache: %d hits, %d misses; want 1 and 1", hits, misses)
 			}
 		})
 	}

@@ -122,8 +122,18 @@ type dep struct {
 // Observations remembers, for the builds of one render, what checking
 // their cache entries observed: the files do not change while a render
 // runs, and many Kustomizations read the same bases, so each path is
-// read and digested once.
-type Observations struct{ seen sync.Map }
+// read and digested once. It also knows which paths are no symlinks
+// (see plainFS).
+type Observations struct{ seen, noLinks sync.Map }
+
+// noLinkPaths is the render's memory of which paths are no symlinks, or
+// nil without Observations.
+func (o *Observations) noLinkPaths() *sync.Map {
+	if o == nil {
+		return nil
+	}
+	return &o.noLinks
+}
 
 // stale reports whether any observation, made again under root, now
 // returns something else. The kustomization file a build generated (in

@@ -559,8 +559,10 @@ func crds(objs []*unstructured.Unstructured) []crd {
 		c.kind, _, _ = unstructured.NestedString(u.Object, "spec", "names", "kind")
 		scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
 		c.clusterScoped = scope == "Cluster"
-		versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
-		for _, v := range versions {
+		// Not NestedSlice: it copies the versions, schemas and all.
+		versions, _, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "versions")
+		list, _ := versions.([]any)
+		for _, v := range list {
 			vm, ok := v.(map[string]any)
 			if !ok {
 				continue

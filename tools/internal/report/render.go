@@ -8,6 +8,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -44,22 +45,34 @@ type WriteOptions struct {
 
 // WriteStream writes every cluster's objects as one multi-document YAML
 // stream, each document headed by comments naming its cluster and origin.
+// Nothing is written unless every object could be: the YAML is made
+// first, then streamed out (not gathered into one buffer, whose doubling
+// costs more than the writes on a large render).
 func WriteStream(w io.Writer, clusters []*render.Cluster, opts WriteOptions) error {
-	var buf bytes.Buffer
 	memo := newYAMLMemo(opts.Cache, clusters)
-	for _, c := range clusters {
-		if err := writeObjects(&buf, c.Path, c.Objects(), opts, memo); err != nil {
+	objs := make([][]render.Object, len(clusters))
+	docs := make([][][]byte, len(clusters))
+	for i, c := range clusters {
+		objs[i] = c.Objects()
+		var err error
+		if docs[i], err = marshalObjects(objs[i], opts, memo); err != nil {
 			return err
 		}
 	}
 	memo.save()
-	_, err := w.Write(buf.Bytes())
-	return err
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for i, c := range clusters {
+		if err := writeDocs(bw, c.Path, objs[i], docs[i]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
-func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts WriteOptions, memo *yamlMemo) error {
-	// Serialising YAML is most of the cost of writing a render: objects
-	// are marshalled in parallel, each into its slot, and written in order.
+// marshalObjects writes each object as YAML. Serialising YAML is most of
+// the cost of writing a render: objects are marshalled in parallel, each
+// into its slot.
+func marshalObjects(objs []render.Object, opts WriteOptions, memo *yamlMemo) ([][]byte, error) {
 	docs := make([][]byte, len(objs))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -77,17 +90,23 @@ func writeObjects(buf *bytes.Buffer, cluster string, objs []render.Object, opts 
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
+	return docs, g.Wait()
+}
+
+// writeDocs writes the YAML documents of objs in order, each headed by
+// comments naming its cluster and origin.
+func writeDocs(w io.Writer, cluster string, objs []render.Object, docs [][]byte) error {
 	for i, o := range objs {
-		data := docs[i]
-		buf.WriteString("---\n")
-		fmt.Fprintf(buf, "# cluster: %s\n# source: %s\n", cluster, o.Origin)
+		head := "---\n# cluster: " + cluster + "\n# source: " + o.Origin.String() + "\n"
 		if len(o.Origin.Random) > 0 {
-			fmt.Fprintf(buf, "# random: %s\n", strings.Join(o.Origin.Random, ", "))
+			head += "# random: " + strings.Join(o.Origin.Random, ", ") + "\n"
 		}
-		buf.Write(data)
+		if _, err := io.WriteString(w, head); err != nil {
+			return err
+		}
+		if _, err := w.Write(docs[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -194,8 +213,12 @@ func WriteDir(dir string, clusters []*render.Cluster, opts WriteOptions) error {
 			if len(u.Objects) == 0 {
 				continue
 			}
+			docs, err := marshalObjects(u.Objects, opts, memo)
+			if err != nil {
+				return err
+			}
 			var buf bytes.Buffer
-			if err := writeObjects(&buf, c.Path, u.Objects, opts, memo); err != nil {
+			if err := writeDocs(&buf, c.Path, u.Objects, docs); err != nil {
 				return err
 			}
 			p := filepath.Join(root, UnitPath(u))

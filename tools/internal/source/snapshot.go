@@ -80,6 +80,7 @@ func Snapshot(ctx context.Context, root, dst string, ignore *string) error {
 func prune(dst string, want map[string]os.FileInfo) (map[string]bool, error) {
 	have := map[string]bool{}
 	var dirs []string
+	keptDirs := map[string]bool{} // directories holding a file that stays
 	err := filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p == dst {
@@ -98,6 +99,9 @@ func prune(dst string, want map[string]os.FileInfo) (map[string]bool, error) {
 		if src, ok := want[rel]; ok && d.Type().IsRegular() {
 			if fi, err := d.Info(); err == nil && same(src, fi) {
 				have[rel] = true
+				for dir := filepath.Dir(p); dir != dst && !keptDirs[dir]; dir = filepath.Dir(dir) {
+					keptDirs[dir] = true
+				}
 				return nil
 			}
 		}
@@ -107,9 +111,9 @@ func prune(dst string, want map[string]os.FileInfo) (map[string]bool, error) {
 		return nil, err
 	}
 	// Deepest first: a directory whose subdirectories were all removed is
-	// empty by its turn. Removing a non-empty one fails, as it should.
+	// empty by its turn.
 	for _, dir := range slices.Backward(dirs) {
-		if dir != dst {
+		if dir != dst && !keptDirs[dir] {
 			_ = os.Remove(dir)
 		}
 	}
