@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -207,8 +208,15 @@ func runDiff(ctx context.Context, rf *renderFlags, df *diffFlags, args []string,
 	if err != nil {
 		return err
 	}
+	cacheDir, err := rf.cacheDirectory()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	action := &diff.Revisions{Render: ropts, Base: df.base, Head: df.head, Paths: args, Compare: opts, Explain: withHint, KeepHeads: df.format == "html"}
+	action := &diff.Revisions{
+		Render: ropts, Base: df.base, Head: df.head, Paths: args, Compare: opts, Explain: withHint, KeepHeads: df.format == "html",
+		CheckoutDir: filepath.Join(cacheDir, "revisions"),
+	}
 	res, err := action.Run(ctx)
 	if errors.Is(err, revision.ErrNoDefaultBranch) {
 		err = &hinted{err, "pass --base"}

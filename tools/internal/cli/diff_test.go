@@ -450,9 +450,22 @@ func TestDiffWarm(t *testing.T) {
 	if _, misses := stats(stderr); misses == "0" {
 		t.Errorf("first diff: no misses with an empty cache:\n%s", stderr)
 	}
+	// The base's checkout is kept: the second diff uses it as it is (a
+	// file left in it is still there), and renders the same.
+	trees, err := filepath.Glob(filepath.Join(cache, "revisions", "slot-*", "tree"))
+	if err != nil || len(trees) != 1 {
+		t.Fatalf("kept checkouts after the first diff: %v, %v; want one", trees, err)
+	}
+	probe := filepath.Join(trees[0], "left-by-the-test")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, second, stderr := runIn(t, dir, diffArgs...)
 	if code != ExitFindings || second != first {
 		t.Errorf("second diff: exit %d, output differs from the first:\n%s", code, cmp.Diff(first, second))
+	}
+	if _, err := os.Stat(probe); err != nil {
+		t.Errorf("the second diff wrote the base's checkout again: %v", err)
 	}
 	if _, misses := stats(stderr); misses != "0" {
 		t.Errorf("second diff: %s misses, want 0:\n%s", misses, stderr)

@@ -124,13 +124,9 @@ func (f *renderFlags) options() (render.Options, error) {
 			return render.Options{}, fmt.Errorf("--charts %s: not a directory", f.charts)
 		}
 	}
-	cacheDir := f.cacheDir
-	if cacheDir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return render.Options{}, fmt.Errorf("no cache directory: set --cache-dir: %w", err)
-		}
-		cacheDir = filepath.Join(base, "aks-gitops")
+	cacheDir, err := f.cacheDirectory()
+	if err != nil {
+		return render.Options{}, err
 	}
 	opts.Charts = helm.NewCharts(helm.ChartOptions{Dir: f.charts, CacheDir: cacheDir, Offline: f.offline, Timeout: f.timeout})
 	opts.Fetcher = source.NewFetcher(filepath.Join(cacheDir, "sources"), f.offline, source.WithTimeout(f.timeout))
@@ -140,6 +136,18 @@ func (f *renderFlags) options() (render.Options, error) {
 	// Not a cache of results: a snapshot is brought up to date each run.
 	opts.SnapshotDir = filepath.Join(cacheDir, "snapshots")
 	return opts, nil
+}
+
+// cacheDirectory is --cache-dir, or the user's cache directory's.
+func (f *renderFlags) cacheDirectory() (string, error) {
+	if f.cacheDir != "" {
+		return f.cacheDir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory: set --cache-dir: %w", err)
+	}
+	return filepath.Join(base, "aks-gitops"), nil
 }
 
 // gitTopLevel returns the nearest directory holding .git, or dir itself.

@@ -34,6 +34,10 @@ type Revisions struct {
 	// KeepHeads keeps the head renders in the result (RevisionsResult.Heads),
 	// for a report that draws them; otherwise they are dropped once compared.
 	KeepHeads bool
+	// CheckoutDir keeps the checkouts of the revisions, and the render's
+	// snapshots of them, between runs (revision.CheckoutKept); "" writes
+	// temporary ones.
+	CheckoutDir string
 }
 
 // RevisionsResult is what a Revisions run found.
@@ -54,9 +58,10 @@ type RevisionsResult struct {
 
 // side is one side of the comparison: a tree to render.
 type side struct {
-	name  string // "base" or "head"
-	label string // what it is: a short commit, or "working tree"
-	dir   string
+	name      string // "base" or "head"
+	label     string // what it is: a short commit, or "working tree"
+	dir       string
+	snapshots string // where the render keeps its snapshots of dir ("": none)
 }
 
 // Run renders and compares. The error is for a comparison that could not
@@ -65,14 +70,14 @@ type side struct {
 func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 	root := a.Render.RepoRoot
 	git := revision.Git{Dir: root}
-	base, cleanBase, err := checkout(ctx, git, "base", a.Base, true)
+	base, cleanBase, err := checkout(ctx, git, "base", a.Base, true, a.CheckoutDir)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanBase()
-	head := side{name: "head", label: "working tree", dir: root}
+	head := side{name: "head", label: "working tree", dir: root, snapshots: a.Render.SnapshotDir}
 	if a.Head != "" {
-		h, cleanHead, err := checkout(ctx, git, "head", a.Head, false)
+		h, cleanHead, err := checkout(ctx, git, "head", a.Head, false, a.CheckoutDir)
 		if err != nil {
 			return nil, err
 		}
@@ -93,10 +98,7 @@ func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 	renderers := map[string]*render.Renderer{}
 	for _, s := range []side{base, head} {
 		o := a.Render
-		o.RepoRoot = s.dir
-		if s.dir != root {
-			o.SnapshotDir = "" // a temporary checkout: nothing to keep
-		}
+		o.RepoRoot, o.SnapshotDir = s.dir, s.snapshots
 		r := render.New(o)
 		// Failing to remove a temporary snapshot is not worth failing for.
 		defer func() { _ = r.Close() }()
@@ -149,8 +151,9 @@ func (a *Revisions) Run(ctx context.Context) (*RevisionsResult, error) {
 }
 
 // checkout resolves a revision (the default base when rev is empty and
-// defaultBase) and writes its tree to a temporary directory.
-func checkout(ctx context.Context, git revision.Git, name, rev string, defaultBase bool) (side, func(), error) {
+// defaultBase) and writes its tree to a directory: a slot under dir, kept
+// between runs, or a temporary one when dir is "".
+func checkout(ctx context.Context, git revision.Git, name, rev string, defaultBase bool, dir string) (side, func(), error) {
 	var sha string
 	var err error
 	if rev == "" && defaultBase {
@@ -162,7 +165,12 @@ func checkout(ctx context.Context, git revision.Git, name, rev string, defaultBa
 	if err != nil {
 		return side{}, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	co, err := git.Checkout(ctx, sha)
+	var co *revision.Checkout
+	if dir != "" {
+		co, err = git.CheckoutKept(ctx, sha, dir)
+	} else {
+		co, err = git.Checkout(ctx, sha)
+	}
 	if err != nil {
 		return side{}, nil, fmt.Errorf("%s %s: %w", name, rev, err)
 	}
@@ -170,8 +178,9 @@ func checkout(ctx context.Context, git revision.Git, name, rev string, defaultBa
 	if rev != sha {
 		label = rev + " " + label
 	}
-	// Failing to remove a temporary directory is not worth failing for.
-	return side{name: name, label: label, dir: co.Dir}, func() { _ = co.Close() }, nil
+	// Failing to remove a temporary directory or to free a slot (freed
+	// when the process ends) is not worth failing for.
+	return side{name: name, label: label, dir: co.Dir, snapshots: co.Snapshots}, func() { _ = co.Close() }, nil
 }
 
 // entryPaths returns the entry paths to compare, relative to the

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/gofrs/flock"
 )
 
 // Git runs git in a repository.
@@ -91,18 +93,28 @@ func (g Git) DefaultBase(ctx context.Context) (string, error) {
 	return mb, nil
 }
 
-// Checkout is a revision's tree written to a temporary directory.
+// Checkout is a revision's tree written to a directory.
 type Checkout struct {
 	// Dir holds the tree.
 	Dir string
 	// Commit is the commit it was written from.
 	Commit string
-	// root holds Dir and the temporary index.
+	// Snapshots is where a render keeps its snapshots of Dir, beside a
+	// kept checkout; "" for a temporary one (nothing to keep).
+	Snapshots string
+	// root holds Dir and the temporary index of a temporary checkout.
 	root string
+	// lock holds the slot of a kept checkout.
+	lock *flock.Flock
 }
 
-// Close removes the directory.
-func (c *Checkout) Close() error { return os.RemoveAll(c.root) }
+// Close removes a temporary checkout, or frees the slot of a kept one.
+func (c *Checkout) Close() error {
+	if c.lock != nil {
+		return c.lock.Unlock()
+	}
+	return os.RemoveAll(c.root)
+}
 
 // Checkout writes the tree of commit into a new temporary directory, the
 // way a checkout would (checkout filters and line endings applied), through
@@ -114,23 +126,25 @@ func (g Git) Checkout(ctx context.Context, commit string) (_ *Checkout, err erro
 		return nil, err
 	}
 	co := &Checkout{Dir: filepath.Join(dir, "tree"), Commit: commit, root: dir}
-	defer func() {
-		if err != nil {
-			_ = co.Close()
-		}
-	}()
 	// The temporary index lives beside the tree and goes with it.
-	gi := Git{Dir: g.Dir, env: []string{"GIT_INDEX_FILE=" + filepath.Join(dir, "index")}}
-	if _, err := gi.run(ctx, "read-tree", commit); err != nil {
-		return nil, err
-	}
-	if _, err := gi.run(ctx, "checkout-index", "--all", "--force", "--prefix="+co.Dir+string(filepath.Separator)); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(co.Dir, 0o755); err != nil { // an empty tree
+	if err := g.writeTree(ctx, commit, filepath.Join(dir, "index"), co.Dir); err != nil {
+		_ = co.Close() // the checkout's error is the one to report
 		return nil, err
 	}
 	return co, nil
+}
+
+// writeTree writes the tree of commit into dir through the index file
+// index.
+func (g Git) writeTree(ctx context.Context, commit, index, dir string) error {
+	gi := Git{Dir: g.Dir, env: []string{"GIT_INDEX_FILE=" + index}}
+	if _, err := gi.run(ctx, "read-tree", commit); err != nil {
+		return err
+	}
+	if _, err := gi.run(ctx, "checkout-index", "--all", "--force", "--prefix="+dir+string(filepath.Separator)); err != nil {
+		return err
+	}
+	return os.MkdirAll(dir, 0o755) // an empty tree
 }
 
 // Short abbreviates a commit hash to twelve characters, as shown to users.
