@@ -47,8 +47,10 @@ lists of named items (containers, ports, env, volumes ...) matched by name or
 key, multi-line strings as line diffs. Head is the working tree (uncommitted
 changes included) unless --head names a revision; base is the merge base of
 HEAD and the default branch (origin/HEAD, else main, else master) unless
---base names one. Revisions are checked out into temporary directories
-through a temporary index: the working tree and index are never touched.
+--base names one. Revisions are checked out under the cache directory
+(a few kept between runs, so diffing against the same base again writes
+nothing) through an index of their own: the working tree and index are
+never touched.
 
 Noise is left out unless --no-ignore: the helm.sh/chart, chart and
 app.kubernetes.io/version labels and annotations, checksum/* annotations,
