@@ -178,10 +178,10 @@ var variantLocks sync.Map
 // LoadVariant is Load for entries whose validity is decided by
 // dependencies outside the key (files a build read, recorded as it ran):
 // key holds up to four variants, newest first, each with its deps, and the
-// first that fresh accepts is decoded into v. Two checkouts that differ in
-// such a file (a diff's base and head) each keep their own entry instead
-// of replacing each other's.
-func LoadVariant[D any](c *Cache, key string, v any, fresh func(D) bool) bool {
+// first that fresh accepts is decoded into v, then checked as Load checks
+// it. Two checkouts that differ in such a file (a diff's base and head)
+// each keep their own entry instead of replacing each other's.
+func LoadVariant[D any](c *Cache, key string, v any, fresh func(D) bool, valid ...func() bool) bool {
 	if c == nil {
 		return false
 	}
@@ -189,7 +189,7 @@ func LoadVariant[D any](c *Cache, key string, v any, fresh func(D) bool) bool {
 	if c.Lookup(key, &list) {
 		for _, e := range list {
 			if fresh(e.Deps) {
-				return c.Load(key+"-"+e.ID, v)
+				return c.Load(key+"-"+e.ID, v, valid...)
 			}
 		}
 	}

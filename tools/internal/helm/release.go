@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aks-gitops/platform/tools/internal/diskcache"
+	"github.com/aks-gitops/platform/tools/internal/object"
 	"github.com/aks-gitops/platform/tools/internal/secrets"
 )
 
@@ -51,7 +52,7 @@ type plainDoc = Doc
 // decode one without).
 func (e *entry) valid() bool {
 	for _, d := range e.Docs {
-		if kind, _ := d.Object["kind"].(string); kind == "" {
+		if !object.HasKind(d.Object) {
 			return false
 		}
 	}

@@ -135,7 +135,8 @@ func TestBuildMatchesController(t *testing.T) {
 			// Uncached, then with a cache: a miss, then a hit, whose
 			// objects come from the entry's JSON (an integer past 2^53
 			// must stay an int64, a fraction a float64).
-			cache := diskcache.New(t.TempDir())
+			cacheDir := t.TempDir()
+			cache := diskcache.New(cacheDir)
 			for _, run := range []struct {
 				name  string
 				cache *diskcache.Cache
@@ -154,6 +155,26 @@ func TestBuildMatchesController(t *testing.T) {
 			}
 			if hits, misses := cache.Stats(); hits != 1 || misses != 1 {
 				t.Errorf("cache: %d hits, %d misses; want 1 and 1", hits, misses)
+			}
+			// An entry holding an object without a kind (which an
+			// Unstructured would not decode) is a miss, and built again.
+			entries, err := filepath.Glob(filepath.Join(cacheDir, "*", "*-*.json"))
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("cache entries: %v, %v; want one", entries, err)
+			}
+			data, err := os.ReadFile(entries[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(entries[0], bytes.Replace(data, []byte(`"kind":"ConfigMap"`), []byte(`"kind":""`), 1), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Build(context.Background(), ours, ks, "app", Options{Store: secrets.NewStore(nil, false), Cache: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, misses := cache.Stats(); misses != 2 || res.Objects[0].Object.GetKind() != "ConfigMap" {
+				t.Errorf("an entry with a kindless object: %d misses (want 2), first object %s", misses, res.Objects[0].Object.GetKind())
 			}
 		})
 	}

@@ -181,13 +181,10 @@ func lookup(opts Options, fs filesys.FileSystem, root, key, kfile, gen string) (
 		abs := slices.DeleteFunc(absDeps(root, d), func(d dep) bool { return d.Path == kfile })
 		return !opts.Observations.stale(fs, root, kfile, abs)
 	}
-	if !diskcache.LoadVariant(opts.Cache, key, &cached, fresh) {
+	if !diskcache.LoadVariant(opts.Cache, key, &cached, fresh, cached.valid) {
 		return nil, false
 	}
-	res, ok := cached.result()
-	if !ok {
-		return nil, false
-	}
+	res := cached.result()
 	res.Inputs = inputs(deps, gen)
 	return res, true
 }
@@ -206,18 +203,23 @@ type entry struct {
 
 type plainObject = Object
 
-// result is the Result e holds; an object without a kind (which an
-// Unstructured refuses to decode) makes the entry unusable.
-func (e *entry) result() (*Result, bool) {
+// valid says whether every object has a kind (an Unstructured refuses to
+// decode one without).
+func (e *entry) valid() bool {
+	for _, o := range e.Objects {
+		if !object.HasKind(o.Object) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *entry) result() *Result {
 	res := &Result{Objects: make([]Object, len(e.Objects)), Warnings: e.Warnings}
 	for i, o := range e.Objects {
-		u := &unstructured.Unstructured{Object: o.Object}
-		if u.GetKind() == "" {
-			return nil, false
-		}
-		res.Objects[i] = Object{Object: u, File: o.File}
+		res.Objects[i] = Object{Object: &unstructured.Unstructured{Object: o.Object}, File: o.File}
 	}
-	return res, true
+	return res
 }
 
 // generatorInputs is what kustomize-controller's generator reads besides

@@ -57,6 +57,14 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
+// HasKind says whether obj names its kind, which an Unstructured needs
+// to be decoded from JSON: what decides whether a cache entry's objects,
+// decoded as plain maps, are what decoding Unstructureds would have made.
+func HasKind(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	return kind != ""
+}
+
 // Check returns an error naming the first field (in sorted order) that
 // holds anything but a JSON type. The render checks every object it hands
 // out, so a decoder that leaves Go ints or non-string keys behind is a

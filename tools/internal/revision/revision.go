@@ -120,7 +120,7 @@ func (c *Checkout) Close() error {
 // way a checkout would (checkout filters and line endings applied), through
 // a temporary index: the repository's own index and working tree are not
 // touched. The caller closes it.
-func (g Git) Checkout(ctx context.Context, commit string) (_ *Checkout, err error) {
+func (g Git) Checkout(ctx context.Context, commit string) (*Checkout, error) {
 	dir, err := os.MkdirTemp("", "tools-diff-"+Short(commit)+"-")
 	if err != nil {
 		return nil, err
