@@ -86,12 +86,14 @@ func candidates(dir, key string) []slot {
 }
 
 // fillSlot returns the checkout s holds when it is key's, or writes
-// commit's tree into it. The key is written last and removed first: a run
-// interrupted half-way leaves a slot that matches nothing.
+// commit's tree into it; the caller holds the slot's lock. Its key is
+// read again under the lock (another run may have written the slot since
+// candidates read it), written last and removed first: a run interrupted
+// half-way leaves a slot that matches nothing.
 func (g Git) fillSlot(ctx context.Context, s slot, key, commit string) (*Checkout, error) {
 	co := &Checkout{Dir: filepath.Join(s.dir, "tree"), Commit: commit, Snapshots: filepath.Join(s.dir, "snapshots")}
 	keyFile := filepath.Join(s.dir, "key")
-	if s.key == key {
+	if held, err := os.ReadFile(keyFile); err == nil && string(held) == key {
 		if fi, err := os.Stat(co.Dir); err == nil && fi.IsDir() {
 			now := time.Now()
 			_ = os.Chtimes(keyFile, now, now) // least recently used is a hint
